@@ -1,0 +1,1 @@
+"""Keypoint layouts, extraction and heatmaps (no Kedro imports)."""

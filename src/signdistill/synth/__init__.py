@@ -1,0 +1,1 @@
+"""SynthSign: the embedded synthetic signing corpus (renderer, lexicon, grammar, corpus writer)."""
