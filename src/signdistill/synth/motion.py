@@ -150,5 +150,6 @@ def _add_idle_motion(poses: list[PoseState], rng: np.random.Generator) -> None:
     phase = rng.uniform(0, 2 * np.pi, 4)
     freq = rng.uniform(0.02, 0.05, 4)
     for i, pose in enumerate(poses):
-        pose.sway = pose.sway + 0.025 * np.array([np.sin(freq[0] * t[i] + phase[0]), 0.3 * np.sin(freq[1] * t[i] + phase[1])])
-        pose.head = pose.head + 0.02 * np.array([np.sin(freq[2] * t[i] + phase[2]), np.sin(freq[3] * t[i] + phase[3])])
+        wave = np.sin(freq * t[i] + phase)
+        pose.sway = pose.sway + 0.025 * np.array([wave[0], 0.3 * wave[1]])
+        pose.head = pose.head + 0.02 * wave[2:]
