@@ -151,6 +151,26 @@ def palm_offset(hand: HandState, hand_px: float, mirrored: bool) -> np.ndarray:
     return -0.25 * hand_px * np.array([np.cos(angle), np.sin(angle)])
 
 
+# Hand length (wrist to middle fingertip) in shoulder widths: a little larger than an adult's 0.55 so
+# that hands stay big enough for keypoint detectors at 210x260 pixels.
+HAND_LENGTH = 0.74
+
+
+def hand_extent(hand: HandState, mirrored: bool) -> np.ndarray:
+    """[N, 2] points covering the drawn hand (joints, bone midpoints, palm outline) in body units.
+
+    Used by the motion model to keep the two hands apart before anything is rendered; it ignores arm
+    reach limits, which only matter far from the signing space.
+    """
+    pos = hand.pos * np.array([-1.0, 1.0]) if mirrored else hand.pos
+    wrist = pos + palm_offset(hand, HAND_LENGTH, mirrored)
+    xy, _, palm = project_hand(hand, wrist, HAND_LENGTH, mirrored)
+    chains = np.array([[1, 2], [2, 3], [3, 4], [5, 6], [6, 7], [7, 8], [9, 10], [10, 11], [11, 12],
+                       [13, 14], [14, 15], [15, 16], [17, 18], [18, 19], [19, 20]])
+    mid = 0.5 * (xy[chains[:, 0]] + xy[chains[:, 1]])
+    return np.concatenate([xy, mid, palm, palm.mean(0, keepdims=True)])
+
+
 def two_link_ik(shoulder: np.ndarray, target: np.ndarray, upper: float, lower: float, outward: float) -> tuple:
     """Elbow and wrist in the image for an arm that reaches ``target`` in 3-D.
 
@@ -244,7 +264,7 @@ def pose_keypoints(shape: BodyShape, state: PoseState, width: int, height: int) 
     kp[15, :2] = hips[1] + [0.0, 2.6 * s]
     kp[17:23, :2] = np.repeat(kp[15:17, :2], 3, axis=0) + [[0, 0.1 * s]]
     upper, lower = 0.72 * s * shape.arm_scale, 0.64 * s * shape.arm_scale
-    hand_px = 0.74 * s * shape.hand_scale
+    hand_px = HAND_LENGTH * s * shape.hand_scale
     depths, palms = {}, {}
     for side, hand, shoulder, elbow_idx, wrist_idx, hand_idx, mirrored in (
         ("right", state.right, shoulders[0], 8, 10, RIGHT_HAND, False),

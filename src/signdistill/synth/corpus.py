@@ -20,14 +20,13 @@ import logging
 import os
 import shutil
 from collections.abc import Iterable
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import cv2
 import numpy as np
-from tqdm.auto import tqdm
 
+from signdistill.data.parallel import parallel_map
 from signdistill.synth.body import pose_keypoints
 from signdistill.synth.grammar import SentenceModel
 from signdistill.synth.lexicon import Gloss, build_lexicon, rest_glosses
@@ -221,20 +220,7 @@ def generate_corpus(root: Path, preset: SynthPreset, seed: int = 0, workers: int
 
 
 def _run_jobs(jobs: list[tuple], workers: int | None, progress: bool) -> int:
-    workers = workers or os.cpu_count() or 1
-    bar = tqdm(total=len(jobs), desc="SynthSign videos", unit="video", disable=not progress)
-    total = 0
-    if workers <= 1:
-        for job in jobs:
-            total += _write_video(job)
-            bar.update()
-    else:
-        with ProcessPoolExecutor(workers) as pool:
-            for written in pool.map(_write_video, jobs, chunksize=2):
-                total += written
-                bar.update()
-    bar.close()
-    return total
+    return sum(parallel_map(_write_video, jobs, workers or 0, "SynthSign videos", progress))
 
 
 def _write_annotations(root: Path, plans: Iterable[VideoPlan]) -> None:

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from signdistill.synth.body import HandState, PoseState
+from signdistill.synth.body import HandState, PoseState, hand_extent
 from signdistill.synth.lexicon import (
     HANDSHAPES,
     LOCATIONS,
@@ -78,17 +78,49 @@ def _sign_hand(g: Gloss, s: float, offset: np.ndarray) -> HandState:
     return hand
 
 
-# Two hands never overlap: detectors lose both when they do, and real signers keep them apart too.
-MIN_HAND_SEPARATION = 0.62
+# Two hands never touch: detectors lose both when they overlap (MediaPipe finds a hand from a crop
+# around it, and a second hand in that crop breaks it), and signers of most signs keep them apart too.
+# The gap is measured between the drawn hands (fingers included), in shoulder widths.
+MIN_HAND_GAP = 0.30
+_MAX_OUTWARD = -1.0  # the passive hand is not pushed further out than this (its own mirrored x)
+
+
+def hand_gap(right: HandState, left: HandState) -> float:
+    """Smallest distance between the two drawn hands, in shoulder widths."""
+    a, b = hand_extent(right, False), hand_extent(left, True)
+    return float(np.sqrt(((a[:, None, :] - b[None, :, :]) ** 2).sum(-1)).min())
+
+
+def _separate_mirror(dominant: HandState) -> None:
+    """Move a symmetric sign's hands outward together until their mirror images keep the gap."""
+    for _ in range(12):
+        gap = hand_gap(dominant, dominant)
+        if gap >= MIN_HAND_GAP or dominant.pos[0] <= _MAX_OUTWARD:
+            return
+        dominant.pos[0] = max(dominant.pos[0] - 0.5 * (MIN_HAND_GAP - gap) - 0.01, _MAX_OUTWARD)
+
+
+def separate_hands(pose: PoseState) -> None:
+    """Push the passive (left) hand outward, then down, until it keeps ``MIN_HAND_GAP`` from the other."""
+    left = pose.left
+    for _ in range(16):
+        gap = hand_gap(pose.right, left)
+        if gap >= MIN_HAND_GAP:
+            return
+        step = MIN_HAND_GAP - gap + 0.01
+        if left.pos[0] > _MAX_OUTWARD:
+            left.pos = np.array([max(left.pos[0] - step, _MAX_OUTWARD), left.pos[1]])
+        else:
+            left.pos = np.array([left.pos[0], left.pos[1] + step])
 
 
 def _second_hand(g: Gloss, dominant: HandState) -> HandState:
     if g.second_hand == "mirror":  # symmetric sign: the same state, mirrored by the body model
-        dominant.pos[0] = min(dominant.pos[0], -MIN_HAND_SEPARATION / 2)
+        _separate_mirror(dominant)
         return dominant.lerp(dominant, 0.0)
     if g.second_hand == "base":  # the passive hand waits beside the dominant hand's goal
         goal = np.array(LOCATIONS[g.end])
-        base_pos = np.array([-(goal[0] + MIN_HAND_SEPARATION), goal[1] + 0.1])
+        base_pos = np.array([-(goal[0] + 0.62), goal[1] + 0.1])
         return handshape_state(g.base_handshape, base_pos, "in_front")
     return rest_hand()
 
@@ -140,6 +172,8 @@ def sentence_timeline(glosses: Sequence[Gloss], tempo: float, rng: np.random.Gen
             poses.append(sign_pose(g, k / max(length - 1, 1), offset))
             labels.append(position)
         previous_end = poses[-1]
+    for pose in poses:
+        separate_hands(pose)
     _add_idle_motion(poses, rng)
     return poses, np.asarray(labels, np.int16)
 

@@ -1,0 +1,180 @@
+"""The packed frame store: every video decoded once, resized, and packed into one memory-mappable file.
+
+Training reads clips at thousands of frames/s from ``<split>.frames`` (raw uint8 ``[N, H, W, 3]``)
+with ``<split>.index.json`` giving each video's offset and length. Decoding is the expensive part, so
+it goes through a per-video cache keyed by the source's fingerprint and the target size: an unchanged
+video is never decoded twice, a killed run loses at most the videos in flight, and every file appears
+under its final name only when complete (write to a temporary name, then ``os.replace``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from signdistill.data.corpora import Problem, Sample, problems_to_records
+from signdistill.data.frames import FrameReadError, frames_fingerprint, read_frames
+from signdistill.data.parallel import parallel_map
+
+log = logging.getLogger(__name__)
+
+
+def ctc_output_length(num_frames: int, downsample: int) -> int:
+    """Frames left after the model's temporal downsampling (integer division, as the models do)."""
+    return num_frames // downsample
+
+
+def ctc_min_output_length(glosses: Sequence[str]) -> int:
+    """CTC needs one output step per label plus a blank between each pair of repeated labels."""
+    repeats = sum(a == b for a, b in zip(glosses, glosses[1:], strict=False))
+    return len(glosses) + repeats
+
+
+def too_short_reason(sample: Sample, num_frames: int, downsample: int) -> str | None:
+    """Why a video cannot be aligned to its label by CTC, or None if it can."""
+    available = ctc_output_length(num_frames, downsample)
+    needed = ctc_min_output_length(sample.glosses)
+    if available >= needed:
+        return None
+    return (f"video too short for its label: {num_frames} frames give {available} steps after "
+            f"{downsample}x temporal downsampling, CTC needs {needed} for {len(sample.glosses)} glosses")
+
+
+def _cache_path(cache_dir: Path, sample: Sample, size: int) -> Path:
+    key = hashlib.sha1(f"{frames_fingerprint(sample.source)}|{size}".encode()).hexdigest()[:16]
+    return cache_dir / str(size) / sample.split / f"{sample.id}.{key}.npy"
+
+
+def _decode_one(job: tuple[Sample, tuple[int, ...], Path]) -> tuple[str, dict[int, str] | str]:
+    """Decode one video once and write it at every requested size (or say why it could not be)."""
+    sample, sizes, cache_dir = job
+    targets = {size: _cache_path(cache_dir, sample, size) for size in sizes}
+    if all(path.exists() for path in targets.values()):
+        return sample.id, {size: str(path) for size, path in targets.items()}
+    try:
+        frames = read_frames(sample.source)
+    except FrameReadError as err:
+        return sample.id, str(err)
+    for size, path in targets.items():
+        if path.exists():
+            continue
+        resized = np.stack([cv2.resize(f, (size, size), interpolation=cv2.INTER_AREA) for f in frames])
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(path.name + ".tmp.npy")
+        np.save(tmp, resized)
+        os.replace(tmp, path)
+    return sample.id, {size: str(path) for size, path in targets.items()}
+
+
+def decode_to_cache(samples: Sequence[Sample], sizes: Sequence[int], cache_dir: Path, workers: int = 0,
+                    progress: bool = True) -> tuple[dict[str, dict[int, str]], list[Problem]]:
+    """Decode every sample (all cores) into the per-video cache; unreadable videos become problems."""
+    jobs = [(s, tuple(sizes), Path(cache_dir)) for s in samples]
+    by_id = {s.id: s for s in samples}
+    cached: dict[str, dict[int, str]] = {}
+    problems: list[Problem] = []
+    for sample_id, result in parallel_map(_decode_one, jobs, workers, "decode+resize", progress):
+        if isinstance(result, str):
+            sample = by_id[sample_id]
+            log.warning("%s (%s): %s", sample_id, sample.split, result)
+            problems.append(Problem(sample_id, sample.split, str(sample.source), result))
+        else:
+            cached[sample_id] = {int(k): v for k, v in result.items()}
+    return cached, problems
+
+
+def _atomic_json(path: Path, payload: object) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(payload))
+    os.replace(tmp, path)
+
+
+def pack_split(paths: Sequence[tuple[str, str]], out_dir: Path, split: str) -> dict:
+    """Concatenate cached videos into ``<split>.frames`` + ``<split>.index.json`` (atomically).
+
+    Skipped when the existing pack was made from exactly the same cached videos.
+    """
+    out_dir.mkdir(parents=True, exist_ok=True)
+    key = hashlib.sha1("\n".join(f"{i}:{p}" for i, p in paths).encode()).hexdigest()
+    index_path = out_dir / f"{split}.index.json"
+    if index_path.exists() and (out_dir / f"{split}.frames").exists():
+        existing = json.loads(index_path.read_text())
+        if existing.get("key") == key:
+            return existing
+    arrays = [(sample_id, np.load(path, mmap_mode="r")) for sample_id, path in paths]
+    frame_shape = list(arrays[0][1].shape[1:]) if arrays else [0, 0, 3]
+    total = sum(len(a) for _, a in arrays)
+    data_tmp = out_dir / f"{split}.frames.tmp"
+    packed = np.lib.format.open_memmap(data_tmp, mode="w+", dtype=np.uint8, shape=(max(total, 1), *frame_shape))
+    offsets, offset = {}, 0
+    for sample_id, array in arrays:
+        packed[offset:offset + len(array)] = array
+        offsets[sample_id] = [offset, len(array)]
+        offset += len(array)
+    packed.flush()
+    del packed
+    os.replace(data_tmp, out_dir / f"{split}.frames")
+    index = {"split": split, "frame_shape": frame_shape, "num_frames": total, "videos": offsets, "key": key}
+    _atomic_json(index_path, index)
+    return index
+
+
+class PackedFrames:
+    """Read-only view of one packed split: ``store[video_id] -> uint8 [T, H, W, 3]`` without copying."""
+
+    def __init__(self, directory: Path, split: str) -> None:
+        self.directory = Path(directory)
+        self.index = json.loads((self.directory / f"{split}.index.json").read_text())
+        self._frames = np.load(self.directory / f"{split}.frames", mmap_mode="r")
+
+    def __len__(self) -> int:
+        return len(self.index["videos"])
+
+    def __contains__(self, video_id: object) -> bool:
+        return video_id in self.index["videos"]
+
+    def ids(self) -> list[str]:
+        return list(self.index["videos"])
+
+    def __getitem__(self, video_id: str) -> np.ndarray:
+        offset, length = self.index["videos"][video_id]
+        return self._frames[offset:offset + length]
+
+
+class FrameStore:
+    """All packed splits at all sizes: ``FrameStore(root).split(size, "train")``."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+
+    def sizes(self) -> list[int]:
+        return sorted(int(p.name) for p in self.root.iterdir() if p.is_dir() and p.name.isdigit())
+
+    def split(self, size: int, split: str) -> PackedFrames:
+        return PackedFrames(self.root / str(size), split)
+
+    def problems(self) -> list[dict]:
+        """Videos that could not be decoded when the store was built."""
+        path = self.root / "problems.json"
+        return json.loads(path.read_text()) if path.exists() else []
+
+
+def build_frame_store(samples: Sequence[Sample], sizes: Sequence[int], store_dir: Path, cache_dir: Path,
+                      workers: int = 0, progress: bool = True) -> tuple[dict, list[Problem]]:
+    """Decode (cached) and pack every split at every size; returns a summary and the problems found."""
+    cached, problems = decode_to_cache(samples, sizes, cache_dir, workers, progress)
+    summary: dict = {"sizes": list(sizes), "splits": {}}
+    for split in ("train", "dev", "test"):
+        members = [s for s in samples if s.split == split and s.id in cached]
+        for size in sizes:
+            index = pack_split([(s.id, cached[s.id][size]) for s in members], Path(store_dir) / str(size), split)
+            summary["splits"].setdefault(split, {"videos": len(members), "frames": index["num_frames"]})
+    _atomic_json(Path(store_dir) / "problems.json", problems_to_records(problems))
+    return summary, problems

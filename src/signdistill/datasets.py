@@ -1,0 +1,87 @@
+"""Kedro datasets for the artifacts that are directories rather than single files.
+
+A corpus and a packed frame store hold thousands of files, and a PHOENIX-scale frame store does not
+fit in memory, so these datasets do their writing incrementally: the node returns a small, pure
+description of what to write (a SynthSign spec, a list of samples to pack), and ``save`` writes it,
+skipping whatever is already current on disk.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from kedro.io import AbstractDataset, DatasetError
+
+from signdistill.data.corpora import CorpusIndex, read_corpus
+from signdistill.data.store import FrameStore, build_frame_store
+from signdistill.synth.corpus import generate_corpus, get_preset
+
+log = logging.getLogger(__name__)
+
+
+class CorpusDataset(AbstractDataset[dict, CorpusIndex]):
+    """A sign-language corpus on disk (any layout of ``signdistill.data.corpora``).
+
+    ``load`` reads it into a :class:`CorpusIndex`. ``save`` takes a SynthSign spec
+    (``{"preset": ..., "seed": ..., "overrides": {...}}``) and generates the corpus there, unless it is
+    already current; with ``generate: false`` (a real corpus such as PHOENIX-2014) ``save`` only checks
+    that the corpus exists, so the same pipelines serve both.
+    """
+
+    def __init__(self, path: str, layout: str = "auto", generate: bool = True, workers: int = 0,
+                 metadata: dict[str, Any] | None = None) -> None:
+        self._path = Path(path)
+        self._layout = layout
+        self._generate = generate
+        self._workers = workers
+        self.metadata = metadata
+
+    def load(self) -> CorpusIndex:
+        return read_corpus(self._path, self._layout)
+
+    def save(self, data: dict) -> None:
+        if not self._generate:
+            if not self._path.exists():
+                raise DatasetError(f"corpus root {self._path} does not exist: set its path in conf/<env>/catalog.yml")
+            log.info("Corpus %s is external: nothing to generate", self._path)
+            return
+        preset = get_preset(data["preset"], **data.get("overrides", {}))
+        generate_corpus(self._path, preset, int(data.get("seed", 0)), workers=self._workers)
+
+    def _exists(self) -> bool:
+        return self._path.exists()
+
+    def _describe(self) -> dict[str, Any]:
+        return {"path": str(self._path), "layout": self._layout, "generate": self._generate}
+
+
+class FrameStoreDataset(AbstractDataset[dict, FrameStore]):
+    """The packed, memory-mappable frame store (see ``signdistill.data.store``).
+
+    ``save`` takes ``{"samples": [...], "sizes": [...], "workers": n}`` and decodes each video once
+    through the per-video cache at ``cache_path``; the problems it meets (unreadable videos) are kept
+    in ``last_problems`` and written by the preprocess node's report.
+    """
+
+    def __init__(self, path: str, cache_path: str, metadata: dict[str, Any] | None = None) -> None:
+        self._path = Path(path)
+        self._cache = Path(cache_path)
+        self.metadata = metadata
+
+    def load(self) -> FrameStore:
+        return FrameStore(self._path)
+
+    def save(self, data: dict) -> None:
+        summary, problems = build_frame_store(data["samples"], data["sizes"], self._path, self._cache,
+                                              workers=int(data.get("workers", 0)))
+        for problem in problems:
+            log.warning("excluded %s (%s): %s", problem.id, problem.split, problem.reason)
+        log.info("frame store %s: %s", self._path, summary)
+
+    def _exists(self) -> bool:
+        return self._path.exists()
+
+    def _describe(self) -> dict[str, Any]:
+        return {"path": str(self._path), "cache_path": str(self._cache)}

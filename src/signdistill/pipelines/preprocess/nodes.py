@@ -1,0 +1,101 @@
+"""Nodes of the ``preprocess`` pipeline."""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+
+from signdistill.data.corpora import CorpusIndex, Sample, problems_to_records
+from signdistill.data.frames import FrameReadError, read_frames
+from signdistill.data.store import FrameStore, too_short_reason
+from signdistill.data.vocabulary import Vocabulary
+
+log = logging.getLogger(__name__)
+
+
+def index_corpus(corpus: CorpusIndex, preprocess: dict) -> tuple[pd.DataFrame, dict, list[dict]]:
+    """The usable samples, the training vocabulary, and the samples excluded here (with reasons).
+
+    A video too short for CTC to align its label after the model's temporal downsampling is excluded;
+    glosses unknown to the training vocabulary are kept in dev/test (they count as errors, as in the
+    official scoring) and listed in the report.
+    """
+    rows, excluded = [], []
+    for sample in corpus.samples:
+        reason = too_short_reason(sample, sample.num_frames or 0, int(preprocess["temporal_downsample"]))
+        if reason:
+            log.warning("excluded %s (%s): %s", sample.id, sample.split, reason)
+            excluded.append({"id": sample.id, "split": sample.split, "path": str(sample.source), "reason": reason})
+            continue
+        rows.append({"id": sample.id, "split": sample.split, "signer": sample.signer,
+                     "annotation": " ".join(sample.glosses), "num_frames": sample.num_frames,
+                     "source": str(sample.source)})
+    index = pd.DataFrame(rows, columns=["id", "split", "signer", "annotation", "num_frames", "source"])
+    train = index[index.split == "train"].annotation.str.split()
+    vocabulary = Vocabulary.from_sequences(train.tolist())
+    return index, vocabulary.to_dict(), excluded
+
+
+def plan_frame_store(index: pd.DataFrame, corpus: CorpusIndex, preprocess: dict) -> dict:
+    """Which samples to decode and at which sizes (the ``frame_store`` dataset does the writing)."""
+    keep = set(index.id)
+    samples = [s for s in corpus.samples if s.id in keep]
+    sizes = sorted({int(v) for v in preprocess["resolutions"].values()})
+    return {"samples": samples, "sizes": sizes, "workers": int(preprocess.get("workers", 0))}
+
+
+def preprocess_report(corpus: CorpusIndex, index: pd.DataFrame, vocabulary: dict, excluded: list[dict],
+                      frame_store: FrameStore) -> dict:
+    """Everything a user should know before training: counts, vocabulary, OOV glosses, all problems."""
+    vocab = Vocabulary.from_dict(vocabulary)
+    decode_problems = frame_store.problems()
+    failed = {p["id"] for p in decode_problems}
+    oov = {split: dict(Counter(g for ann in index[index.split == split].annotation for g in ann.split()
+                               if g not in vocab).most_common())
+           for split in ("dev", "test")}
+    problems = problems_to_records(corpus.problems) + excluded + decode_problems
+    usable = index[~index.id.isin(failed)]
+    return {
+        "corpus": str(corpus.root), "layout": corpus.layout,
+        "samples": {s: int((usable.split == s).sum()) for s in ("train", "dev", "test")},
+        "frames": {s: int(usable[usable.split == s].num_frames.sum()) for s in ("train", "dev", "test")},
+        "vocabulary_size": len(vocab.glosses), "num_classes": len(vocab),
+        "unknown_glosses": oov, "problem_count": len(problems), "problems": problems,
+    }
+
+
+def _first_readable(samples: list[Sample]) -> tuple[Sample, np.ndarray] | None:
+    for sample in samples:
+        try:
+            return sample, read_frames(sample.source)
+        except FrameReadError:
+            continue  # the preprocess report names it; the preview just shows another video
+    return None
+
+
+def signer_preview(corpus: CorpusIndex, signers: int = 4, frames_per_signer: int = 6) -> Figure:
+    """Sample frames of a few signers, one row each, for a first look at the corpus."""
+    by_signer: dict[str, list[Sample]] = {}
+    for sample in corpus.samples:
+        by_signer.setdefault(sample.signer, []).append(sample)
+    rows = [found for _, samples in sorted(by_signer.items()) if (found := _first_readable(samples[:5]))]
+    rows = rows[:signers]
+    fig, axes = plt.subplots(max(len(rows), 1), frames_per_signer,
+                             figsize=(1.6 * frames_per_signer, 2.0 * max(len(rows), 1)), squeeze=False)
+    for row, (sample, frames) in enumerate(rows):
+        picks = np.linspace(0, len(frames) - 1, frames_per_signer).astype(int)
+        for col, t in enumerate(picks):
+            ax = axes[row, col]
+            ax.imshow(frames[t])
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if col == 0:
+                ax.set_ylabel(sample.signer, fontsize=8)
+            ax.set_title(f"{sample.id[-8:]} t={t}", fontsize=6)
+    fig.tight_layout()
+    return fig

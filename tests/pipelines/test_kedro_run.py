@@ -1,0 +1,89 @@
+"""The Kedro project end to end on the tiny SynthSign preset, in a scratch copy of the project."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from kedro.framework.session import KedroSession
+from kedro.framework.startup import bootstrap_project
+
+from signdistill.data.store import FrameStore
+
+REPO = Path(__file__).resolve().parents[2]
+TINY = {"preset": "tiny", "seed": 0, "overrides": {"videos": {"train": 6, "dev": 2, "test": 2}}}
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("project")
+    shutil.copy(REPO / "pyproject.toml", root / "pyproject.toml")
+    shutil.copytree(REPO / "conf", root / "conf", ignore=shutil.ignore_patterns("local"))
+    (root / "conf" / "local").mkdir()
+    (root / "src").mkdir()  # the package itself is imported from the installed project
+    return root
+
+
+def _run(project: Path, pipeline: str, monkeypatch) -> None:
+    monkeypatch.chdir(project)
+    monkeypatch.setenv("KEDRO_DISABLE_TELEMETRY", "true")
+    bootstrap_project(project)
+    with KedroSession.create(project_path=project, runtime_params={"synth": TINY}) as session:
+        session.run(pipeline_names=[pipeline])
+
+
+def test_distill_signkd_chain_builds_corpus_and_store(project: Path, monkeypatch) -> None:
+    _run(project, "distill_signkd", monkeypatch)
+    data = project / "data"
+    assert (data / "01_raw/synthsign/manifest.json").exists()
+    report = json.loads((data / "08_reporting/preprocess_report.json").read_text())
+    assert report["layout"] == "phoenix2014"
+    assert report["samples"] == {"train": 6, "dev": 2, "test": 2}
+    assert report["num_classes"] == report["vocabulary_size"] + 1
+    vocabulary = json.loads((data / "03_primary/vocabulary.json").read_text())
+    assert vocabulary["glosses"] == sorted(vocabulary["glosses"])
+    store = FrameStore(data / "03_primary/frame_store")
+    assert store.sizes() == [40, 128]
+    train = store.split(128, "train")
+    assert len(train) == 6 and train[train.ids()[0]].shape[1:] == (128, 128, 3)
+    assert (data / "08_reporting/corpus_signers.png").stat().st_size > 10_000
+    assert (project / "mlflow.db").exists()  # kedro-mlflow tracked the run in its sqlite store
+
+
+def test_rerun_skips_finished_work(project: Path, monkeypatch) -> None:
+    data = project / "data"
+    frame = next((data / "01_raw/synthsign/features").rglob("images0001.jpg"))
+    cache = next((data / "02_intermediate/frame_cache").rglob("*.npy"))
+    packed = data / "03_primary/frame_store/128/train.frames"
+    stamps = [p.stat().st_mtime_ns for p in (frame, cache, packed)]
+    _run(project, "distill_signkd", monkeypatch)
+    assert [p.stat().st_mtime_ns for p in (frame, cache, packed)] == stamps
+
+
+def test_bad_videos_are_reported_and_excluded(project: Path, monkeypatch) -> None:
+    raw = project / "data/01_raw/synthsign"
+    csv = raw / "annotations/manual/train.corpus.csv"
+    rows = csv.read_text().splitlines()
+    broken_id, short_id = rows[1].split("|")[0], rows[2].split("|")[0]
+    frames = raw / "features/fullFrame-210x260px/train"
+    # a corrupt frame, a video cut to 3 frames, a row without annotation and a malformed row
+    (frames / broken_id / "1" / "images0002.jpg").write_bytes(b"not a jpeg")
+    for extra in sorted((frames / short_id / "1").iterdir())[3:]:
+        extra.unlink()
+    rows.append("Signer01_99999|Signer01_99999/1/*.png|Signer01|")
+    rows.append("only|two")
+    csv.write_text("\n".join(rows) + "\n")
+    monkeypatch.chdir(project)
+    bootstrap_project(project)
+    with KedroSession.create(project_path=project, runtime_params={"synth": TINY}) as session:
+        session.run(pipeline_names=["preprocess"])
+    report = json.loads((project / "data/08_reporting/preprocess_report.json").read_text())
+    reasons = {p["id"]: p["reason"] for p in report["problems"]}
+    assert "images0002.jpg" in reasons[broken_id]
+    assert "too short" in reasons[short_id]
+    assert reasons["Signer01_99999"] == "empty annotation"
+    assert "malformed row" in reasons["only"]
+    assert report["samples"]["train"] == 4
+    assert broken_id not in FrameStore(project / "data/03_primary/frame_store").split(128, "train")
