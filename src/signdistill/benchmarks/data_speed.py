@@ -65,7 +65,7 @@ class _Clips(Dataset):
         sample = self.samples[i]
         frames = self.store[sample.id] if self.store is not None else read_frames(sample.source, (self.size,) * 2)
         start = (i * 7) % max(len(frames) - self.clip, 1)
-        return torch.from_numpy(np.ascontiguousarray(frames[start:start + self.clip]))
+        return torch.from_numpy(np.array(frames[start:start + self.clip]))  # a copy, as a training batch is
 
 
 def _frames_per_s(dataset: Dataset, workers: int) -> float:
