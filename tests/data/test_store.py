@@ -24,6 +24,8 @@ def test_ctc_length_rules() -> None:
     assert too_short_reason(sample, 16, 4) is None  # 16 // 4 = 4 >= 4
     reason = too_short_reason(sample, 15, 4)
     assert reason is not None and "15 frames" in reason and "needs 4" in reason
+    assert too_short_reason(sample, 28, 4, context=12) is None  # K5-P2-K5-P2: (28 - 12) // 4 = 4
+    assert too_short_reason(sample, 27, 4, context=12) is not None
 
 
 def test_build_read_and_rebuild(phoenix2014: FakeCorpus, tmp_path: Path) -> None:

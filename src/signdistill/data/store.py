@@ -26,9 +26,10 @@ from signdistill.data.parallel import parallel_map
 log = logging.getLogger(__name__)
 
 
-def ctc_output_length(num_frames: int, downsample: int) -> int:
-    """Frames left after the model's temporal downsampling (integer division, as the models do)."""
-    return num_frames // downsample
+def ctc_output_length(num_frames: int, downsample: int, context: int = 0) -> int:
+    """Steps left after the model's temporal stack: ``context`` frames lost to unpadded convolutions, then
+    integer division by ``downsample`` (K5-P2-K5-P2 gives exactly ``(T - 12) // 4``)."""
+    return max(num_frames - context, 0) // downsample
 
 
 def ctc_min_output_length(glosses: Sequence[str]) -> int:
@@ -37,9 +38,9 @@ def ctc_min_output_length(glosses: Sequence[str]) -> int:
     return len(glosses) + repeats
 
 
-def too_short_reason(sample: Sample, num_frames: int, downsample: int) -> str | None:
+def too_short_reason(sample: Sample, num_frames: int, downsample: int, context: int = 0) -> str | None:
     """Why a video cannot be aligned to its label by CTC, or None if it can."""
-    available = ctc_output_length(num_frames, downsample)
+    available = ctc_output_length(num_frames, downsample, context)
     needed = ctc_min_output_length(sample.glosses)
     if available >= needed:
         return None

@@ -27,7 +27,8 @@ def index_corpus(corpus: CorpusIndex, preprocess: dict) -> tuple[pd.DataFrame, d
     """
     rows, excluded = [], []
     for sample in corpus.samples:
-        reason = too_short_reason(sample, sample.num_frames or 0, int(preprocess["temporal_downsample"]))
+        reason = too_short_reason(sample, sample.num_frames or 0, int(preprocess["temporal_downsample"]),
+                                  int(preprocess.get("temporal_context", 0)))
         if reason:
             log.warning("excluded %s (%s): %s", sample.id, sample.split, reason)
             excluded.append({"id": sample.id, "split": sample.split, "path": str(sample.source), "reason": reason})

@@ -1,0 +1,1 @@
+"""Recognition models (no Kedro imports)."""

@@ -1,0 +1,50 @@
+"""ResNet-18 frame encoders built from torchvision's blocks, with a width option for CPU configs.
+
+At ``width=64`` the module tree is exactly torchvision's ``resnet18`` (``conv1``, ``bn1``, ``layer1-4``),
+so ImageNet weights from a local file load with ``load_state_dict``; smaller widths keep the same depth
+and structure for the embedded CPU budget.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+from torch import nn
+from torchvision.models.resnet import BasicBlock, conv1x1
+
+
+def _layer(inplanes: int, planes: int, blocks: int, stride: int) -> nn.Sequential:
+    downsample = None
+    if stride != 1 or inplanes != planes:
+        downsample = nn.Sequential(conv1x1(inplanes, planes, stride), nn.BatchNorm2d(planes))
+    layers = [BasicBlock(inplanes, planes, stride, downsample)]
+    layers += [BasicBlock(planes, planes) for _ in range(blocks - 1)]
+    return nn.Sequential(*layers)
+
+
+class ResNet18Frames(nn.Module):
+    """Per-frame ResNet-18 trunk: [N, 3, H, W] -> [N, 8 * width] after global average pooling."""
+
+    def __init__(self, width: int = 64, weights: str | Path | None = None) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(3, width, 7, 2, 3, bias=False)
+        self.bn1 = nn.BatchNorm2d(width)
+        self.relu = nn.ReLU(inplace=True)
+        self.maxpool = nn.MaxPool2d(3, 2, 1)
+        self.layer1 = _layer(width, width, 2, 1)
+        self.layer2 = _layer(width, 2 * width, 2, 2)
+        self.layer3 = _layer(2 * width, 4 * width, 2, 2)
+        self.layer4 = _layer(4 * width, 8 * width, 2, 2)
+        self.out_channels = 8 * width
+        if weights:
+            state = torch.load(weights, map_location="cpu", weights_only=True)
+            state = {k: v for k, v in state.items() if not k.startswith("fc.")}
+            self.load_state_dict(state)
+
+    def feature_map(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.maxpool(self.relu(self.bn1(self.conv1(x))))
+        return self.layer4(self.layer3(self.layer2(self.layer1(x))))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.feature_map(x).mean(dim=(2, 3))

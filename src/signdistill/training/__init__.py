@@ -1,0 +1,1 @@
+"""One training loop for every method: named losses, schedules, AMP, checkpoints, resume (no Kedro)."""

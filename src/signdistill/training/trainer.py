@@ -1,0 +1,208 @@
+"""The training loop shared by every method.
+
+Models return ``{"losses": {name: tensor}, ...}``; the loop sums the terms with the configured weights
+(missing weight = 1). Each epoch ends with an atomic checkpoint of everything needed to continue (model,
+optimiser, scheduler, AMP scaler, history, best model); a run that is killed resumes from the last
+completed epoch and, because every random draw is derived from (seed, epoch), reaches the same result.
+A batch whose loss is NaN or infinite is skipped and counted, never trained on.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import math
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import torch
+from torch import nn
+from torch.utils.data import DataLoader
+from tqdm.auto import tqdm
+
+from signdistill.data.clips import SignClipDataset, collate_clips
+from signdistill.training.checkpoint import load_checkpoint, save_atomic
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class TrainConfig:
+    epochs: int = 10
+    batch_size: int = 2
+    lr: float = 1e-4
+    weight_decay: float = 1e-4
+    optimizer: str = "adam"  # adam | adamw
+    schedule: str = "multistep"  # multistep | cosine | constant
+    milestones: list[int] = field(default_factory=lambda: [40, 60])
+    gamma: float = 0.2
+    grad_clip: float = 0.0  # 0 = off
+    amp: bool = True  # used on CUDA only
+    loss_weights: dict[str, float] = field(default_factory=dict)
+    seed: int = 0
+    num_workers: int = 0
+    device: str = "auto"
+
+    def fingerprint(self) -> str:
+        return hashlib.sha1(json.dumps(asdict(self), sort_keys=True).encode()).hexdigest()[:12]
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
+
+
+def make_optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
+    params = [p for p in model.parameters() if p.requires_grad]
+    if config.optimizer == "adamw":
+        return torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay)
+    if config.optimizer == "adam":
+        return torch.optim.Adam(params, lr=config.lr, weight_decay=config.weight_decay)
+    raise ValueError(f"unknown optimizer {config.optimizer!r} (adam | adamw)")
+
+
+def make_scheduler(optimizer: torch.optim.Optimizer, config: TrainConfig) -> torch.optim.lr_scheduler.LRScheduler:
+    """Stepped once per epoch, as the papers' schedules are stated in epochs."""
+    if config.schedule == "multistep":
+        return torch.optim.lr_scheduler.MultiStepLR(optimizer, config.milestones, config.gamma)
+    if config.schedule == "cosine":
+        return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(config.epochs, 1))
+    if config.schedule == "constant":
+        return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda _: 1.0)
+    raise ValueError(f"unknown schedule {config.schedule!r} (multistep | cosine | constant)")
+
+
+def move_batch(batch: dict, device: torch.device) -> dict:
+    return {k: v.to(device, non_blocking=True) if isinstance(v, torch.Tensor) else v for k, v in batch.items()}
+
+
+def weighted_loss(losses: dict[str, torch.Tensor], weights: dict[str, float]) -> torch.Tensor:
+    return sum(weights.get(name, 1.0) * value for name, value in losses.items())
+
+
+@dataclass
+class TrainResult:
+    history: list[dict]
+    best_epoch: int
+    best_dev_wer: float
+    skipped_batches: int
+    best_state: dict
+
+
+EpochCallback = Callable[[int, dict], None]
+Evaluator = Callable[[nn.Module], dict]  # model -> {"wer": float, ...} on the dev set
+
+
+class Trainer:
+    """Train ``model`` on ``train_set``, pick the best epoch by ``evaluate`` (dev WER)."""
+
+    def __init__(self, model: nn.Module, train_set: SignClipDataset, evaluate: Evaluator, config: TrainConfig,
+                 checkpoint_dir: Path, on_epoch: EpochCallback | None = None) -> None:
+        self.config = config
+        self.device = resolve_device(config.device)
+        self.model = model.to(self.device)
+        self.train_set = train_set
+        self.evaluate = evaluate
+        self.checkpoint_dir = Path(checkpoint_dir)
+        self.on_epoch = on_epoch or (lambda epoch, metrics: None)
+        self.optimizer = make_optimizer(self.model, config)
+        self.scheduler = make_scheduler(self.optimizer, config)
+        self.use_amp = config.amp and self.device.type == "cuda"
+        self.scaler = torch.amp.GradScaler("cuda", enabled=self.use_amp)
+        self.history: list[dict] = []
+        self.best = {"epoch": -1, "wer": math.inf, "state": None}
+        self.skipped = 0
+        self.start_epoch = 0
+
+    @property
+    def last_path(self) -> Path:
+        return self.checkpoint_dir / "last.pt"
+
+    def _state(self, epoch: int) -> dict:
+        return {"epoch": epoch, "fingerprint": self.config.fingerprint(), "model": self.model.state_dict(),
+                "optimizer": self.optimizer.state_dict(), "scheduler": self.scheduler.state_dict(),
+                "scaler": self.scaler.state_dict(), "history": self.history, "best": self.best,
+                "skipped": self.skipped}
+
+    def resume(self) -> bool:
+        """Continue from the last completed epoch if a checkpoint of this same configuration exists."""
+        state = load_checkpoint(self.last_path)
+        if state is None:
+            return False
+        if state["fingerprint"] != self.config.fingerprint():
+            log.warning("checkpoint %s was written with another configuration: starting afresh", self.last_path)
+            return False
+        self.model.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.scheduler.load_state_dict(state["scheduler"])
+        self.scaler.load_state_dict(state["scaler"])
+        self.history, self.best, self.skipped = state["history"], state["best"], state["skipped"]
+        self.start_epoch = state["epoch"] + 1
+        log.info("resuming from %s after epoch %d", self.last_path, state["epoch"])
+        return True
+
+    def _loader(self, epoch: int) -> DataLoader:
+        self.train_set.set_epoch(epoch)
+        generator = torch.Generator().manual_seed(self.config.seed * 1000 + epoch)
+        return DataLoader(self.train_set, batch_size=self.config.batch_size, shuffle=True, generator=generator,
+                          num_workers=self.config.num_workers, collate_fn=collate_clips, drop_last=False)
+
+    def _step(self, batch: dict) -> dict[str, float] | None:
+        with torch.autocast(self.device.type, enabled=self.use_amp):
+            out = self.model(move_batch(batch, self.device))
+        loss = weighted_loss(out["losses"], self.config.loss_weights)
+        if not torch.isfinite(loss):
+            self.skipped += 1
+            log.warning("non-finite loss (%s) in batch %s: skipped", loss.item(), batch.get("ids"))
+            self.optimizer.zero_grad(set_to_none=True)
+            return None
+        self.optimizer.zero_grad(set_to_none=True)
+        self.scaler.scale(loss).backward()
+        if self.config.grad_clip > 0:
+            self.scaler.unscale_(self.optimizer)
+            nn.utils.clip_grad_norm_(self.model.parameters(), self.config.grad_clip)
+        self.scaler.step(self.optimizer)
+        self.scaler.update()
+        return {"loss": loss.item(), **{k: v.item() for k, v in out["losses"].items()}}
+
+    def train_epoch(self, epoch: int) -> dict:
+        torch.manual_seed(self.config.seed * 1000 + epoch)
+        self.model.train()
+        totals: dict[str, float] = {}
+        steps, samples, start = 0, 0, time.perf_counter()
+        for batch in tqdm(self._loader(epoch), desc=f"epoch {epoch + 1}/{self.config.epochs}", leave=False):
+            values = self._step(batch)
+            samples += len(batch["ids"])
+            if values is None:
+                continue
+            steps += 1
+            for k, v in values.items():
+                totals[k] = totals.get(k, 0.0) + v
+        metrics = {f"train_{k}": v / max(steps, 1) for k, v in totals.items()}
+        metrics["samples_per_s"] = samples / (time.perf_counter() - start)
+        metrics["lr"] = self.optimizer.param_groups[0]["lr"]
+        return metrics
+
+    def fit(self) -> TrainResult:
+        self.resume()
+        for epoch in range(self.start_epoch, self.config.epochs):
+            metrics = self.train_epoch(epoch)
+            self.scheduler.step()
+            self.model.eval()
+            with torch.no_grad():
+                dev = self.evaluate(self.model)
+            metrics.update({f"dev_{k}": v for k, v in dev.items() if isinstance(v, int | float)})
+            metrics["skipped_batches"] = self.skipped
+            metrics["epoch"] = epoch
+            self.history.append(metrics)
+            if dev["wer"] < self.best["wer"]:
+                state = {k: v.detach().cpu().clone() for k, v in self.model.state_dict().items()}
+                self.best = {"epoch": epoch, "wer": dev["wer"], "state": state}
+            save_atomic(self._state(epoch), self.last_path)
+            log.info("epoch %d: %s", epoch, {k: round(v, 4) for k, v in metrics.items()})
+            self.on_epoch(epoch, metrics)
+        return TrainResult(self.history, self.best["epoch"], self.best["wer"], self.skipped, self.best["state"])

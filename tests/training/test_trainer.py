@@ -1,0 +1,130 @@
+"""Trainer: named losses, resume to the same result, NaN batches skipped, length bookkeeping."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from signdistill.data.clips import Augmentation, ClipRecord, SignClipDataset, collate_clips
+from signdistill.data.vocabulary import Vocabulary
+from signdistill.models.baseline import BaselineConfig, BaselineRecognizer, temporal_length
+from signdistill.training.trainer import TrainConfig, Trainer
+
+VOCAB = Vocabulary.from_sequences([["A", "B", "C"]])
+
+
+def _data(n: int = 6, seed: int = 0) -> tuple[dict, list[ClipRecord]]:
+    rng = np.random.default_rng(seed)
+    frames, records = {}, []
+    for i in range(n):
+        length = int(rng.integers(36, 48))
+        frames[f"v{i}"] = rng.integers(0, 255, (length, 20, 20, 3), dtype=np.uint8)
+        records.append(ClipRecord(f"v{i}", tuple(rng.choice(["A", "B", "C"], 3)), "s1"))
+    return frames, records
+
+
+def _dataset(train: bool = True) -> SignClipDataset:
+    frames, records = _data()
+    return SignClipDataset(frames, records, VOCAB, Augmentation(crop=16, train=train), seed=1)
+
+
+def _model() -> BaselineRecognizer:
+    torch.manual_seed(0)
+    return BaselineRecognizer(BaselineConfig(num_classes=len(VOCAB), width=4, hidden=8, lstm_hidden=8, lstm_layers=1))
+
+
+def _loss_evaluator(model: torch.nn.Module) -> dict:
+    """A deterministic stand-in for dev WER: mean CTC on the un-augmented clips."""
+    batch = collate_clips([_dataset(train=False)[i] for i in range(6)])
+    return {"wer": float(model(batch)["losses"]["ctc"])}
+
+
+CONFIG = dict(epochs=3, batch_size=2, lr=1e-2, schedule="cosine", device="cpu", seed=3)
+
+
+class _Killed(RuntimeError):
+    pass
+
+
+def test_killed_run_resumes_to_the_same_result(tmp_path: Path) -> None:
+    straight = Trainer(_model(), _dataset(), _loss_evaluator, TrainConfig(**CONFIG), tmp_path / "a").fit()
+
+    def kill_after_first(epoch: int, metrics: dict) -> None:
+        if epoch == 0:
+            raise _Killed
+
+    with pytest.raises(_Killed):
+        Trainer(_model(), _dataset(), _loss_evaluator, TrainConfig(**CONFIG), tmp_path / "b",
+                on_epoch=kill_after_first).fit()
+    assert (tmp_path / "b" / "last.pt").exists() and not (tmp_path / "b" / "last.pt.tmp").exists()
+    resumed_trainer = Trainer(_model(), _dataset(), _loss_evaluator, TrainConfig(**CONFIG), tmp_path / "b")
+    resumed = resumed_trainer.fit()
+    assert resumed_trainer.start_epoch == 1
+    assert [h["train_loss"] for h in resumed.history] == pytest.approx([h["train_loss"] for h in straight.history])
+    for key, value in straight.best_state.items():
+        assert torch.equal(value, resumed.best_state[key]), key
+    assert resumed.best_epoch == straight.best_epoch
+
+
+def test_other_configuration_does_not_resume(tmp_path: Path) -> None:
+    Trainer(_model(), _dataset(), _loss_evaluator, TrainConfig(**{**CONFIG, "epochs": 1}), tmp_path).fit()
+    again = Trainer(_model(), _dataset(), _loss_evaluator, TrainConfig(**{**CONFIG, "lr": 1e-3}), tmp_path)
+    assert again.resume() is False
+
+
+class _NaNOnce(BaselineRecognizer):
+    """Returns a NaN loss for any batch that holds video v2."""
+
+    def forward(self, batch: dict) -> dict:
+        out = super().forward(batch)
+        if "v2" in batch.get("ids", []):
+            out["losses"]["ctc"] = out["losses"]["ctc"] * float("nan")
+        return out
+
+
+def test_nan_batches_are_skipped_and_counted(tmp_path: Path) -> None:
+    torch.manual_seed(0)
+    model = _NaNOnce(BaselineConfig(num_classes=len(VOCAB), width=4, hidden=8, lstm_hidden=8, lstm_layers=1))
+    result = Trainer(model, _dataset(), lambda m: {"wer": 0.5}, TrainConfig(**{**CONFIG, "epochs": 2}),
+                     tmp_path).fit()
+    assert result.skipped_batches == 2  # one batch per epoch holds v2
+    assert result.history[-1]["skipped_batches"] == 2
+    assert all(torch.isfinite(p).all() for p in model.parameters())
+
+
+def test_loss_weights_scale_named_terms(tmp_path: Path) -> None:
+    trainer = Trainer(_model(), _dataset(), _loss_evaluator,
+                      TrainConfig(**{**CONFIG, "epochs": 1, "loss_weights": {"ctc": 0.5}}), tmp_path)
+    metrics = trainer.train_epoch(0)
+    assert metrics["train_loss"] == pytest.approx(0.5 * metrics["train_ctc"], rel=1e-6)
+
+
+@pytest.mark.parametrize("length", [16, 17, 30, 31, 57, 200])
+def test_temporal_length_matches_the_convolutions(length: int) -> None:
+    model = _model().eval()
+    feats = torch.zeros(1, model.frames.out_channels, length)
+    assert model.temporal(feats).shape[-1] == int(temporal_length(torch.tensor([length]))[0])
+
+
+def test_collate_pads_and_keeps_lengths() -> None:
+    data = _dataset(train=False)
+    batch = collate_clips([data[0], data[1]])
+    assert batch["video"].dtype == torch.uint8
+    assert batch["lengths"].tolist() == [data[0]["video"].shape[0], data[1]["video"].shape[0]]
+    assert batch["video"].shape[1] == max(batch["lengths"].tolist())
+    assert batch["label_lengths"].tolist() == [3, 3] and batch["labels"].shape == (6,)
+
+
+def test_augmentation_is_a_function_of_seed_epoch_and_index() -> None:
+    data = _dataset(train=True)
+    data.set_epoch(4)
+    a = data[2]["video"]
+    data.set_epoch(5)
+    b = data[2]["video"]
+    data.set_epoch(4)
+    assert torch.equal(a, data[2]["video"])
+    assert a.shape[1:] == (16, 16, 3)
+    assert not (a.shape == b.shape and torch.equal(a, b))
