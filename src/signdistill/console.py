@@ -90,3 +90,47 @@ def bench_mediapipe(videos: int = typer.Option(40), seed: int = typer.Option(0),
     from signdistill.benchmarks.mediapipe_synthsign import run
 
     _print(run(num_videos=videos, seed=seed, workers=workers), as_json)
+
+
+@app.command()
+def score(ref: Path = typer.Option(..., help="References: '<id> <gloss> ...' lines, or a PHOENIX corpus CSV."),
+          hyp: Path = typer.Option(..., help="Hypotheses: '<id> <gloss> ...' lines (a bare id = empty)."),
+          rules: str = typer.Option("phoenix2014", help="Cleanup before scoring: phoenix2014 | phoenix2014t | none"),
+          as_json: bool = typer.Option(False, "--json", help="Everything, per-sample rows included, as JSON.")) -> None:
+    """WER (%) with substitutions, deletions and insertions; per signer when the references are a corpus CSV."""
+    from signdistill.metrics.wer import read_corpus_csv, read_transcripts, score_corpus
+
+    try:
+        refs, signers = read_corpus_csv(ref) if ref.suffix == ".csv" else (read_transcripts(ref), None)
+        result = score_corpus(refs, read_transcripts(hyp), rules=rules, signers=signers or None)
+    except (FileNotFoundError, ValueError) as err:
+        typer.echo(f"error: {err}", err=True)
+        raise typer.Exit(2) from err
+    if not as_json:
+        result = {k: round(v, 2) if isinstance(v, float) else v for k, v in result.items() if k != "samples"}
+    _print(result, as_json)
+
+
+@app.command()
+def profile(model: str = typer.Argument(..., help="A name in signdistill.metrics.efficiency.MODEL_BUILDERS."),
+            resolution: int = typer.Option(112, help="Input height and width in pixels."),
+            frames: int = typer.Option(200, help="Frames in the clip."),
+            vocab: int = typer.Option(1296, help="Output classes (glosses + blank)."),
+            channels: int | None = typer.Option(None, help="Model width/input channels, passed to the builder."),
+            device: str = typer.Option("cpu", help="cpu | cuda | cuda:N"),
+            warmup: int = typer.Option(2, help="Untimed passes before timing."),
+            repeats: int = typer.Option(5, help="Timed passes; the median is reported."),
+            as_json: bool = typer.Option(False, "--json")) -> None:
+    """Parameters, MACs (G) and median latency for one clip."""
+    from signdistill.metrics.efficiency import MODEL_BUILDERS, profile_model
+
+    if model not in MODEL_BUILDERS:
+        typer.echo(f"error: unknown model {model!r}; known: {', '.join(sorted(MODEL_BUILDERS))}", err=True)
+        raise typer.Exit(2)
+    extra = {} if channels is None else {"channels": channels}
+    net, inputs = MODEL_BUILDERS[model](resolution=resolution, frames=frames, vocab=vocab, **extra)
+    net = net.to(device)
+    inputs = tuple(x.to(device) if hasattr(x, "to") else x for x in inputs)
+    stats = profile_model(net, inputs, warmup=warmup, repeats=repeats)
+    _print({"model": model, "resolution": resolution, "frames": frames, "vocab": vocab, "channels": channels,
+            **stats}, as_json)

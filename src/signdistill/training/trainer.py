@@ -19,8 +19,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import torch
+import torch.distributed as dist
 from torch import nn
-from torch.utils.data import DataLoader
+from torch.nn.parallel import DistributedDataParallel
+from torch.utils.data import DataLoader, DistributedSampler
 from tqdm.auto import tqdm
 
 from signdistill.data.clips import SignClipDataset, collate_clips
@@ -35,7 +37,7 @@ class TrainConfig:
     batch_size: int = 2
     lr: float = 1e-4
     weight_decay: float = 1e-4
-    optimizer: str = "adam"  # adam | adamw
+    optimizer: str = "adam"  # adam | adamw | sgd
     schedule: str = "multistep"  # multistep | cosine | constant
     milestones: list[int] = field(default_factory=lambda: [40, 60])
     gamma: float = 0.2
@@ -52,8 +54,15 @@ class TrainConfig:
 
 def resolve_device(name: str) -> torch.device:
     if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        return torch.device(f"cuda:{torch.cuda.current_device()}" if torch.cuda.is_available() else "cpu")
     return torch.device(name)
+
+
+def world() -> tuple[int, int]:
+    """(rank, world size): (0, 1) unless running under ``torchrun`` with a process group."""
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_rank(), dist.get_world_size()
+    return 0, 1
 
 
 def make_optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
@@ -62,7 +71,9 @@ def make_optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimiz
         return torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay)
     if config.optimizer == "adam":
         return torch.optim.Adam(params, lr=config.lr, weight_decay=config.weight_decay)
-    raise ValueError(f"unknown optimizer {config.optimizer!r} (adam | adamw)")
+    if config.optimizer == "sgd":
+        return torch.optim.SGD(params, lr=config.lr, momentum=0.9, weight_decay=config.weight_decay)
+    raise ValueError(f"unknown optimizer {config.optimizer!r} (adam | adamw | sgd)")
 
 
 def make_scheduler(optimizer: torch.optim.Optimizer, config: TrainConfig) -> torch.optim.lr_scheduler.LRScheduler:
@@ -105,6 +116,11 @@ class Trainer:
         self.config = config
         self.device = resolve_device(config.device)
         self.model = model.to(self.device)
+        self.rank, self.world_size = world()
+        self.train_model: nn.Module = self.model
+        if self.world_size > 1:  # gradients are averaged over ranks: the global batch is world x batch_size
+            ids = [self.device.index] if self.device.type == "cuda" else None
+            self.train_model = DistributedDataParallel(self.model, device_ids=ids)
         self.train_set = train_set
         self.evaluate = evaluate
         self.checkpoint_dir = Path(checkpoint_dir)
@@ -146,14 +162,20 @@ class Trainer:
         return True
 
     def _loader(self, epoch: int) -> DataLoader:
+        """Shuffled batches; one process takes the same permutation that ``DistributedSampler`` splits
+        over ranks, so a DDP run sees the same global batches as a single process with world x batch."""
         self.train_set.set_epoch(epoch)
-        generator = torch.Generator().manual_seed(self.config.seed * 1000 + epoch)
-        return DataLoader(self.train_set, batch_size=self.config.batch_size, shuffle=True, generator=generator,
-                          num_workers=self.config.num_workers, collate_fn=collate_clips, drop_last=False)
+        seed = self.config.seed * 1000 + epoch
+        if self.world_size > 1:
+            sampler = DistributedSampler(self.train_set, self.world_size, self.rank, shuffle=True, seed=seed)
+        else:
+            sampler = torch.randperm(len(self.train_set), generator=torch.Generator().manual_seed(seed)).tolist()
+        return DataLoader(self.train_set, batch_size=self.config.batch_size, sampler=sampler,
+                          num_workers=self.config.num_workers, collate_fn=collate_clips)
 
     def _step(self, batch: dict) -> dict[str, float] | None:
         with torch.autocast(self.device.type, enabled=self.use_amp):
-            out = self.model(move_batch(batch, self.device))
+            out = self.train_model(move_batch(batch, self.device))
         loss = weighted_loss(out["losses"], self.config.loss_weights)
         if not torch.isfinite(loss):
             self.skipped += 1
@@ -174,7 +196,9 @@ class Trainer:
         self.model.train()
         totals: dict[str, float] = {}
         steps, samples, start = 0, 0, time.perf_counter()
-        for batch in tqdm(self._loader(epoch), desc=f"epoch {epoch + 1}/{self.config.epochs}", leave=False):
+        bar = tqdm(self._loader(epoch), desc=f"epoch {epoch + 1}/{self.config.epochs}", leave=False,
+                   disable=self.rank != 0)
+        for batch in bar:
             values = self._step(batch)
             samples += len(batch["ids"])
             if values is None:
@@ -192,17 +216,23 @@ class Trainer:
         for epoch in range(self.start_epoch, self.config.epochs):
             metrics = self.train_epoch(epoch)
             self.scheduler.step()
-            self.model.eval()
-            with torch.no_grad():
-                dev = self.evaluate(self.model)
-            metrics.update({f"dev_{k}": v for k, v in dev.items() if isinstance(v, int | float)})
-            metrics["skipped_batches"] = self.skipped
-            metrics["epoch"] = epoch
-            self.history.append(metrics)
-            if dev["wer"] < self.best["wer"]:
-                state = {k: v.detach().cpu().clone() for k, v in self.model.state_dict().items()}
-                self.best = {"epoch": epoch, "wer": dev["wer"], "state": state}
-            save_atomic(self._state(epoch), self.last_path)
-            log.info("epoch %d: %s", epoch, {k: round(v, 4) for k, v in metrics.items()})
-            self.on_epoch(epoch, metrics)
+            if self.rank == 0:  # one process evaluates and writes; the others wait at the barrier
+                self._end_epoch(epoch, metrics)
+            if self.world_size > 1:
+                dist.barrier()
         return TrainResult(self.history, self.best["epoch"], self.best["wer"], self.skipped, self.best["state"])
+
+    def _end_epoch(self, epoch: int, metrics: dict) -> None:
+        self.model.eval()
+        with torch.no_grad():
+            dev = self.evaluate(self.model)
+        metrics.update({f"dev_{k}": v for k, v in dev.items() if isinstance(v, int | float)})
+        metrics["skipped_batches"] = self.skipped
+        metrics["epoch"] = epoch
+        self.history.append(metrics)
+        if dev["wer"] < self.best["wer"]:
+            state = {k: v.detach().cpu().clone() for k, v in self.model.state_dict().items()}
+            self.best = {"epoch": epoch, "wer": dev["wer"], "state": state}
+        save_atomic(self._state(epoch), self.last_path)
+        log.info("epoch %d: %s", epoch, {k: round(v, 4) for k, v in metrics.items()})
+        self.on_epoch(epoch, metrics)

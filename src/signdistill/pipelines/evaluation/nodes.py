@@ -1,0 +1,84 @@
+"""Nodes of the ``evaluation`` pipeline."""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import pandas as pd
+import torch
+from matplotlib.figure import Figure
+
+from signdistill.data.store import FrameStore
+from signdistill.data.vocabulary import Vocabulary
+from signdistill.metrics.efficiency import profile_model
+from signdistill.metrics.wer import score_corpus
+from signdistill.models.baseline import BaselineConfig, BaselineRecognizer
+from signdistill.training.evaluate import decode_dataset
+from signdistill.training.recipes import clip_dataset
+
+
+def load_model(package: dict) -> torch.nn.Module:
+    """Rebuild a trained model from the package a training node saved."""
+    if package["kind"] != "baseline":
+        raise ValueError(f"unknown model kind {package['kind']!r}")
+    model = BaselineRecognizer(BaselineConfig(**package["config"]))
+    model.load_state_dict(package["state_dict"])
+    return model.eval()
+
+
+def decode_splits(package: dict, store: FrameStore, index: pd.DataFrame, params: dict) -> dict[str, dict[str, str]]:
+    """Hypotheses ``{split: {id: glosses}}`` for dev and test, with the configured decoder."""
+    model = load_model(package)
+    vocab = Vocabulary.from_dict(package["vocabulary"])
+    data_params = {**package["data"], "train": {"seed": 0}}
+    rows = index.to_dict("records")
+    return {split: decode_dataset(model, clip_dataset(store, rows, vocab, split, data_params, train=False), vocab,
+                                  params["decoder"], int(params["beam_width"]))
+            for split in ("dev", "test")}
+
+
+def hypotheses_text(hypotheses: dict[str, dict[str, str]]) -> str:
+    """The ``<id> <gloss> ...`` format that ``signdistill score`` reads, dev then test."""
+    return "\n".join(f"{vid} {hyp}".rstrip() for split in ("dev", "test")
+                     for vid, hyp in sorted(hypotheses[split].items())) + "\n"
+
+
+def wer_tables(hypotheses: dict[str, dict[str, str]], index: pd.DataFrame, params: dict) -> tuple[pd.DataFrame, dict]:
+    """Per-signer WER table (CSV) and the overall numbers (MLflow metrics)."""
+    rows, metrics = [], {}
+    for split in ("dev", "test"):
+        part = index[index.split == split]
+        refs = dict(zip(part.id, part.annotation, strict=True))
+        signers = dict(zip(part.id, part.signer, strict=True))
+        scores = score_corpus(refs, hypotheses[split], rules=params["rules"], signers=signers)
+        for key in ("wer", "sub", "del", "ins"):
+            metrics[f"{split}_{key}"] = {"value": float(scores[key]), "step": 0}
+        rows.append({"split": split, "signer": "all", **{k: scores[k] for k in ("wer", "sub", "del", "ins")}})
+        for signer, value in sorted(scores.get("per_signer", {}).items()):
+            rows.append({"split": split, "signer": signer, **value})
+    return pd.DataFrame(rows), metrics
+
+
+def training_curves(history: dict) -> Figure:
+    """Training losses and dev WER by epoch, the best epoch marked."""
+    epochs = [h["epoch"] + 1 for h in history["epochs"]]
+    fig, (ax_loss, ax_wer) = plt.subplots(1, 2, figsize=(9, 3.2))
+    for key in sorted(k for k in history["epochs"][0] if k.startswith("train_")):
+        ax_loss.plot(epochs, [h[key] for h in history["epochs"]], label=key[6:])
+    ax_loss.set_xlabel("epoch")
+    ax_loss.set_ylabel("loss")
+    ax_loss.legend(fontsize=7)
+    ax_wer.plot(epochs, [h["dev_wer"] for h in history["epochs"]], marker="o")
+    ax_wer.axvline(history["best_epoch"] + 1, color="grey", linestyle=":")
+    ax_wer.set_xlabel("epoch")
+    ax_wer.set_ylabel("dev WER (%)")
+    fig.tight_layout()
+    return fig
+
+
+def efficiency_table(package: dict, params: dict) -> pd.DataFrame:
+    """Parameters, MACs and measured latency for one clip at the model's input resolution."""
+    model = load_model(package)
+    crop, frames = int(package["data"]["crop"]), int(params["profile_frames"])
+    video = torch.randint(0, 255, (1, frames, crop, crop, 3), dtype=torch.uint8)
+    stats = profile_model(model, ({"video": video, "lengths": torch.tensor([frames])},))
+    return pd.DataFrame([{"model": f"baseline@{crop}px", "frames": frames, **stats}])

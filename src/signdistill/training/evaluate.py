@@ -1,0 +1,58 @@
+"""Decode a dataset and score it: the dev-WER evaluator of the trainer, and test-time inference."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+from torch import nn
+from torch.utils.data import DataLoader
+
+from signdistill.data.clips import SignClipDataset, collate_clips
+from signdistill.data.vocabulary import Vocabulary
+from signdistill.decoding.ctc import beam_search, greedy_decode
+from signdistill.metrics.wer import score_corpus
+from signdistill.training.trainer import move_batch
+
+
+def decode_log_probs(log_probs: torch.Tensor, lengths: torch.Tensor, method: str = "greedy",
+                     beam_width: int = 10) -> list[list[int]]:
+    """Best label sequence per sample from [B, T, C] log-probabilities (the decoders take [T, B, C])."""
+    time_major = log_probs.transpose(0, 1)
+    if method == "greedy":
+        hyps = greedy_decode(time_major, lengths)
+    elif method == "beam":
+        hyps = beam_search(time_major, lengths, beam_width=beam_width)
+    else:
+        raise ValueError(f"unknown decoder {method!r} (greedy | beam)")
+    return [h.ids for h in hyps]
+
+
+@torch.no_grad()
+def decode_dataset(model: nn.Module, dataset: SignClipDataset, vocabulary: Vocabulary, method: str = "greedy",
+                   beam_width: int = 10, batch_size: int = 2) -> dict[str, str]:
+    """``{video id: hypothesis}`` for every sample (model in eval mode, on its own device)."""
+    device = next(model.parameters()).device
+    model.eval()
+    hyps: dict[str, str] = {}
+    for raw in DataLoader(dataset, batch_size=batch_size, shuffle=False, collate_fn=collate_clips):
+        batch = move_batch({k: v for k, v in raw.items() if k not in ("labels", "label_lengths")}, device)
+        out = model(batch)
+        for vid, ids in zip(batch["ids"], decode_log_probs(out["log_probs"].cpu(), out["out_lengths"].cpu(),
+                                                             method, beam_width), strict=True):
+            hyps[vid] = " ".join(vocabulary.decode(ids))
+    return hyps
+
+
+def wer_evaluator(dataset: SignClipDataset, vocabulary: Vocabulary, rules: str = "none", method: str = "greedy",
+                  beam_width: int = 10) -> Callable[[nn.Module], dict]:
+    """The trainer's ``evaluate``: dev WER (and its parts), in percent of reference glosses."""
+    refs = {r.id: " ".join(r.glosses) for r in dataset.records}
+    signers = {r.id: r.signer for r in dataset.records}
+
+    def evaluate(model: nn.Module) -> dict:
+        scores = score_corpus(refs, decode_dataset(model, dataset, vocabulary, method, beam_width),
+                              rules=rules, signers=signers)
+        return {k: scores[k] for k in ("wer", "sub", "del", "ins") if k in scores}
+
+    return evaluate

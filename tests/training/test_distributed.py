@@ -1,0 +1,72 @@
+"""DDP: two gloo processes on the CPU train what one process trains with the same global batch."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+
+from signdistill.data.store import pack_split
+from signdistill.data.vocabulary import Vocabulary
+from signdistill.training.distributed import launch
+from signdistill.training.evaluate import wer_evaluator
+from signdistill.training.recipes import baseline_recipe
+from signdistill.training.trainer import Trainer
+
+PARAMS = {
+    # no crop, flip or time warp: every clip has the same frames (so batch-norm statistics are the same on
+    # one rank and on two) but its own label, so the gradients still depend on which rank saw which clip
+    "store_size": 20, "crop": 20, "flip": False, "temporal_scale": 0.0, "rules": "none",
+    "model": {"width": 4, "hidden": 8, "lstm_hidden": 8, "lstm_layers": 1, "weights": None},
+    "train": {"epochs": 1, "batch_size": 2, "lr": 1e-2, "schedule": "constant", "device": "cpu", "seed": 5,
+              "optimizer": "sgd", "weight_decay": 0.0, "grad_clip": 0.0, "num_workers": 0},
+}
+
+
+def _corpus(root: Path) -> tuple[Path, pd.DataFrame, dict]:
+    rng = np.random.default_rng(0)
+    rows, paths = [], {"train": [], "dev": []}
+    frames = rng.integers(0, 255, (44, 20, 20, 3), dtype=np.uint8)
+    for i in range(8):
+        split = "train" if i < 6 else "dev"
+        vid = f"v{i}"
+        np.save(root / f"{vid}.npy", frames)
+        paths[split].append((vid, str(root / f"{vid}.npy")))
+        rows.append({"id": vid, "split": split, "signer": "s1", "annotation": " ".join(rng.choice(list("ABC"), 3)),
+                     "num_frames": len(frames), "source": ""})
+    for split, members in paths.items():
+        pack_split(members, root / "store" / "20", split)
+    pack_split([], root / "store" / "20", "test")
+    index = pd.DataFrame(rows)
+    vocabulary = Vocabulary.from_sequences(index[index.split == "train"].annotation.str.split()).to_dict()
+    return root / "store", index, vocabulary
+
+
+def _trainable(state: dict, model: torch.nn.Module) -> torch.Tensor:
+    names = [n for n, _ in model.named_parameters()]
+    return torch.cat([state[n].flatten().float() for n in names])
+
+
+def test_two_gloo_processes_match_one_process(tmp_path: Path) -> None:
+    store, index, vocabulary = _corpus(tmp_path)
+    single = baseline_recipe(store, index.to_dict("records"), vocabulary, PARAMS)
+    start = _trainable(single.model.state_dict(), single.model).clone()
+    evaluate = wer_evaluator(single.dev_set, single.vocabulary)
+    one = Trainer(single.model, single.train_set, evaluate, single.config, tmp_path / "one").fit()
+
+    ddp_params = json.loads(json.dumps(PARAMS))
+    ddp_params["train"]["batch_size"] = 1  # per rank: 2 ranks x 1 = the single process's batch of 2
+    index.to_csv(tmp_path / "index.csv", index=False)
+    spec = {"store_root": str(store), "index_csv": str(tmp_path / "index.csv"), "vocabulary": vocabulary,
+            "params": ddp_params, "checkpoint_dir": str(tmp_path / "two"), "workdir": str(tmp_path / "ddp")}
+    two = launch(spec, nproc=2, workdir=tmp_path / "ddp")
+
+    moved_one = _trainable(one.best_state, single.model) - start
+    moved_two = _trainable(two["best_state"], single.model) - start
+    cosine = torch.nn.functional.cosine_similarity(moved_one, moved_two, dim=0)
+    assert cosine > 0.999, float(cosine)  # same global batches, gradients averaged over the ranks
+    assert abs(moved_two.norm() / moved_one.norm() - 1) < 1e-3
+    assert two["best_epoch"] == 0 and len(two["history"]) == 1
