@@ -134,3 +134,12 @@ def profile(model: str = typer.Argument(..., help="A name in signdistill.metrics
     stats = profile_model(net, inputs, warmup=warmup, repeats=repeats)
     _print({"model": model, "resolution": resolution, "frames": frames, "vocab": vocab, "channels": channels,
             **stats}, as_json)
+
+
+@bench.command("heatmaps")
+def bench_heatmaps(frames: int = typer.Option(256), size: int = typer.Option(112),
+                   as_json: bool = typer.Option(False, "--json")) -> None:
+    """Heatmap frames/s: separable batched rendering (CPU, and GPU when present) against a dense loop."""
+    from signdistill.benchmarks.heatmaps import run
+
+    _print(run(frames=frames, size=size), as_json)
