@@ -106,8 +106,12 @@ def score(ref: Path = typer.Option(..., help="References: '<id> <gloss> ...' lin
     except (FileNotFoundError, ValueError) as err:
         typer.echo(f"error: {err}", err=True)
         raise typer.Exit(2) from err
-    if not as_json:
-        result = {k: round(v, 2) if isinstance(v, float) else v for k, v in result.items() if k != "samples"}
+    if not as_json:  # the summary only, to two decimals
+        def rounded(value: object) -> object:
+            return {k: rounded(v) for k, v in value.items()} if isinstance(value, dict) else (
+                round(value, 2) if isinstance(value, float) else value)
+
+        result = {k: rounded(v) for k, v in result.items() if k != "samples"}
     _print(result, as_json)
 
 
