@@ -121,3 +121,14 @@ def register_model(name: str) -> Callable[[ModelBuilder], ModelBuilder]:
         MODEL_BUILDERS[name] = builder
         return builder
     return wrap
+
+
+@register_model("baseline")
+def build_baseline(resolution: int = 224, frames: int = 200, vocab: int = 1296, channels: int = 64,
+                   batch: int = 1) -> tuple[nn.Module, tuple]:
+    """The VAC/SMKD baseline (ResNet-18 -> K5-P2-K5-P2 -> BiLSTM); ``channels`` is the ResNet base width."""
+    from signdistill.models.baseline import BaselineConfig, BaselineRecognizer
+
+    model = BaselineRecognizer(BaselineConfig(num_classes=vocab, width=channels))
+    video = torch.randint(0, 255, (batch, frames, resolution, resolution, 3), dtype=torch.uint8)
+    return model, ({"video": video, "lengths": torch.full((batch,), frames)},)
