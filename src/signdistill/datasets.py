@@ -61,8 +61,8 @@ class FrameStoreDataset(AbstractDataset[dict, FrameStore]):
     """The packed, memory-mappable frame store (see ``signdistill.data.store``).
 
     ``save`` takes ``{"samples": [...], "sizes": [...], "workers": n}`` and decodes each video once
-    through the per-video cache at ``cache_path``; the problems it meets (unreadable videos) are kept
-    in ``last_problems`` and written by the preprocess node's report.
+    through the per-video cache at ``cache_path``; the videos it cannot decode are left out of the store
+    and listed in its ``problems.json``, which the preprocess report includes.
     """
 
     def __init__(self, path: str, cache_path: str, metadata: dict[str, Any] | None = None) -> None:

@@ -73,7 +73,10 @@ class BodyShape:
 
 
 def _finger_points(base: float, tip: float, mcp: np.ndarray, lengths: np.ndarray, spread_deg: float) -> list:
-    """3-D joint positions (u, v, w) of one finger; flexion curls it towards the palm normal (+w)."""
+    """3-D joint positions (u, v, w) of one finger; flexion curls it towards the palm normal (+w).
+
+    The last element is the unit normal of the fingertip's back (where the nail is), not a joint.
+    """
     angles = np.radians([90.0 * base, 100.0 * tip, 70.0 * tip])
     direction_in_plane = np.array([np.cos(np.radians(spread_deg)), -np.sin(np.radians(spread_deg)), 0.0])
     normal = np.array([0.0, 0.0, 1.0])
@@ -84,11 +87,15 @@ def _finger_points(base: float, tip: float, mcp: np.ndarray, lengths: np.ndarray
         total += angle
         point = point + length * (np.cos(total) * direction_in_plane + np.sin(total) * normal)
         points.append(point)
+    points.append(np.sin(total) * direction_in_plane - np.cos(total) * normal)
     return points
 
 
 def _thumb_points(base: float, tip: float, opp: float) -> list:
-    """Thumb: abducted 40 degrees out of the palm when opp = 0, swung across and in front when opp = 1."""
+    """Thumb: abducted 40 degrees out of the palm when opp = 0, swung across and in front when opp = 1.
+
+    As for the fingers, the last element is the unit normal of the thumb nail.
+    """
     swing = np.radians(50.0 - 120.0 * opp)
     lift = np.radians(60.0 * opp)
     direction = np.array([np.cos(swing) * np.cos(lift), np.sin(swing) * np.cos(lift), np.sin(lift)])
@@ -102,19 +109,37 @@ def _thumb_points(base: float, tip: float, opp: float) -> list:
         bent = np.cos(total) * direction + np.sin(total) * normal
         point = point + length * bent / np.linalg.norm(bent)
         points.append(point)
+    nail = np.sin(total) * direction - np.cos(total) * normal
+    points.append(nail / np.linalg.norm(nail))
     return points
 
 
-def hand_local_points(hand: HandState) -> np.ndarray:
-    """[21, 3] hand joints in the hand frame (u to the fingers, v to the thumb, w palm normal)."""
+def hand_local_geometry(hand: HandState) -> tuple[np.ndarray, np.ndarray]:
+    """[21, 3] hand joints in the hand frame (u to the fingers, v to the thumb, w palm normal) and [5, 3]
+    unit normals of the five nails (the back of each fingertip), which decide what the camera sees."""
     points = [np.zeros(3)]
-    points += _thumb_points(hand.base[0], hand.tip[0], hand.opp)
+    nails = []
+    thumb = _thumb_points(hand.base[0], hand.tip[0], hand.opp)
+    points += thumb[:-1]
+    nails.append(thumb[-1])
     for finger in range(4):
         spread = _FINGER_SPREAD_DEG[finger] * hand.spread
         chain = _finger_points(hand.base[finger + 1], hand.tip[finger + 1], _MCP_UV[finger],
                                _PHALANGES[finger], spread)
-        points += chain
-    return np.array(points)
+        points += chain[:-1]
+        nails.append(chain[-1])
+    return np.array(points), np.array(nails)
+
+
+def hand_local_points(hand: HandState) -> np.ndarray:
+    """[21, 3] hand joints in the hand frame (u to the fingers, v to the thumb, w palm normal)."""
+    return hand_local_geometry(hand)[0]
+
+
+def toward_camera(hand: HandState, local_vectors: np.ndarray) -> np.ndarray:
+    """Depth component (towards the camera, > 0) of directions given in the hand frame."""
+    facing = np.radians(hand.facing)
+    return -local_vectors[..., 1] * np.sin(facing) + local_vectors[..., 2] * np.cos(facing)
 
 
 def project_local(hand: HandState, local: np.ndarray, wrist_px: np.ndarray, hand_px: float,
@@ -143,6 +168,17 @@ def project_hand(hand: HandState, wrist_px: np.ndarray, hand_px: float, mirrored
     xy, depth = project_local(hand, hand_local_points(hand), wrist_px, hand_px, mirrored)
     palm, _ = project_local(hand, PALM_OUTLINE, wrist_px, hand_px, mirrored)
     return xy, depth, palm
+
+
+@dataclass
+class HandView:
+    """What the renderer needs beyond a hand's 2-D keypoints: depths and which sides face the camera."""
+
+    local: np.ndarray  # [21, 3] joints in the hand frame (w > 0: on the palm side)
+    depth: np.ndarray  # [21] joint depths (towards the camera > 0), hand lengths
+    palm: np.ndarray  # [7, 2] palm outline in the image
+    palm_toward: float  # cos of the angle between the palm normal and the camera axis (< 0: back of hand)
+    nail_toward: np.ndarray  # [5] same for each nail (> 0: the nail is seen)
 
 
 def palm_offset(hand: HandState, hand_px: float, mirrored: bool) -> np.ndarray:
@@ -231,8 +267,7 @@ class Skeleton:
     """Keypoints of one frame plus what the renderer needs beyond them."""
 
     keypoints: np.ndarray  # [133, 3] x, y, score
-    hand_depth: dict  # side -> [21] depths
-    palm_outline: dict  # side -> [7, 2] image points
+    hands: dict[str, HandView]  # "right" / "left"
     head_center: np.ndarray
     head_radii: tuple
     shoulders: np.ndarray  # [2, 2] right, left
@@ -265,7 +300,7 @@ def pose_keypoints(shape: BodyShape, state: PoseState, width: int, height: int) 
     kp[17:23, :2] = np.repeat(kp[15:17, :2], 3, axis=0) + [[0, 0.1 * s]]
     upper, lower = 0.72 * s * shape.arm_scale, 0.64 * s * shape.arm_scale
     hand_px = HAND_LENGTH * s * shape.hand_scale
-    depths, palms = {}, {}
+    views = {}
     for side, hand, shoulder, elbow_idx, wrist_idx, hand_idx, mirrored in (
         ("right", state.right, shoulders[0], 8, 10, RIGHT_HAND, False),
         ("left", state.left, shoulders[1], 7, 9, LEFT_HAND, True),
@@ -274,11 +309,13 @@ def pose_keypoints(shape: BodyShape, state: PoseState, width: int, height: int) 
         palm_px = neck + pos * s
         target_wrist = palm_px + palm_offset(hand, hand_px, mirrored)
         elbow, wrist = two_link_ik(shoulder, target_wrist, upper, lower, outward=1.0 if mirrored else -1.0)
-        xy, depth, palm = project_hand(hand, wrist, hand_px, mirrored)
+        local, nails = hand_local_geometry(hand)
+        xy, depth = project_local(hand, local, wrist, hand_px, mirrored)
+        palm, _ = project_local(hand, PALM_OUTLINE, wrist, hand_px, mirrored)
         kp[elbow_idx, :2], kp[wrist_idx, :2] = elbow, wrist
         kp[hand_idx, :2] = xy
-        depths[side] = depth
-        palms[side] = palm
+        views[side] = HandView(local, depth, palm, float(toward_camera(hand, np.array([0.0, 0.0, 1.0]))),
+                               toward_camera(hand, nails))
     inside = (kp[:, 0] >= 0) & (kp[:, 0] < width) & (kp[:, 1] >= 0) & (kp[:, 1] < height)
     kp[:, 2] = inside.astype(np.float32)
-    return Skeleton(kp, depths, palms, head_center, (rx, ry), shoulders, hips, neck)
+    return Skeleton(kp, views, head_center, (rx, ry), shoulders, hips, neck)

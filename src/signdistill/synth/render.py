@@ -111,55 +111,74 @@ def _draw_head(img, sk: Skeleton, look: Appearance, s: float) -> None:
     _poly(img, face[60:68], (70, 20, 25))
 
 
+def _mix(a: tuple, b: tuple, w: float) -> tuple:
+    return tuple(int(np.clip((1.0 - w) * x + w * y, 0, 255)) for x, y in zip(a, b, strict=True))
+
+
 def _draw_arm(img, sk: Skeleton, look: Appearance, s: float, side: str) -> None:
+    """Sleeves a shade lighter than the torso with a dark rim, so that an arm in front of the body stays
+    visible: pose models place the wrist, and hence the hand crop, from the whole arm."""
     kp = sk.keypoints
     shoulder, elbow, wrist = (kp[6], kp[8], kp[10]) if side == "right" else (kp[5], kp[7], kp[9])
-    sleeve = _shade(look.clothes, 1.1)
+    clothes = np.array(look.clothes, np.float32)
+    sleeve = tuple(int(v) for v in np.clip(clothes * 1.15 + 28, 0, 255))
+    rim = _shade(look.clothes, 0.5)
+    _line(img, shoulder[:2], elbow[:2], rim, 0.22 * s + 3)
+    _line(img, elbow[:2], wrist[:2], rim, 0.18 * s + 3)
     _line(img, shoulder[:2], elbow[:2], sleeve, 0.22 * s)
     _line(img, elbow[:2], wrist[:2], sleeve, 0.18 * s)
     _line(img, wrist[:2] + 0.1 * (elbow[:2] - wrist[:2]), wrist[:2], _shade(look.skin, 0.9), 0.12 * s)
 
 
-def _draw_finger(img, pts, chain, look: Appearance, width: float, back: bool) -> None:
-    """A finger as tapering, cylindrically shaded segments with a darker rim (so that neighbouring
-    fingers stay apart) and a nail or a pad at the tip: cues that hand detectors rely on."""
-    rim, skin, light = _shade(look.skin, 0.55), look.skin, _shade(look.skin, 1.12)
+def _draw_finger(img, pts, chain, look: Appearance, width: float, nail: bool) -> None:
+    """A finger as tapering segments with a darker rim (so that neighbouring fingers stay apart), a thin
+    highlight along it and, when its back faces the camera, a nail: cues that hand detectors rely on."""
+    rim, skin, light = _shade(look.skin, 0.6), look.skin, _shade(look.skin, 1.08)
     segments = list(zip(chain[1:-1], chain[2:], strict=True))
     for k, (a, b) in enumerate(segments):
-        _line(img, pts[a], pts[b], rim, width * (1.0 - 0.1 * k) + 2)
+        _line(img, pts[a], pts[b], rim, width * (1.0 - 0.08 * k) + 2)
     for k, (a, b) in enumerate(segments):
-        _line(img, pts[a], pts[b], skin, width * (1.0 - 0.1 * k))
-    for k, (a, b) in enumerate(segments):
-        _line(img, pts[a], pts[b], light, max(1.0, 0.35 * width * (1.0 - 0.1 * k)))
-    tip, dip = pts[chain[-1]], pts[chain[-2]]
-    nail_center = dip + 0.6 * (tip - dip)
-    length = float(np.linalg.norm(tip - dip))
-    angle = float(np.degrees(np.arctan2(*(tip - dip)[::-1])))
-    color = (235, 205, 200) if back else _shade(look.skin, 1.05)
-    _ellipse(img, nail_center, (max(0.3 * length, 1.0), max(0.28 * width, 1.0)), color, angle)
+        _line(img, pts[a], pts[b], skin, width * (1.0 - 0.08 * k))
+    for a, b in segments:
+        _line(img, pts[a], pts[b], light, max(1.0, 0.3 * width))
+    if nail:
+        tip, dip = pts[chain[-1]], pts[chain[-2]]
+        length = float(np.linalg.norm(tip - dip))
+        angle = float(np.degrees(np.arctan2(*(tip - dip)[::-1])))
+        _ellipse(img, dip + 0.62 * (tip - dip), (max(0.28 * length, 1.0), max(0.3 * width, 1.0)),
+                 _mix(skin, (245, 215, 210), 0.35), angle)
 
 
 def _draw_hand(img, sk: Skeleton, look: Appearance, s: float, side: str) -> None:
-    """Fingers behind the palm, the palm, then the fingers in front of it, each from back to front."""
+    """Fingers behind the palm, the palm (its back with knuckles, or its front with the thumb's ball),
+    then the fingers in front of it, each group from back to front."""
     idx = RIGHT_HAND if side == "right" else LEFT_HAND
     pts = sk.keypoints[idx, :2]
-    depth = sk.hand_depth[side]
+    view = sk.hands[side]
     width = 0.072 * s
-    finger_depth = {f: float(depth[list(_FINGERS[f][2:])].mean()) for f in range(5)}
-    order = sorted(range(5), key=finger_depth.get)
-    back = bool(depth[9] < depth[0] - 1e-3) or finger_depth[2] < -0.05
-    for finger in (f for f in order if finger_depth[f] < 0):
-        _draw_finger(img, pts, _FINGERS[finger], look, width * (1.2 if finger == 0 else 1.0), back)
-    palm = sk.palm_outline[side]
-    cv2.polylines(img, [np.round(palm * 16).astype(np.int32)], True, _shade(look.skin, 0.55), 2, _AA, 4)
-    _poly(img, palm, _shade(look.skin, 0.97))
+    finger_depth = [float(view.depth[list(chain[2:])].mean()) for chain in _FINGERS]
+    # a finger is in front of the palm when it bends to the side of the palm that faces the camera
+    in_front = [float(view.local[list(chain[2:]), 2].mean()) * view.palm_toward >= 0 for chain in _FINGERS]
+    order = sorted(range(5), key=finger_depth.__getitem__)
+    nails = view.nail_toward > 0.2
+
+    def fingers(front: bool) -> None:
+        for f in order:
+            if in_front[f] == front:
+                _draw_finger(img, pts, _FINGERS[f], look, width * (1.2 if f == 0 else 1.0), bool(nails[f]))
+
+    fingers(False)
+    palm = view.palm
+    cv2.polylines(img, [np.round(palm * 16).astype(np.int32)], True, _shade(look.skin, 0.6), 2, _AA, 4)
+    _poly(img, palm, look.skin)
     center = palm.mean(0)
-    _ellipse(img, center + 0.15 * (pts[0] - center), (0.25 * width, 0.25 * width), _shade(look.skin, 1.1))
-    crease = _shade(look.skin, 0.78)
-    _line(img, palm[1] + 0.3 * (palm[2] - palm[1]), palm[5] + 0.3 * (palm[4] - palm[5]), crease, 1)
-    _line(img, palm[1] + 0.6 * (palm[0] - palm[1]), center + 0.3 * (palm[3] - center), crease, 1)
-    for finger in (f for f in order if finger_depth[f] >= 0):
-        _draw_finger(img, pts, _FINGERS[finger], look, width * (1.2 if finger == 0 else 1.0), back)
+    if view.palm_toward < 0:  # back of the hand: knuckles
+        for joint in (5, 9, 13, 17):
+            _ellipse(img, pts[joint], (0.42 * width, 0.42 * width), _shade(look.skin, 1.06))
+    else:  # palm: the ball of the thumb and the long crease
+        _ellipse(img, palm[1] + 0.45 * (center - palm[1]), (0.5 * width, 0.5 * width), _shade(look.skin, 0.92))
+        _line(img, palm[1] + 0.6 * (palm[0] - palm[1]), center + 0.3 * (palm[3] - center), _shade(look.skin, 0.8), 1)
+    fingers(True)
 
 
 def render_frame(sk: Skeleton, look: Appearance, background: np.ndarray, shoulder_px: float) -> np.ndarray:
