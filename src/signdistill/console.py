@@ -147,3 +147,53 @@ def bench_heatmaps(frames: int = typer.Option(256), size: int = typer.Option(112
     from signdistill.benchmarks.heatmaps import run
 
     _print(run(frames=frames, size=size), as_json)
+
+
+@app.command()
+def flow(img1: Path = typer.Argument(..., help="First frame (any image file OpenCV reads)."),
+         img2: Path = typer.Argument(..., help="Second frame, same size."),
+         out: Path = typer.Option(..., help="Where to write the [H,W,2] float32 (dx, dy) .npy."),
+         backend: str = typer.Option("torch", help="torch | opencv (cv2.optflow.DualTVL1 with its defaults)"),
+         device: str = typer.Option("cpu", help="torch backend: cpu | cuda | cuda:N")) -> None:
+    """TV-L1 optical flow from IMG1 to IMG2 (both converted to grayscale): img1(x) ~ img2(x + flow(x))."""
+    import cv2
+    import numpy as np
+
+    frames = [cv2.imread(str(p), cv2.IMREAD_GRAYSCALE) for p in (img1, img2)]
+    problem = next((f"cannot read {p}" for p, f in zip((img1, img2), frames, strict=True) if f is None), None)
+    if problem is None and frames[0].shape != frames[1].shape:
+        problem = f"frames differ in size: {frames[0].shape} and {frames[1].shape}"
+    if problem is None and backend not in ("torch", "opencv"):
+        problem = f"unknown backend {backend!r}; use torch or opencv"
+    if problem:
+        typer.echo(f"error: {problem}", err=True)
+        raise typer.Exit(2)
+    if backend == "opencv":
+        from signdistill.flow.tvl1 import opencv_tvl1_flow
+
+        field = opencv_tvl1_flow(frames[0], frames[1])
+    else:
+        import torch
+
+        from signdistill.flow.tvl1 import tvl1_flow
+
+        a, b = (torch.from_numpy(f).to(device=device, dtype=torch.float32) for f in frames)
+        field = tvl1_flow(a, b).cpu().numpy()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    np.save(out, np.ascontiguousarray(field, dtype=np.float32))
+    typer.echo(json.dumps({"out": str(out), "shape": list(field.shape), "backend": backend,
+                           "max_abs_px": float(np.abs(field).max())}))
+
+
+@bench.command("flow")
+def bench_flow(size: int = typer.Option(112, help="Frame size: 112 or 224."),
+               pairs: int = typer.Option(32, help="SynthSign frame pairs for the speed and agreement tables."),
+               as_json: bool = typer.Option(False, "--json")) -> None:
+    """TV-L1: accuracy, pairs/s and agreement of the torch backend against OpenCV, side by side."""
+    from signdistill.benchmarks.flow import format_report, run
+
+    payload = run(size, pairs)
+    if as_json:
+        _print(payload, as_json)
+    else:
+        typer.echo(format_report(payload))
