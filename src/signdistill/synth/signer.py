@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -54,4 +54,6 @@ def make_signer(index: int, seed: int, width: int, height: int) -> Signer:
         noise_sigma=float(rng.uniform(1.5, 4.0)),
         blur=float(rng.uniform(0.03, 0.10)),
     )
-    return Signer(f"Signer{index + 1:02d}", shape, look, tempo=float(rng.uniform(0.8, 1.25)))
+    tempo = float(rng.uniform(0.8, 1.25))
+    look = replace(look, focus_sigma=float(rng.uniform(0.85, 1.15)))  # drawn last: earlier draws unchanged
+    return Signer(f"Signer{index + 1:02d}", shape, look, tempo=tempo)
