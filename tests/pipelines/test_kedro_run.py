@@ -87,31 +87,3 @@ def test_bad_videos_are_reported_and_excluded(project: Path, monkeypatch) -> Non
     assert "malformed row" in reasons["only"]
     assert report["samples"]["train"] == 4
     assert broken_id not in FrameStore(project / "data/03_primary/frame_store").split(128, "train")
-
-
-def _tiny_baseline() -> dict:
-    small = {"model": {"width": 4, "hidden": 16, "lstm_hidden": 16, "lstm_layers": 1},
-             "train": {"epochs": 2, "batch_size": 2}}
-    return {res: {"baseline": small} for res in ("teacher_res", "student_res")}
-
-
-def test_baseline_and_evaluation(project: Path, monkeypatch) -> None:
-    monkeypatch.chdir(project)
-    bootstrap_project(project)
-    params = {"synth": TINY, **_tiny_baseline(), "evaluation": {"profile_frames": 40, "beam_width": 3}}
-    with KedroSession.create(project_path=project, runtime_params=params) as session:
-        session.run(pipeline_names=["preprocess"])
-    with KedroSession.create(project_path=project, runtime_params=params) as session:
-        session.run(pipeline_names=["baseline", "evaluation"])
-    reporting = project / "data/08_reporting"
-    for res in ("teacher_res", "student_res"):
-        history = json.loads((reporting / f"baseline_{res}_history.json").read_text())
-        assert len(history["epochs"]) == 2 and 0 <= history["best_epoch"] < 2
-        assert {"train_ctc", "dev_wer", "lr", "samples_per_s"} <= set(history["epochs"][0])
-        table = (reporting / f"baseline_{res}_wer.csv").read_text().splitlines()
-        assert table[0].startswith("split,signer,wer,sub,del,ins")
-        assert (reporting / f"baseline_{res}_training_curves.png").exists()
-        efficiency = (reporting / f"baseline_{res}_efficiency.csv").read_text()
-        assert "gmacs" in efficiency
-        hyps = (project / f"data/07_model_output/baseline_{res}_hypotheses.txt").read_text().splitlines()
-        assert len(hyps) == 4  # 2 dev + 2 test videos

@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import functools
 import json
-import os
 import time
 from concurrent.futures import ProcessPoolExecutor
 
@@ -40,7 +39,6 @@ def _plan(seed: int) -> tuple:
 def _job(args: tuple) -> dict:
     """Render one video and extract its keypoints; returns the raw per-frame evidence for pooling."""
     number, seed = args
-    os.environ.setdefault("GLOG_minloglevel", "2")
     preset, by_name, signers, train = _plan(seed)
     plan = train[number]
     frames, gt, _ = render_video(plan, by_name, signers[plan.signer], seed, preset.width, preset.height)

@@ -72,23 +72,22 @@ class BodyShape:
     torso_length: float = 1.7
 
 
-def _finger_points(base: float, tip: float, mcp: np.ndarray, lengths: np.ndarray, spread_deg: float) -> list:
-    """3-D joint positions (u, v, w) of one finger; flexion curls it towards the palm normal (+w).
+_MCP_3D = np.concatenate([_MCP_UV, np.zeros((4, 1))], 1)
+_NORMAL = np.array([0.0, 0.0, 1.0])
 
-    The last element is the unit normal of the fingertip's back (where the nail is), not a joint.
-    """
-    angles = np.radians([90.0 * base, 100.0 * tip, 70.0 * tip])
-    direction_in_plane = np.array([np.cos(np.radians(spread_deg)), -np.sin(np.radians(spread_deg)), 0.0])
-    normal = np.array([0.0, 0.0, 1.0])
-    point = np.array([mcp[0], mcp[1], 0.0])
-    points = [point]
-    total = 0.0
-    for angle, length in zip(angles, lengths, strict=True):
-        total += angle
-        point = point + length * (np.cos(total) * direction_in_plane + np.sin(total) * normal)
-        points.append(point)
-    points.append(np.sin(total) * direction_in_plane - np.cos(total) * normal)
-    return points
+
+def _finger_points(base: np.ndarray, tip: np.ndarray, spread: float) -> tuple[np.ndarray, np.ndarray]:
+    """3-D joints (u, v, w) [4, 4, 3] of the four fingers (MCP, PIP, DIP, tip) and the unit normals [4, 3]
+    of their nails; flexion curls a finger towards the palm normal (+w). Vectorised over the fingers:
+    this runs for every hand of every frame."""
+    spread_rad = np.radians(_FINGER_SPREAD_DEG * spread)
+    direction = np.stack([np.cos(spread_rad), -np.sin(spread_rad), np.zeros(4)], 1)  # [4, 3]
+    total = np.cumsum(np.radians(np.stack([90.0 * base, 100.0 * tip, 70.0 * tip], 1)), 1)  # [4, 3]
+    steps = _PHALANGES[..., None] * (np.cos(total)[..., None] * direction[:, None, :]
+                                     + np.sin(total)[..., None] * _NORMAL)
+    joints = _MCP_3D[:, None, :] + np.cumsum(steps, 1)
+    nails = np.sin(total[:, -1:]) * direction - np.cos(total[:, -1:]) * _NORMAL
+    return np.concatenate([_MCP_3D[:, None, :], joints], 1), nails
 
 
 def _thumb_points(base: float, tip: float, opp: float) -> list:
@@ -117,18 +116,10 @@ def _thumb_points(base: float, tip: float, opp: float) -> list:
 def hand_local_geometry(hand: HandState) -> tuple[np.ndarray, np.ndarray]:
     """[21, 3] hand joints in the hand frame (u to the fingers, v to the thumb, w palm normal) and [5, 3]
     unit normals of the five nails (the back of each fingertip), which decide what the camera sees."""
-    points = [np.zeros(3)]
-    nails = []
     thumb = _thumb_points(hand.base[0], hand.tip[0], hand.opp)
-    points += thumb[:-1]
-    nails.append(thumb[-1])
-    for finger in range(4):
-        spread = _FINGER_SPREAD_DEG[finger] * hand.spread
-        chain = _finger_points(hand.base[finger + 1], hand.tip[finger + 1], _MCP_UV[finger],
-                               _PHALANGES[finger], spread)
-        points += chain[:-1]
-        nails.append(chain[-1])
-    return np.array(points), np.array(nails)
+    fingers, finger_nails = _finger_points(np.asarray(hand.base[1:]), np.asarray(hand.tip[1:]), hand.spread)
+    points = np.concatenate([np.zeros((1, 3)), np.array(thumb[:-1]), fingers.reshape(16, 3)])
+    return points, np.concatenate([thumb[-1][None], finger_nails])
 
 
 def hand_local_points(hand: HandState) -> np.ndarray:

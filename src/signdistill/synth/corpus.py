@@ -36,7 +36,7 @@ from signdistill.synth.signer import Signer, make_signer
 
 log = logging.getLogger(__name__)
 
-GENERATOR_VERSION = "2"
+GENERATOR_VERSION = "3"
 FRAME_DIR = "fullFrame-210x260px"
 SPLITS = ("train", "dev", "test")
 

@@ -59,7 +59,8 @@ LOCATION_NAMES = tuple(LOCATIONS)
 _FACE_OR_CROSSING = {"forehead", "eye", "cheek", "chin", "mouth", "ear", "shoulder_other", "neck"}
 LOCATION_WEIGHTS = np.array([0.4 if name in _FACE_OR_CROSSING else 1.0 for name in LOCATION_NAMES])
 LOCATION_WEIGHTS = LOCATION_WEIGHTS / LOCATION_WEIGHTS.sum()
-REST_LOCATION = (-0.42, 1.12)
+# Hands at rest lie apart, low on the body: touching hands are lost by detectors (see motion.MIN_HAND_GAP).
+REST_LOCATION = (-0.60, 1.10)
 
 MOVEMENTS = ("straight", "arc", "circle", "tap", "wiggle")
 MOUTH_PATTERNS = ("pa", "oo", "ee", "ah", "mm", "fff")
@@ -73,7 +74,7 @@ ORIENTATIONS: dict[str, tuple[float, float]] = {
 }
 # Hands seen edge-on (facing near 90 degrees) or pointing down are left out of the lexicon: MediaPipe,
 # like most hand detectors, misses them, and the keypoint stream must be usable on this corpus.
-REST_ORIENTATION = (-30.0, 30.0)
+REST_ORIENTATION = (-45.0, 30.0)
 ORIENTATION_NAMES = tuple(ORIENTATIONS)
 
 

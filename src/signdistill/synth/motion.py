@@ -4,7 +4,8 @@ Each gloss contributes a segment whose length follows the gloss's duration and t
 between two signs the hands travel from the end of one to the start of the next with a smooth
 (ease-in-out) transition in which hand shape and orientation already change: co-articulation. The
 per-frame alignment labels every frame with the position of its gloss in the sentence, and transition
-frames with -1.
+frames with -1. In every frame the two hands keep a gap (``MIN_HAND_GAP``): symmetric signs move apart
+together, and the passive hand steps aside, so that keypoint detectors see two separate hands.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from signdistill.synth.body import HandState, PoseState, hand_extent
+from signdistill.synth.body import HAND_LENGTH, HandState, PoseState, hand_extent
 from signdistill.synth.lexicon import (
     HANDSHAPES,
     LOCATIONS,
@@ -85,8 +86,16 @@ MIN_HAND_GAP = 0.30
 _MAX_OUTWARD = -1.0  # the passive hand is not pushed further out than this (its own mirrored x)
 
 
+# No drawn point of a hand lies further than this from its palm centre (shoulder widths): the middle
+# fingertip, one hand length from the wrist, is 0.75 hand lengths beyond the palm centre.
+_HAND_REACH = 0.8 * HAND_LENGTH
+
+
 def hand_gap(right: HandState, left: HandState) -> float:
-    """Smallest distance between the two drawn hands, in shoulder widths."""
+    """Smallest distance between the two drawn hands, in shoulder widths (a lower bound when far apart)."""
+    centre_distance = float(np.hypot(right.pos[0] + left.pos[0], right.pos[1] - left.pos[1]))
+    if centre_distance > 2 * _HAND_REACH + MIN_HAND_GAP:
+        return centre_distance - 2 * _HAND_REACH
     a, b = hand_extent(right, False), hand_extent(left, True)
     return float(np.sqrt(((a[:, None, :] - b[None, :, :]) ** 2).sum(-1)).min())
 
