@@ -19,7 +19,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from signdistill.data.corpora import Problem, Sample, problems_to_records
+from signdistill.data.corpora import SPLITS, Problem, Sample, problems_to_records
 from signdistill.data.frames import FrameReadError, frames_fingerprint, read_frames
 from signdistill.data.parallel import parallel_map
 
@@ -172,7 +172,7 @@ def build_frame_store(samples: Sequence[Sample], sizes: Sequence[int], store_dir
     """Decode (cached) and pack every split at every size; returns a summary and the problems found."""
     cached, problems = decode_to_cache(samples, sizes, cache_dir, workers, progress)
     summary: dict = {"sizes": list(sizes), "splits": {}}
-    for split in ("train", "dev", "test"):
+    for split in SPLITS:
         members = [s for s in samples if s.split == split and s.id in cached]
         for size in sizes:
             index = pack_split([(s.id, cached[s.id][size]) for s in members], Path(store_dir) / str(size), split)

@@ -26,6 +26,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from signdistill.data.corpora import SPLITS
 from signdistill.data.parallel import parallel_map
 from signdistill.synth.body import pose_keypoints
 from signdistill.synth.grammar import SentenceModel
@@ -38,7 +39,6 @@ log = logging.getLogger(__name__)
 
 GENERATOR_VERSION = "3"
 FRAME_DIR = "fullFrame-210x260px"
-SPLITS = ("train", "dev", "test")
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from signdistill.data.corpora import CorpusIndex, Sample, problems_to_records
+from signdistill.data.corpora import SPLITS, CorpusIndex, Sample, problems_to_records
 from signdistill.data.frames import FrameReadError, read_frames
 from signdistill.data.store import FrameStore, too_short_reason
 from signdistill.data.vocabulary import Vocabulary
@@ -63,8 +63,8 @@ def preprocess_report(corpus: CorpusIndex, index: pd.DataFrame, vocabulary: dict
     usable = index[~index.id.isin(failed)]
     return {
         "corpus": str(corpus.root), "layout": corpus.layout,
-        "samples": {s: int((usable.split == s).sum()) for s in ("train", "dev", "test")},
-        "frames": {s: int(usable[usable.split == s].num_frames.sum()) for s in ("train", "dev", "test")},
+        "samples": {s: int((usable.split == s).sum()) for s in SPLITS},
+        "frames": {s: int(usable[usable.split == s].num_frames.sum()) for s in SPLITS},
         "vocabulary_size": len(vocab.glosses), "num_classes": len(vocab),
         "unknown_glosses": oov, "problem_count": len(problems), "problems": problems,
     }
