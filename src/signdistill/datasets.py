@@ -15,6 +15,7 @@ from typing import Any
 from kedro.io import AbstractDataset, DatasetError
 
 from signdistill.data.corpora import CorpusIndex, read_corpus
+from signdistill.data.features import FeatureConfig, FeatureStore, build_feature_store
 from signdistill.data.store import FrameStore, build_frame_store
 from signdistill.synth.corpus import generate_corpus, get_preset
 
@@ -82,6 +83,37 @@ class FrameStoreDataset(AbstractDataset[dict, FrameStore]):
 
     def _exists(self) -> bool:
         return self._path.exists()
+
+    def _describe(self) -> dict[str, Any]:
+        return {"path": str(self._path), "cache_path": str(self._cache)}
+
+
+class FeatureStoreDataset(AbstractDataset[dict, FeatureStore]):
+    """Flow and keypoints of every video (see ``signdistill.data.features``).
+
+    ``save`` takes ``{"samples": [...], "config": {...}, "frame_store": path, "workers": n}`` and computes
+    each video's features once through the per-video cache at ``cache_path``; problems (no person found,
+    too few frames, a video missing from a supplied keypoints file) are logged and listed in the store's
+    ``summary.json`` without stopping the run.
+    """
+
+    def __init__(self, path: str, cache_path: str, metadata: dict[str, Any] | None = None) -> None:
+        self._path = Path(path)
+        self._cache = Path(cache_path)
+        self.metadata = metadata
+
+    def load(self) -> FeatureStore:
+        return FeatureStore(self._path)
+
+    def save(self, data: dict) -> None:
+        config = FeatureConfig(**data["config"])
+        summary = build_feature_store(data["samples"], config, Path(data["frame_store"]), self._path, self._cache,
+                                      workers=int(data.get("workers", 0)))
+        log.info("feature store %s: %d videos with flow, %d with keypoints, %d problems", self._path,
+                 summary["flow_videos"], summary["keypoint_videos"], len(summary["problems"]))
+
+    def _exists(self) -> bool:
+        return (self._path / "summary.json").exists()
 
     def _describe(self) -> dict[str, Any]:
         return {"path": str(self._path), "cache_path": str(self._cache)}

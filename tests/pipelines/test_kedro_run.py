@@ -10,6 +10,7 @@ import pytest
 from kedro.framework.session import KedroSession
 from kedro.framework.startup import bootstrap_project
 
+from signdistill.data.features import FeatureStore
 from signdistill.data.store import FrameStore
 
 REPO = Path(__file__).resolve().parents[2]
@@ -45,11 +46,22 @@ def test_distill_signkd_chain_builds_corpus_and_store(project: Path, monkeypatch
     vocabulary = json.loads((data / "03_primary/vocabulary.json").read_text())
     assert vocabulary["glosses"] == sorted(vocabulary["glosses"])
     store = FrameStore(data / "03_primary/frame_store")
-    assert store.sizes() == [40, 128]
+    assert store.sizes() == [40, 64, 128]
     train = store.split(128, "train")
     assert len(train) == 6 and train[train.ids()[0]].shape[1:] == (128, 128, 3)
     assert (data / "08_reporting/corpus_signers.png").stat().st_size > 10_000
     assert (project / "mlflow.db").exists()  # kedro-mlflow tracked the run in its sqlite store
+    features = FeatureStore(data / "04_feature/features")
+    flow = features.flow("train")
+    assert sorted(flow.ids()) == sorted(train.ids())
+    first = flow.ids()[0]
+    assert flow[first].shape == (len(train[first]), 64, 64, 2)
+    keypoints = features.keypoints()
+    assert keypoints[first]["keypoints"].shape == (len(train[first]), 133, 3)
+    feature_report = json.loads((data / "08_reporting/features_report.json").read_text())
+    assert feature_report["flow_videos"] == 10 and feature_report["mean_person_fraction"] > 0.9
+    for preview in ("flow_preview.png", "heatmap_preview.png"):
+        assert (data / "08_reporting" / preview).stat().st_size > 10_000
 
 
 def test_rerun_skips_finished_work(project: Path, monkeypatch) -> None:
@@ -57,9 +69,12 @@ def test_rerun_skips_finished_work(project: Path, monkeypatch) -> None:
     frame = next((data / "01_raw/synthsign/features").rglob("images0001.jpg"))
     cache = next((data / "02_intermediate/frame_cache").rglob("*.npy"))
     packed = data / "03_primary/frame_store/128/train.frames"
-    stamps = [p.stat().st_mtime_ns for p in (frame, cache, packed)]
+    flow = next((data / "02_intermediate/feature_cache/flow").rglob("*.npy"))
+    keypoints = next((data / "02_intermediate/feature_cache/keypoints").rglob("*.npz"))
+    files = (frame, cache, packed, flow, keypoints)
+    stamps = [p.stat().st_mtime_ns for p in files]
     _run(project, "distill_signkd", monkeypatch)
-    assert [p.stat().st_mtime_ns for p in (frame, cache, packed)] == stamps
+    assert [p.stat().st_mtime_ns for p in files] == stamps
 
 
 def test_bad_videos_are_reported_and_excluded(project: Path, monkeypatch) -> None:

@@ -17,6 +17,7 @@ from signdistill.pose.holistic import (
     HolisticExtractor,
     HolisticResult,
     detection_rates,
+    interpolate_keypoints,
     landmarks_to_coco,
 )
 from signdistill.pose.layout import FACE, HFLIP, LEFT_HAND, NUM_KEYPOINTS, RIGHT_HAND
@@ -145,3 +146,25 @@ def test_each_video_starts_afresh(video) -> None:
         extractor.extract(frames[30:40])
         again = extractor.extract(frames[:20])
     np.testing.assert_array_equal(first.keypoints, again.keypoints)
+
+
+def test_interpolation_between_sampled_frames() -> None:
+    sampled = np.zeros((3, 2, 3), np.float32)
+    sampled[:, 0] = [[0, 0, 1], [10, 20, 0.8], [20, 40, 1]]  # found in every sample
+    sampled[:, 1] = [[5, 5, 1], [0, 0, 0], [7, 7, 1]]  # missing in the middle sample
+    out = interpolate_keypoints(sampled, np.array([0, 2, 5]), 6)
+    assert out.shape == (6, 2, 3)
+    np.testing.assert_allclose(out[[0, 2, 5], 0], sampled[:, 0])  # samples are kept exactly
+    np.testing.assert_allclose(out[1, 0], [5, 10, 0.8])  # halfway, the weaker score
+    np.testing.assert_allclose(out[3, 0], [10 + 10 / 3, 20 + 20 / 3, 0.8], rtol=1e-6)
+    assert not out[1:5, 1].any()  # next to a missing sample: not found, not guessed
+
+
+def test_stride_runs_mediapipe_on_fewer_frames(video) -> None:
+    frames, gt, full = video
+    with HolisticExtractor() as extractor:
+        strided = extractor.extract(frames, stride=3)
+    assert strided.keypoints.shape == full.keypoints.shape
+    np.testing.assert_array_equal(strided.keypoints[0], full.keypoints[0])  # same first frame, same graph
+    rates = detection_rates(strided, gt)
+    assert rates["body"] > 0.9 and rates["body_pck"] > 0.4

@@ -136,7 +136,7 @@ def _fit(image: np.ndarray, size: tuple[int, int] | None) -> np.ndarray:
     return cv2.resize(image, tuple(size), interpolation=cv2.INTER_AREA)
 
 
-def _read_image(path: Path) -> np.ndarray:
+def read_image(path: Path) -> np.ndarray:
     """Decode one image as RGB; ``np.fromfile`` + ``imdecode`` also works for non-ASCII paths."""
     try:
         data = np.fromfile(str(path), dtype=np.uint8)
@@ -153,11 +153,11 @@ def _read_folder(folder: Path, size: tuple[int, int] | None) -> np.ndarray:
     files = list_frame_files(folder)
     if not files:
         raise FrameReadError(folder, "frame folder contains no .png/.jpg/.jpeg frames")
-    first = _fit(_read_image(files[0]), size)
+    first = _fit(read_image(files[0]), size)
     frames = np.empty((len(files), *first.shape), dtype=np.uint8)
     frames[0] = first
     for index, path in enumerate(files[1:], start=1):
-        image = _fit(_read_image(path), size)
+        image = _fit(read_image(path), size)
         if image.shape != first.shape:
             raise FrameReadError(
                 path,
@@ -197,6 +197,24 @@ def read_frames(source: Path, size: tuple[int, int] | None = None) -> np.ndarray
     if source.is_file() or is_video_file(source):
         return _read_video(source, size)
     raise FrameReadError(source, "frame folder does not exist")
+
+
+def frame_size(source: Path) -> tuple[int, int]:
+    """(height, width) of the first frame of a frame folder or video file, decoding only that frame."""
+    source = Path(source)
+    if source.is_dir():
+        files = list_frame_files(source)
+        if not files:
+            raise FrameReadError(source, "frame folder contains no .png/.jpg/.jpeg frames")
+        return tuple(read_image(files[0]).shape[:2])
+    capture = _open_video(source)
+    try:
+        ok, image = capture.read()
+    finally:
+        capture.release()
+    if not ok:
+        raise FrameReadError(source, "video contains no decodable frames")
+    return tuple(image.shape[:2])
 
 
 def frames_fingerprint(source: Path) -> str:

@@ -91,7 +91,8 @@ def decode_to_cache(samples: Sequence[Sample], sizes: Sequence[int], cache_dir: 
     return cached, problems
 
 
-def _atomic_json(path: Path, payload: object) -> None:
+def atomic_json(path: Path, payload: object) -> None:
+    """Write JSON under a temporary name, then rename: readers never see half a file."""
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(json.dumps(payload))
     os.replace(tmp, path)
@@ -123,7 +124,7 @@ def pack_split(paths: Sequence[tuple[str, str]], out_dir: Path, split: str) -> d
     del packed
     os.replace(data_tmp, out_dir / f"{split}.frames")
     index = {"split": split, "frame_shape": frame_shape, "num_frames": total, "videos": offsets, "key": key}
-    _atomic_json(index_path, index)
+    atomic_json(index_path, index)
     return index
 
 
@@ -177,5 +178,5 @@ def build_frame_store(samples: Sequence[Sample], sizes: Sequence[int], store_dir
         for size in sizes:
             index = pack_split([(s.id, cached[s.id][size]) for s in members], Path(store_dir) / str(size), split)
             summary["splits"].setdefault(split, {"videos": len(members), "frames": index["num_frames"]})
-    _atomic_json(Path(store_dir) / "problems.json", problems_to_records(problems))
+    atomic_json(Path(store_dir) / "problems.json", problems_to_records(problems))
     return summary, problems

@@ -13,6 +13,11 @@ a model at run time, and the project must work offline.
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
+import os
+import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from types import TracebackType
 
@@ -49,6 +54,30 @@ assert len(MESH_TO_IBUG68) == 68
 # the widely used MediaPipe -> dlib correspondence.
 
 PARTS = ("body", "left_hand", "right_hand", "face")
+
+
+_LIBC = ctypes.CDLL(None)
+
+
+@contextlib.contextmanager
+def _native_stderr_silenced() -> Iterator[None]:
+    """Send file descriptor 2 to /dev/null for a while.
+
+    MediaPipe's TFLite graphs print several absl warnings ("Feedback manager requires a model with a
+    single signature...") every time a graph starts, before absl logging can be configured from
+    Python, which buries a pipeline's own log. Python exceptions still propagate normally.
+    """
+    sys.stderr.flush()
+    saved = os.dup(2)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        yield
+    finally:
+        _LIBC.fflush(None)  # C stdio buffers what absl wrote: flush it into /dev/null, not the terminal
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
 
 
 @dataclass
@@ -99,6 +128,9 @@ class HolisticExtractor:
 
     def __init__(self, model_complexity: int = 1, min_detection_confidence: float = 0.5,
                  min_tracking_confidence: float = 0.5, smooth_landmarks: bool = True) -> None:
+        if model_complexity != 1:
+            raise ValueError(f"model_complexity {model_complexity}: mediapipe 0.10.21 ships only the complexity-1 "
+                             "pose model offline (0 and 2 would be downloaded at run time)")
         self.options = dict(static_image_mode=False, model_complexity=model_complexity,
                             smooth_landmarks=smooth_landmarks, enable_segmentation=False,
                             refine_face_landmarks=False, min_detection_confidence=min_detection_confidence,
@@ -108,7 +140,8 @@ class HolisticExtractor:
     def __enter__(self) -> HolisticExtractor:
         import mediapipe as mp  # heavy import, only where extraction actually runs
 
-        self._holistic = mp.solutions.holistic.Holistic(**self.options)
+        with _native_stderr_silenced():
+            self._holistic = mp.solutions.holistic.Holistic(**self.options)
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
@@ -126,30 +159,67 @@ class HolisticExtractor:
         if self._holistic is None:
             self.__enter__()
         else:
-            self._holistic.reset()
+            with _native_stderr_silenced():
+                self._holistic.reset()
 
-    def extract(self, frames: np.ndarray) -> HolisticResult:
+    def extract(self, frames: np.ndarray, stride: int = 1) -> HolisticResult:
         """Keypoints of one video, frames [T, H, W, 3] RGB uint8 in temporal order.
 
         The tracker is reset first, so calling ``extract`` on consecutive videos never leaks the previous
-        video's hand or face positions into the first frames of the next.
+        video's hand or face positions into the first frames of the next. ``stride`` > 1 runs MediaPipe on
+        every ``stride``-th frame (and the last) and interpolates the others (:func:`interpolate_keypoints`):
+        MediaPipe is the most expensive feature per frame, and signing at 25 fps moves little in 2 frames.
         """
         self.reset()
         frames = np.asarray(frames)
         if frames.ndim != 4 or frames.shape[-1] != 3 or frames.dtype != np.uint8:
             raise ValueError(f"expected frames [T, H, W, 3] uint8 RGB, got {frames.shape} {frames.dtype}")
         t, height, width = frames.shape[:3]
-        keypoints = np.zeros((t, NUM_KEYPOINTS, 3), np.float32)
-        found = {part: np.zeros(t, bool) for part in PARTS}
-        for i, frame in enumerate(frames):
-            res = self._holistic.process(np.ascontiguousarray(frame))
+        positions = np.unique(np.append(np.arange(0, t, max(1, stride)), t - 1))
+        keypoints = np.zeros((len(positions), NUM_KEYPOINTS, 3), np.float32)
+        found = {part: np.zeros(len(positions), bool) for part in PARTS}
+        for i, frame in enumerate(frames[positions]):
+            with _native_stderr_silenced():  # subgraphs start (and warn) whenever a hand or face first appears
+                res = self._holistic.process(np.ascontiguousarray(frame))
             keypoints[i] = landmarks_to_coco(res.pose_landmarks, res.left_hand_landmarks,
                                              res.right_hand_landmarks, res.face_landmarks, width, height)
             found["body"][i] = res.pose_landmarks is not None
             found["left_hand"][i] = res.left_hand_landmarks is not None
             found["right_hand"][i] = res.right_hand_landmarks is not None
             found["face"][i] = res.face_landmarks is not None
-        return HolisticResult(keypoints, **found)
+        if len(positions) == t:
+            return HolisticResult(keypoints, **found)
+        left, right, weight = _neighbours(positions, t)
+        flags = {part: f[left] & f[right] | (weight == 0) & f[left] for part, f in found.items()}
+        return HolisticResult(interpolate_keypoints(keypoints, positions, t), **flags)
+
+
+def _neighbours(positions: np.ndarray, total: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For every frame 0..total-1: the sampled neighbours' indices into ``positions`` and the weight of the right."""
+    frames = np.arange(total)
+    right = np.clip(np.searchsorted(positions, frames), 0, len(positions) - 1)
+    left = np.where(positions[right] == frames, right, np.maximum(right - 1, 0))
+    span = positions[right] - positions[left]
+    weight = np.where(span > 0, (frames - positions[left]) / np.maximum(span, 1), 0.0).astype(np.float32)
+    return left, right, weight
+
+
+def interpolate_keypoints(sampled: np.ndarray, positions: np.ndarray, total: int) -> np.ndarray:
+    """[S, K, 3] keypoints found at frames ``positions`` (sorted) -> [total, K, 3] by linear interpolation.
+
+    A point between two samples is interpolated only where both samples found it; otherwise it is
+    "not found" (score 0, x = y = 0), as the data contract says, rather than guessed. The score is the
+    smaller of the two.
+    """
+    left, right, weight = _neighbours(np.asarray(positions), total)
+    a, b = sampled[left], sampled[right]
+    w = weight[:, None, None]
+    out = (1 - w) * a + w * b
+    both = (a[..., 2] > 0) & (b[..., 2] > 0)
+    exact = (weight == 0)[:, None] & (a[..., 2] > 0)
+    out[..., 2] = np.where(exact, a[..., 2], np.minimum(a[..., 2], b[..., 2]))
+    out[~(both | exact)] = 0
+    return out.astype(np.float32)
 
 
 # Parts scored by detection_rates: keypoint indices and how to tell whether the part is visible in the GT.

@@ -1,0 +1,178 @@
+"""Baseline WER over seeds at the teacher and the student resolution: SynthSign's difficulty calibration.
+
+Distillation can only show something when the corpus is neither solved nor hopeless at the teacher's
+resolution and clearly harder at the student's. This script trains the VAC/SMKD baseline of
+``conf/base/parameters_baseline.yml`` once per seed and resolution on the preprocessed corpus (the
+``preprocess`` pipeline's outputs under ``data/``), decodes dev and test with the evaluation decoder, and
+prints dev/test WER per run, their mean and spread, the student-minus-teacher gap and the wall time.
+Each run is a fresh process (clean allocator, no state shared between runs); finished runs are
+skipped when their result file exists, and a killed run resumes from its last epoch checkpoint.
+
+Run: ``uv run python -m signdistill.benchmarks.baseline_seeds --seeds 0 1 2``.
+It needs torch and the core only (no Kedro), so it runs on a GPU machine as it is.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import multiprocessing
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+from signdistill.data.store import FrameStore, atomic_json
+from signdistill.data.vocabulary import Vocabulary
+from signdistill.metrics.wer import score_corpus
+from signdistill.training.evaluate import decode_dataset, wer_evaluator
+from signdistill.training.recipes import baseline_recipe, clip_dataset, read_index
+from signdistill.training.trainer import Trainer
+
+TARGET_TEACHER = (10.0, 40.0)  # test WER band at the teacher resolution (percent)
+TARGET_GAP = 5.0  # the student resolution must be at least this many points worse
+
+
+def _params(conf: Path, resolution: str, seed: int, epochs: int | None, device: str) -> dict:
+    params = copy.deepcopy(yaml.safe_load((conf / "parameters_baseline.yml").read_text())[resolution]["baseline"])
+    params["train"]["seed"] = seed
+    params["train"]["device"] = device
+    if epochs is not None:
+        params["train"]["epochs"] = epochs
+    return params
+
+
+def run_one(job: dict) -> dict:
+    """Train one seed at one resolution, decode dev and test; returns WERs and wall times."""
+    data, params = Path(job["data"]), job["params"]
+    evaluation = yaml.safe_load((Path(job["conf"]) / "parameters_evaluation.yml").read_text())["evaluation"]
+    index = read_index(data / "02_intermediate/corpus_index.csv")
+    vocabulary = json.loads((data / "03_primary/vocabulary.json").read_text())
+    store_root = data / "03_primary/frame_store"
+    start = time.perf_counter()
+    recipe = baseline_recipe(store_root, index, vocabulary, params)
+    evaluate = wer_evaluator(recipe.dev_set, recipe.vocabulary)
+    result = Trainer(recipe.model, recipe.train_set, evaluate, recipe.config, Path(job["checkpoints"])).fit()
+    train_s = time.perf_counter() - start
+    recipe.model.load_state_dict(result.best_state)
+    vocab, store = Vocabulary.from_dict(vocabulary), FrameStore(store_root)
+    out = {"resolution": job["resolution"], "seed": params["train"]["seed"], "epochs": params["train"]["epochs"],
+           "best_epoch": result.best_epoch, "train_s": train_s, "skipped_batches": result.skipped_batches}
+    for split in ("dev", "test"):
+        dataset = clip_dataset(store, index, vocab, split, params, train=False)
+        hyps = decode_dataset(recipe.model, dataset, vocab, evaluation["decoder"], int(evaluation["beam_width"]))
+        scores = score_corpus({r.id: " ".join(r.glosses) for r in dataset.records}, hyps, rules=params["rules"])
+        out.update({f"{split}_{k}": float(scores[k]) for k in ("wer", "sub", "del", "ins")})
+    out["wall_s"] = time.perf_counter() - start
+    return out
+
+
+def _fresh_process(job: dict) -> dict:
+    """Each run in its own spawned process, one at a time (training already uses every core)."""
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(1, mp_context=context, max_tasks_per_child=1) as pool:
+        return pool.submit(run_one, job).result()
+
+
+def summarise(runs: list[dict]) -> dict:
+    """Mean, std and spread (max - min) of dev/test WER per resolution, and the calibration verdict."""
+    table: dict = {}
+    for res in sorted({r["resolution"] for r in runs}):
+        mine = [r for r in runs if r["resolution"] == res]
+        row = {"seeds": [r["seed"] for r in mine], "train_s_mean": float(np.mean([r["train_s"] for r in mine]))}
+        for key in ("dev_wer", "test_wer", "test_del", "test_ins"):
+            values = np.array([r[key] for r in mine])
+            row[key] = {"mean": float(values.mean()), "std": float(values.std(ddof=1)) if len(values) > 1 else 0.0,
+                        "spread": float(values.max() - values.min()), "values": values.tolist()}
+        table[res] = row
+    if {"teacher_res", "student_res"} <= set(table):
+        teacher, student = table["teacher_res"]["test_wer"]["mean"], table["student_res"]["test_wer"]["mean"]
+        table["gap_test_wer"] = student - teacher
+        in_band = TARGET_TEACHER[0] <= teacher <= TARGET_TEACHER[1]
+        table["calibrated"] = bool(in_band and student - teacher >= TARGET_GAP)
+    return table
+
+
+def format_table(runs: list[dict], summary: dict) -> str:
+    lines = [f"{'resolution':<12}{'seed':>5}{'epochs':>7}{'best':>5}{'dev WER':>9}{'test WER':>9}{'del':>6}"
+             f"{'ins':>6}{'train s':>9}"]
+    for r in sorted(runs, key=lambda r: (r["resolution"], r["seed"])):
+        lines.append(f"{r['resolution']:<12}{r['seed']:>5}{r['epochs']:>7}{r['best_epoch']:>5}{r['dev_wer']:>9.1f}"
+                     f"{r['test_wer']:>9.1f}{r['test_del']:>6.1f}{r['test_ins']:>6.1f}{r['train_s']:>9.0f}")
+    for res, row in summary.items():
+        if isinstance(row, dict):
+            d, t = row["dev_wer"], row["test_wer"]
+            lines.append(f"{res}: dev {d['mean']:.1f} +- {d['std']:.1f} (spread {d['spread']:.1f}), "
+                         f"test {t['mean']:.1f} +- {t['std']:.1f} (spread {t['spread']:.1f}), "
+                         f"train {row['train_s_mean']:.0f} s per run")
+    if "gap_test_wer" in summary:
+        lines.append(f"student - teacher test WER: {summary['gap_test_wer']:+.1f} points; target: teacher in "
+                     f"{TARGET_TEACHER[0]:g}-{TARGET_TEACHER[1]:g}%, gap >= {TARGET_GAP:g}: "
+                     f"{'MET' if summary['calibrated'] else 'NOT MET'}")
+    return "\n".join(lines)
+
+
+def plot(summary: dict, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = {k: v for k, v in summary.items() if isinstance(v, dict)}
+    fig, ax = plt.subplots(figsize=(4.5, 3))
+    for i, split in enumerate(("dev_wer", "test_wer")):
+        means = [rows[r][split]["mean"] for r in rows]
+        errors = [rows[r][split]["std"] for r in rows]
+        ax.bar(np.arange(len(rows)) + 0.38 * i, means, 0.36, yerr=errors, capsize=3, label=split.split("_")[0])
+        for x, values in zip(np.arange(len(rows)) + 0.38 * i, (rows[r][split]["values"] for r in rows), strict=True):
+            ax.scatter([x] * len(values), values, color="k", s=8, zorder=3)
+    ax.axhspan(*TARGET_TEACHER, color="g", alpha=0.08, label="teacher target")
+    ax.set_xticks(np.arange(len(rows)) + 0.19, list(rows))
+    ax.set_ylabel("WER (%)")
+    ax.legend(fontsize=7)
+    ax.set_title("Baseline over seeds (mean, std, runs)", fontsize=9)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=120)
+
+
+def main(argv: list[str] | None = None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--resolutions", nargs="+", default=["teacher_res", "student_res"])
+    parser.add_argument("--epochs", type=int, default=None, help="override the configured epochs")
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--conf", type=Path, default=Path("conf/base"))
+    parser.add_argument("--data", type=Path, default=Path("data"))
+    parser.add_argument("--out", type=Path, default=Path("data/08_reporting/baseline_calibration"))
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args(argv)
+    runs_dir = args.out.parent / (args.out.name + "_runs")
+    runs_dir.mkdir(parents=True, exist_ok=True)
+    runs = []
+    for resolution in args.resolutions:
+        for seed in args.seeds:
+            params = _params(args.conf, resolution, seed, args.epochs, args.device)
+            tag = f"{resolution}_seed{seed}_e{params['train']['epochs']}"
+            done = runs_dir / f"{tag}.json"
+            if done.exists():
+                runs.append(json.loads(done.read_text()))
+                continue
+            job = {"data": str(args.data), "conf": str(args.conf), "params": params, "resolution": resolution,
+                   "checkpoints": str(args.data / "06_models/checkpoints/calibration" / tag)}
+            result = _fresh_process(job)
+            atomic_json(done, result)
+            runs.append(result)
+            print(json.dumps(result), flush=True)
+    summary = summarise(runs)
+    atomic_json(args.out.with_suffix(".json"), {"runs": runs, "summary": summary})
+    plot(summary, args.out.with_suffix(".png"))
+    print(json.dumps(summary, indent=1) if args.json else format_table(runs, summary))
+    return summary
+
+
+if __name__ == "__main__":
+    main()
