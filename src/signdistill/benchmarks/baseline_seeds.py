@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import copy
 import json
+import logging
 import multiprocessing
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -47,6 +48,7 @@ def _params(conf: Path, resolution: str, seed: int, epochs: int | None, device: 
 
 def run_one(job: dict) -> dict:
     """Train one seed at one resolution, decode dev and test; returns WERs and wall times."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")  # a spawned process
     data, params = Path(job["data"]), job["params"]
     evaluation = yaml.safe_load((Path(job["conf"]) / "parameters_evaluation.yml").read_text())["evaluation"]
     index = read_index(data / "02_intermediate/corpus_index.csv")

@@ -134,8 +134,12 @@ def video_flow(frames: np.ndarray, config: FeatureConfig, device: str = "cpu") -
 
 
 @lru_cache(maxsize=1)
-def _holistic(model_complexity: int):  # noqa: ANN202 - a HolisticExtractor, imported lazily
-    """One MediaPipe graph per worker process (building one costs ~0.5 s; ``extract`` resets tracking)."""
+def _holistic(model_complexity: int, pid: int):  # noqa: ANN202 - a HolisticExtractor, imported lazily
+    """One MediaPipe graph per process (building one costs ~0.5 s; ``extract`` resets tracking).
+
+    Keyed by process id, so that no process ever uses a graph built by another (a forked child inherits
+    the cache but not the graph's threads).
+    """
     from signdistill.pose.holistic import HolisticExtractor
 
     return HolisticExtractor(model_complexity=model_complexity)
@@ -143,7 +147,7 @@ def _holistic(model_complexity: int):  # noqa: ANN202 - a HolisticExtractor, imp
 
 def video_keypoints(frames: np.ndarray, config: FeatureConfig) -> tuple[np.ndarray, float]:
     """MediaPipe Holistic keypoints ``[T, 133, 3]`` of RGB frames and the fraction of frames with a body."""
-    result = _holistic(config.model_complexity).extract(frames, config.keypoint_stride)
+    result = _holistic(config.model_complexity, os.getpid()).extract(frames, config.keypoint_stride)
     return result.keypoints, float(result.body.mean())
 
 
@@ -207,7 +211,8 @@ def compute_features(samples: Sequence[Sample], config: FeatureConfig, frame_sto
     with_keypoints = config.keypoints_file is None
     jobs = [_Job(s, config, Path(cache_dir), frames_dir, with_keypoints) for s in samples]
     desc = "flow+keypoints" if with_keypoints else "flow"
-    return list(parallel_map(_extract_one, jobs, workers, desc, progress))
+    # spawn, not fork: a MediaPipe graph built earlier in this process would abort a forked child
+    return list(parallel_map(_extract_one, jobs, workers, desc, progress, start_method="spawn"))
 
 
 def _mediapipe_keypoints(results: list[VideoFeatures]) -> dict:
