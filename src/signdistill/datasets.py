@@ -58,18 +58,25 @@ class CorpusDataset(AbstractDataset[dict, CorpusIndex]):
         return {"path": str(self._path), "layout": self._layout, "generate": self._generate}
 
 
-class FrameStoreDataset(AbstractDataset[dict, FrameStore]):
+class _CachedStoreDataset:
+    """What the two derived stores share: a packed store at ``path`` built through a per-video cache."""
+
+    def __init__(self, path: str, cache_path: str, metadata: dict[str, Any] | None = None) -> None:
+        self._path = Path(path)
+        self._cache = Path(cache_path)
+        self.metadata = metadata
+
+    def _describe(self) -> dict[str, Any]:
+        return {"path": str(self._path), "cache_path": str(self._cache)}
+
+
+class FrameStoreDataset(_CachedStoreDataset, AbstractDataset[dict, FrameStore]):
     """The packed, memory-mappable frame store (see ``signdistill.data.store``).
 
     ``save`` takes ``{"samples": [...], "sizes": [...], "workers": n}`` and decodes each video once
     through the per-video cache at ``cache_path``; the videos it cannot decode are left out of the store
     and listed in its ``problems.json``, which the preprocess report includes.
     """
-
-    def __init__(self, path: str, cache_path: str, metadata: dict[str, Any] | None = None) -> None:
-        self._path = Path(path)
-        self._cache = Path(cache_path)
-        self.metadata = metadata
 
     def load(self) -> FrameStore:
         return FrameStore(self._path)
@@ -84,11 +91,8 @@ class FrameStoreDataset(AbstractDataset[dict, FrameStore]):
     def _exists(self) -> bool:
         return self._path.exists()
 
-    def _describe(self) -> dict[str, Any]:
-        return {"path": str(self._path), "cache_path": str(self._cache)}
 
-
-class FeatureStoreDataset(AbstractDataset[dict, FeatureStore]):
+class FeatureStoreDataset(_CachedStoreDataset, AbstractDataset[dict, FeatureStore]):
     """Flow and keypoints of every video (see ``signdistill.data.features``).
 
     ``save`` takes ``{"samples": [...], "config": {...}, "frame_store": path, "workers": n}`` and computes
@@ -96,11 +100,6 @@ class FeatureStoreDataset(AbstractDataset[dict, FeatureStore]):
     too few frames, a video missing from a supplied keypoints file) are logged and listed in the store's
     ``summary.json`` without stopping the run.
     """
-
-    def __init__(self, path: str, cache_path: str, metadata: dict[str, Any] | None = None) -> None:
-        self._path = Path(path)
-        self._cache = Path(cache_path)
-        self.metadata = metadata
 
     def load(self) -> FeatureStore:
         return FeatureStore(self._path)
@@ -114,6 +113,3 @@ class FeatureStoreDataset(AbstractDataset[dict, FeatureStore]):
 
     def _exists(self) -> bool:
         return (self._path / "summary.json").exists()
-
-    def _describe(self) -> dict[str, Any]:
-        return {"path": str(self._path), "cache_path": str(self._cache)}

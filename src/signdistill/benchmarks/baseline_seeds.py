@@ -26,7 +26,8 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from signdistill.data.store import FrameStore, atomic_json
+from signdistill.data.atomic import atomic_json
+from signdistill.data.store import FrameStore
 from signdistill.data.vocabulary import Vocabulary
 from signdistill.metrics.wer import score_corpus
 from signdistill.training.evaluate import decode_dataset, wer_evaluator

@@ -35,10 +35,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from signdistill.data.atomic import atomic_json, atomic_write
 from signdistill.data.corpora import SPLITS, Sample
 from signdistill.data.frames import FrameReadError, frame_size, frames_fingerprint, read_frames
 from signdistill.data.parallel import parallel_map
-from signdistill.data.store import PackedFrames, atomic_json, pack_split
+from signdistill.data.store import PackedFrames, pack_split
 from signdistill.flow.tvl1 import TVL1Params, quantise_flow, tvl1_flow
 from signdistill.pose.layout import NUM_KEYPOINTS
 
@@ -106,13 +107,6 @@ def _cached(cache_dir: Path, kind: str, sample: Sample, key: str, suffix: str) -
     return cache_dir / kind / sample.split / f"{sample.id}.{content}{suffix}"
 
 
-def _atomic_save(path: Path, array: np.ndarray) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp.npy")
-    np.save(tmp, array)
-    os.replace(tmp, path)
-
-
 @lru_cache(maxsize=8)
 def _packed(directory: str, split: str) -> PackedFrames:
     return PackedFrames(Path(directory), split)
@@ -177,21 +171,24 @@ def _extract_one(job: _Job) -> VideoFeatures:
     kp_path = _cached(job.cache_dir, "keypoints", sample, config.keypoint_key(), ".npz")
     try:
         if not flow_path.exists():
-            frames = _packed(job.frames_dir, sample.split)[sample.id]
+            packed = _packed(job.frames_dir, sample.split)
+            if sample.id not in packed:
+                out.problems.append(f"not in the frame store at size {config.flow_size} (see the preprocess report)")
+                return out
+            frames = packed[sample.id]
             if len(frames) < 2:
                 out.problems.append(f"too few frames for optical flow ({len(frames)})")
             else:
-                _atomic_save(flow_path, video_flow(np.asarray(frames), config))
+                codes = video_flow(np.asarray(frames), config)
+                atomic_write(flow_path, lambda tmp: np.save(tmp, codes), ".tmp.npy")
         if flow_path.exists():
             out.flow = str(flow_path)
         if job.with_keypoints:
             if not kp_path.exists():
                 frames = read_frames(sample.source)
                 keypoints, fraction = video_keypoints(frames, config)
-                kp_path.parent.mkdir(parents=True, exist_ok=True)
-                tmp = kp_path.with_name(kp_path.name + ".tmp.npz")
-                np.savez(tmp, keypoints=keypoints, person_fraction=fraction, frame_size=frames.shape[1:3])
-                os.replace(tmp, kp_path)
+                atomic_write(kp_path, lambda tmp: np.savez(tmp, keypoints=keypoints, person_fraction=fraction,
+                                                           frame_size=frames.shape[1:3]), ".tmp.npz")
             with np.load(kp_path) as cached:
                 out.person_fraction = float(cached["person_fraction"])
             out.keypoints = str(kp_path)
@@ -199,8 +196,6 @@ def _extract_one(job: _Job) -> VideoFeatures:
                 out.problems.append(problem)
     except FrameReadError as err:
         out.problems.append(str(err))
-    except KeyError:
-        out.problems.append(f"not in the frame store at size {config.flow_size} (see the preprocess report)")
     return out
 
 
@@ -253,10 +248,7 @@ def supplied_keypoints(path: Path, results: list[VideoFeatures], samples: dict[s
 
 
 def _write_pickle(path: Path, payload: object) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as handle:
-        pickle.dump(payload, handle, protocol=pickle.HIGHEST_PROTOCOL)
-    os.replace(tmp, path)
+    atomic_write(path, lambda tmp: tmp.write_bytes(pickle.dumps(payload, protocol=pickle.HIGHEST_PROTOCOL)))
 
 
 def build_feature_store(samples: Sequence[Sample], config: FeatureConfig, frame_store: Path, store_dir: Path,

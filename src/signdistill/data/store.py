@@ -19,6 +19,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from signdistill.data.atomic import atomic_json, atomic_write
 from signdistill.data.corpora import SPLITS, Problem, Sample, problems_to_records
 from signdistill.data.frames import FrameReadError, frames_fingerprint, read_frames
 from signdistill.data.parallel import parallel_map
@@ -67,10 +68,7 @@ def _decode_one(job: tuple[Sample, tuple[int, ...], Path]) -> tuple[str, dict[in
         if path.exists():
             continue
         resized = np.stack([cv2.resize(f, (size, size), interpolation=cv2.INTER_AREA) for f in frames])
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".tmp.npy")
-        np.save(tmp, resized)
-        os.replace(tmp, path)
+        atomic_write(path, lambda tmp, a=resized: np.save(tmp, a), ".tmp.npy")
     return sample.id, {size: str(path) for size, path in targets.items()}
 
 
@@ -89,13 +87,6 @@ def decode_to_cache(samples: Sequence[Sample], sizes: Sequence[int], cache_dir: 
         else:
             cached[sample_id] = {int(k): v for k, v in result.items()}
     return cached, problems
-
-
-def atomic_json(path: Path, payload: object) -> None:
-    """Write JSON under a temporary name, then rename: readers never see half a file."""
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(payload))
-    os.replace(tmp, path)
 
 
 def pack_split(paths: Sequence[tuple[str, str]], out_dir: Path, split: str) -> dict:

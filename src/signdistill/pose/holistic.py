@@ -178,15 +178,15 @@ class HolisticExtractor:
         positions = np.unique(np.append(np.arange(0, t, max(1, stride)), t - 1))
         keypoints = np.zeros((len(positions), NUM_KEYPOINTS, 3), np.float32)
         found = {part: np.zeros(len(positions), bool) for part in PARTS}
-        for i, frame in enumerate(frames[positions]):
-            with _native_stderr_silenced():  # subgraphs start (and warn) whenever a hand or face first appears
+        with _native_stderr_silenced():  # subgraphs start (and warn) whenever a hand or face first appears
+            for i, frame in enumerate(frames[positions]):
                 res = self._holistic.process(np.ascontiguousarray(frame))
-            keypoints[i] = landmarks_to_coco(res.pose_landmarks, res.left_hand_landmarks,
-                                             res.right_hand_landmarks, res.face_landmarks, width, height)
-            found["body"][i] = res.pose_landmarks is not None
-            found["left_hand"][i] = res.left_hand_landmarks is not None
-            found["right_hand"][i] = res.right_hand_landmarks is not None
-            found["face"][i] = res.face_landmarks is not None
+                keypoints[i] = landmarks_to_coco(res.pose_landmarks, res.left_hand_landmarks,
+                                                 res.right_hand_landmarks, res.face_landmarks, width, height)
+                found["body"][i] = res.pose_landmarks is not None
+                found["left_hand"][i] = res.left_hand_landmarks is not None
+                found["right_hand"][i] = res.right_hand_landmarks is not None
+                found["face"][i] = res.face_landmarks is not None
         if len(positions) == t:
             return HolisticResult(keypoints, **found)
         left, right, weight = _neighbours(positions, t)

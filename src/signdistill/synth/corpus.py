@@ -26,6 +26,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from signdistill.data.atomic import atomic_write
 from signdistill.data.corpora import SPLITS
 from signdistill.data.parallel import parallel_map
 from signdistill.synth.body import pose_keypoints
@@ -166,19 +167,13 @@ def _write_video(job: tuple) -> int:
         cv2.imwrite(str(tmp / "1" / f"images{t + 1:04d}.{preset.image_ext}"), frame[:, :, ::-1], params)
     shutil.rmtree(final.parent, ignore_errors=True)
     os.replace(tmp, final.parent)
-    gt = _gt_path(root, plan)
-    gt.parent.mkdir(parents=True, exist_ok=True)
-    tmp_gt = gt.with_suffix(".partial.npz")
-    np.savez_compressed(tmp_gt, keypoints=keypoints, alignment=alignment)
-    os.replace(tmp_gt, gt)
+    atomic_write(_gt_path(root, plan), lambda tmp: np.savez_compressed(tmp, keypoints=keypoints, alignment=alignment),
+                 ".tmp.npz")
     return len(frames)
 
 
 def atomic_write_text(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
+    atomic_write(path, lambda tmp: tmp.write_text(text))
 
 
 def read_manifest(root: Path) -> dict | None:
