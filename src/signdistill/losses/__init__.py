@@ -1,0 +1,1 @@
+"""Distillation and auxiliary losses of the reproduced methods (core: torch only)."""
