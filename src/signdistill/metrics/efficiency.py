@@ -132,3 +132,6 @@ def build_baseline(resolution: int = 224, frames: int = 200, vocab: int = 1296, 
     model = BaselineRecognizer(BaselineConfig(num_classes=vocab, width=channels))
     video = torch.randint(0, 255, (batch, frames, resolution, resolution, 3), dtype=torch.uint8)
     return model, ({"video": video, "lengths": torch.full((batch,), frames)},)
+
+
+import signdistill.models.signkd  # noqa: E402, F401  (registers "signkd_teacher", "signkd_student")

@@ -1,0 +1,96 @@
+"""SignKD's hierarchical knowledge distillation (paper sec. 3.3, eq. 2-5): multi-modal teacher -> RGB student.
+
+L_HKD = lambda_F L_F + lambda_O L_O + lambda_CTC-VS L_CTC^VS, named ``kd_feature``, ``kd_output`` and
+``ctc`` so that the trainer takes the weights from config (``HKD_LOSS_WEIGHTS``: the paper's 0.5 / 1.0 /
+1.0; Table 4(b) used 0.1 per feature stage, i.e. set ``kd_feature`` to 0.1).
+
+- L_F (eq. 2-4): for each selected stage i (S1..S4), the student's block-i output goes through its own
+  3x3x3 convolution adapter (f_h^i) and is compared with the teacher's stage feature f_t^i (see
+  ``models.signkd``: F_fuse of fusion stage M_i) by 1 - cosine over channels at every (t, y, x).
+  Eq. 4 sums over locations; we average over the valid locations of each stage instead (the sum is that
+  mean times the stage's T x H x W, which would make lambda_F depend on resolution and clip length and
+  put block 1 a thousand times above block 4) and sum over the stages. Padded time steps are excluded.
+  A teacher feature on another grid than the student's (a teacher without the RGB stream) is resized
+  onto the student's.
+- L_O: KL(teacher's late-ensemble probabilities || student's), per frame, mean over valid frames
+  (temperature 1: the paper gives none).
+- L_CTC^VS: the student's own CTC.
+
+The teacher is frozen: no gradients, parameters excluded from the optimiser (``requires_grad=False``) and
+kept in eval mode (batch-norm statistics fixed) even when the distiller is put in training mode.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from signdistill.models.s3d import s3d_block_lengths
+from signdistill.models.signkd import SignKDStudent, SignKDTeacher, frame_kl, parse_stages, resize_to, time_mask
+
+HKD_LOSS_WEIGHTS = {"kd_feature": 0.5, "kd_output": 1.0, "ctc": 1.0}
+
+
+def cosine_feature_loss(student: torch.Tensor, teacher: torch.Tensor,
+                        lengths: torch.Tensor | None = None) -> torch.Tensor:
+    """Eq. 3-4 for one stage: mean over valid (t, y, x) of 1 - cos(f_h, f_t) over channels ([B, C, T, H, W])."""
+    if student.shape != teacher.shape:
+        raise ValueError(f"student {tuple(student.shape)} and teacher {tuple(teacher.shape)} features differ")
+    loss = 1 - F.cosine_similarity(student.float(), teacher.float(), dim=1)  # [B, T, H, W]
+    if lengths is None:
+        return loss.mean()
+    mask = time_mask(lengths.to(loss.device), loss.shape[1]).to(loss.dtype)[:, :, None, None]
+    return (loss * mask).sum() / (mask.sum() * loss.shape[2] * loss.shape[3]).clamp(min=1)
+
+
+class SignKDDistiller(nn.Module):
+    """Frozen ``SignKDTeacher`` + ``SignKDStudent`` + the per-stage 3x3x3 adapters.
+
+    ``forward(batch)`` follows the model contract with the student's outputs (``log_probs`` decode the
+    student). With labels it adds ``kd_feature`` (if any ``feature_stages``) and ``kd_output`` (if
+    ``output_loss``) to the student's ``ctc``; the teacher then needs its streams' inputs in the batch.
+    In eval mode a batch without them gets the student's CTC only, and without labels the teacher is not
+    run at all: at inference the student needs neither flow nor keypoints.
+    """
+
+    def __init__(self, teacher: SignKDTeacher, student: SignKDStudent,
+                 feature_stages: Iterable[int | str] = (1, 2, 3, 4), output_loss: bool = True) -> None:
+        super().__init__()
+        self.teacher = teacher.eval().requires_grad_(False)
+        self.student = student
+        self.feature_stages = parse_stages(feature_stages, "S")
+        self.output_loss = output_loss
+        self.adapters = nn.ModuleDict({
+            f"S{i}": nn.Conv3d(student.stage_channels[i - 1], teacher.stage_channels[i - 1], 3, padding=1)
+            for i in self.feature_stages})
+
+    def train(self, mode: bool = True) -> SignKDDistiller:
+        super().train(mode)
+        self.teacher.eval()  # frozen batch-norm statistics
+        return self
+
+    def forward(self, batch: dict) -> dict:
+        out = self.student(batch)
+        if "labels" not in batch:
+            return out
+        if not self.training and any(key not in batch for key in self.teacher.input_keys):
+            return out
+        with torch.no_grad():
+            teacher = self.teacher({k: v for k, v in batch.items() if k not in ("labels", "label_lengths")})
+        losses = dict(out["losses"])
+        if self.feature_stages:
+            losses["kd_feature"] = sum(self.feature_loss(i, out["stage_features"][i - 1],
+                                                         teacher["stage_features"][i - 1], batch["lengths"])
+                                       for i in self.feature_stages)
+        if self.output_loss:
+            losses["kd_output"] = frame_kl(teacher["log_probs"], out["log_probs"], out["out_lengths"])
+        return {**out, "losses": losses, "teacher_log_probs": teacher["log_probs"]}
+
+    def feature_loss(self, stage: int, student: torch.Tensor, teacher: torch.Tensor,
+                     lengths: torch.Tensor) -> torch.Tensor:
+        """L_F's term for stage ``stage``: adapter(f_s) against f_t on the student's grid, valid steps only."""
+        hint = self.adapters[f"S{stage}"](student)
+        return cosine_feature_loss(hint, resize_to(teacher, hint.shape[2:]), s3d_block_lengths(lengths, stage))
