@@ -123,7 +123,8 @@ def profile(model: str = typer.Argument(..., help="A name in signdistill.metrics
             frames: int = typer.Option(200, help="Frames in the clip."),
             vocab: int = typer.Option(1296, help="Output classes (glosses + blank)."),
             channels: int | None = typer.Option(None, help="Model width/input channels, passed to the builder."),
-            device: str = typer.Option("cpu", help="cpu | cuda | cuda:N"),
+            device: str = typer.Option("cpu", help="cpu | cuda | cuda:N | meta (shapes only: parameters and "
+                                                   "MACs in a fraction of a second, no latency)"),
             warmup: int = typer.Option(2, help="Untimed passes before timing."),
             repeats: int = typer.Option(5, help="Timed passes; the median is reported."),
             as_json: bool = typer.Option(False, "--json")) -> None:
@@ -134,9 +135,17 @@ def profile(model: str = typer.Argument(..., help="A name in signdistill.metrics
         typer.echo(f"error: unknown model {model!r}; known: {', '.join(sorted(MODEL_BUILDERS))}", err=True)
         raise typer.Exit(2)
     extra = {} if channels is None else {"channels": channels}
+    if device == "meta":  # no kernel runs on meta tensors, so there is nothing to time
+        repeats = 0
+
+    def move(x: object) -> object:  # recognisers take a batch dict: its tensors move too
+        if isinstance(x, dict):
+            return {k: move(v) for k, v in x.items()}
+        return x.to(device) if hasattr(x, "to") else x
+
     net, inputs = MODEL_BUILDERS[model](resolution=resolution, frames=frames, vocab=vocab, **extra)
     net = net.to(device)
-    inputs = tuple(x.to(device) if hasattr(x, "to") else x for x in inputs)
+    inputs = tuple(move(x) for x in inputs)
     stats = profile_model(net, inputs, warmup=warmup, repeats=repeats)
     _print({"model": model, "resolution": resolution, "frames": frames, "vocab": vocab, "channels": channels,
             **stats}, as_json)

@@ -135,3 +135,4 @@ def build_baseline(resolution: int = 224, frames: int = 200, vocab: int = 1296, 
 
 
 import signdistill.models.signkd  # noqa: E402, F401  (registers "signkd_teacher", "signkd_student")
+from signdistill.models import lrinet, mstnet  # noqa: E402, F401  (registers "lrinet", "mstnet", "mstnet_method1")
