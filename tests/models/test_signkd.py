@@ -14,6 +14,7 @@ from signdistill.models.signkd import (
     SignKDStudentConfig,
     SignKDTeacher,
     SignKDTeacherConfig,
+    SignPyramid,
     example_batch,
     frame_kl,
     late_ensemble,
@@ -127,6 +128,16 @@ def test_odd_sizes_keep_integer_bookkeeping() -> None:
     assert out["log_probs"].shape[1] == 4 and out["out_lengths"].tolist() == [4]
     assert out["stage_features"][0].shape[2:] == (7, 18, 18) and out["stage_features"][3].shape[2:] == (4, 3, 3)
     assert all(torch.isfinite(v) for v in out["losses"].values())
+
+
+def test_sign_pyramid_levels_at_half_length() -> None:
+    """Blocks 2-4 on odd grids (T 7/7/4, H 9/5/3): two top-down levels, each its own head at T/2."""
+    spn = SignPyramid((24, 60, 104), hidden=16, vocab_size=VOCAB)
+    f2, f3, f4 = torch.randn(2, 24, 7, 9, 9), torch.randn(2, 60, 7, 5, 5), torch.randn(2, 104, 4, 3, 3)
+    levels = spn(f2, f3, f4)
+    assert [tuple(x.shape) for x in levels] == [(2, 7, VOCAB), (2, 7, VOCAB)]
+    sum(x.sum() for x in levels).backward()
+    assert spn.up4.conv_t.weight.grad is not None and spn.up3.conv_s.weight.grad is not None
 
 
 def test_inputs_are_checked(batch: dict) -> None:

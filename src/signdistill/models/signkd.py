@@ -39,9 +39,11 @@ Choices where the paper is open (each is also noted where it is made):
 - *Heads* (sec. 3.1): Linear -> BN -> ReLU -> [Conv1d k3 -> BN -> ReLU] x 2 -> Linear -> ReLU -> classifier,
   hidden 512 at width 1.0 (scaled with the width by default). With a single stream there is no joint
   head (it would duplicate the stream's), and no self-distillation (one head distils to itself).
-- *SPN* (appendix C): top-down over blocks 2-4 of each stream after fusion: p3 = f3 + ConvT(f4) (3x3x3,
-  stride 2 in T, H, W), p2 = f2 + ConvT(p3) (1x3x3, stride 1x2x2), each level spatially pooled into its
-  own head; auxiliary CTC at T/2 on both levels of every stream, summed into ``spn``. Run in training only.
+- *SPN* (appendix C): top-down over blocks 2-4 of each stream after fusion, p3 = f3 + Up(f4) and
+  p2 = f2 + Up(p3), with TwoStream-SLR's upsampling (which SignKD's SPN builds on): transposed conv 1x3x3
+  (space x2) then 3x1x1 (time x2 for block 4 -> 3, x1 for 3 -> 2), each with BN and ReLU. Each level is
+  spatially pooled into its own head; auxiliary CTC at T/2 on both levels of every stream, summed into
+  ``spn``. The SPN runs only when the batch has labels (training), so inference cost excludes it.
 - *Self-distillation*: KL(mean of the heads' probabilities || each head), the target detached (a
   pseudo-label), mean over valid frames, summed over the heads.
 - Loss names ``ctc`` (sum of the heads' CTC), ``spn``, ``sd``; the trainer weighs them from config
@@ -231,21 +233,38 @@ class SignKDHead(nn.Module):
         return self.classifier(gloss)
 
 
+class TopDownUpsample(nn.Module):
+    """TwoStream-SLR's SPN upsampling: transposed conv 1x3x3 (space x2) then 3x1x1 (time x ``time_scale``),
+    each followed by BN and ReLU; ``output_size`` picks the output padding, so odd sizes line up."""
+
+    def __init__(self, in_channels: int, out_channels: int, time_scale: int, bn_momentum: float = 0.1) -> None:
+        super().__init__()
+        self.conv_s = nn.ConvTranspose3d(in_channels, out_channels, (1, 3, 3), stride=(1, 2, 2), padding=(0, 1, 1),
+                                         bias=False)
+        self.bn_s = nn.BatchNorm3d(out_channels, eps=1e-3, momentum=bn_momentum)
+        self.conv_t = nn.ConvTranspose3d(out_channels, out_channels, (3, 1, 1), stride=(time_scale, 1, 1),
+                                         padding=(1, 0, 0), bias=False)
+        self.bn_t = nn.BatchNorm3d(out_channels, eps=1e-3, momentum=bn_momentum)
+
+    def forward(self, x: torch.Tensor, size: Sequence[int]) -> torch.Tensor:
+        x = F.relu(self.bn_s(self.conv_s(x, output_size=[x.shape[2], size[1], size[2]])))
+        return F.relu(self.bn_t(self.conv_t(x, output_size=list(size))))
+
+
 class SignPyramid(nn.Module):
     """Appendix C SPN over blocks 2-4 of one stream: two top-down levels, each with its own head (T/2 logits)."""
 
-    def __init__(self, channels: Sequence[int], hidden: int, vocab_size: int) -> None:
+    def __init__(self, channels: Sequence[int], hidden: int, vocab_size: int, bn_momentum: float = 0.1) -> None:
         super().__init__()
         c2, c3, c4 = channels
-        self.up4 = nn.ConvTranspose3d(c4, c3, kernel_size=3, stride=2, padding=1)
-        self.up3 = nn.ConvTranspose3d(c3, c2, kernel_size=(1, 3, 3), stride=(1, 2, 2), padding=(0, 1, 1))
+        self.up4 = TopDownUpsample(c4, c3, time_scale=2, bn_momentum=bn_momentum)  # block 4 -> block 3 grid
+        self.up3 = TopDownUpsample(c3, c2, time_scale=1, bn_momentum=bn_momentum)  # block 3 -> block 2 grid
         self.head3 = SignKDHead(c3, hidden, vocab_size)
         self.head2 = SignKDHead(c2, hidden, vocab_size)
 
     def forward(self, f2: torch.Tensor, f3: torch.Tensor, f4: torch.Tensor) -> list[torch.Tensor]:
-        # output_size resolves the odd/even ambiguity of a stride-2 transposed conv.
-        p3 = f3 + self.up4(f4, output_size=list(f3.shape[2:]))
-        p2 = f2 + self.up3(p3, output_size=list(f2.shape[2:]))
+        p3 = f3 + self.up4(f4, f3.shape[2:])
+        p2 = f2 + self.up3(p3, f2.shape[2:])
         return [self.head3(pool_sequence(p3)), self.head2(pool_sequence(p2))]
 
 
@@ -317,7 +336,7 @@ class SignKDTeacher(nn.Module):
         if len(self.streams) > 1:
             heads["joint"] = SignKDHead(len(self.streams) * channels[-1], hidden, config.vocab_size)
         self.heads = nn.ModuleDict(heads)
-        self.pyramids = nn.ModuleDict({s: SignPyramid(channels[1:], hidden, config.vocab_size)
+        self.pyramids = nn.ModuleDict({s: SignPyramid(channels[1:], hidden, config.vocab_size, config.bn_momentum)
                                        for s in self.streams} if config.spn else {})
         if config.weights:
             for encoder in self.encoders.values():
