@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import hashlib
 import json
 import logging
 import multiprocessing
@@ -29,17 +30,46 @@ import yaml
 from signdistill.data.atomic import atomic_json
 from signdistill.data.store import FrameStore
 from signdistill.data.vocabulary import Vocabulary
-from signdistill.metrics.wer import score_corpus
-from signdistill.training.evaluate import decode_dataset, wer_evaluator
-from signdistill.training.recipes import baseline_recipe, clip_dataset, read_index
+from signdistill.training.evaluate import decode_splits, score_splits, wer_evaluator
+from signdistill.training.recipes import baseline_recipe, read_index
 from signdistill.training.trainer import Trainer
 
 TARGET_TEACHER = (10.0, 40.0)  # test WER band at the teacher resolution (percent)
 TARGET_GAP = 5.0  # the student resolution must be at least this many points worse
 
 
-def _params(conf: Path, resolution: str, seed: int, epochs: int | None, device: str) -> dict:
-    params = copy.deepcopy(yaml.safe_load((conf / "parameters_baseline.yml").read_text())[resolution]["baseline"])
+def _scalar(text: str) -> object:
+    """YAML value, except that ``2e-3`` is a float (YAML 1.1 reads it as a string)."""
+    value = yaml.safe_load(text)
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            return value
+    return value
+
+
+def apply_overrides(params: dict, overrides: list[str]) -> dict:
+    """``train.lr=3e-3``-style overrides (values parsed as YAML) applied to a copy of ``params``."""
+    params = copy.deepcopy(params)
+    for item in overrides:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise ValueError(f"override {item!r} is not KEY=VALUE")
+        *path, last = key.split(".")
+        node = params
+        for part in path:
+            node = node[part]
+        if last not in node:
+            raise KeyError(f"override {item!r}: no parameter {key!r}")
+        node[last] = _scalar(value)
+    return params
+
+
+def _params(conf: Path, resolution: str, seed: int, epochs: int | None, device: str,
+            overrides: list[str]) -> dict:
+    params = yaml.safe_load((conf / "parameters_baseline.yml").read_text())[resolution]["baseline"]
+    params = apply_overrides(params, overrides)
     params["train"]["seed"] = seed
     params["train"]["device"] = device
     if epochs is not None:
@@ -61,13 +91,12 @@ def run_one(job: dict) -> dict:
     result = Trainer(recipe.model, recipe.train_set, evaluate, recipe.config, Path(job["checkpoints"])).fit()
     train_s = time.perf_counter() - start
     recipe.model.load_state_dict(result.best_state)
-    vocab, store = Vocabulary.from_dict(vocabulary), FrameStore(store_root)
     out = {"resolution": job["resolution"], "seed": params["train"]["seed"], "epochs": params["train"]["epochs"],
            "best_epoch": result.best_epoch, "train_s": train_s, "skipped_batches": result.skipped_batches}
-    for split in ("dev", "test"):
-        dataset = clip_dataset(store, index, vocab, split, params, train=False)
-        hyps = decode_dataset(recipe.model, dataset, vocab, evaluation["decoder"], int(evaluation["beam_width"]))
-        scores = score_corpus({r.id: " ".join(r.glosses) for r in dataset.records}, hyps, rules=params["rules"])
+    vocab, store = Vocabulary.from_dict(vocabulary), FrameStore(store_root)
+    hypotheses = decode_splits(recipe.model, store, index, vocab, {k: params[k] for k in ("store_size", "crop")},
+                               evaluation["decoder"], int(evaluation["beam_width"]))
+    for split, scores in score_splits(hypotheses, index, params["rules"]).items():
         out.update({f"{split}_{k}": float(scores[k]) for k in ("wer", "sub", "del", "ins")})
     out["wall_s"] = time.perf_counter() - start
     return out
@@ -151,6 +180,8 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--conf", type=Path, default=Path("conf/base"))
     parser.add_argument("--data", type=Path, default=Path("data"))
     parser.add_argument("--out", type=Path, default=Path("data/08_reporting/baseline_calibration"))
+    parser.add_argument("--set", dest="overrides", nargs="*", default=[], metavar="KEY=VALUE",
+                        help="parameter overrides, e.g. train.lr=3e-3 train.batch_size=2 (YAML values)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     runs_dir = args.out.parent / (args.out.name + "_runs")
@@ -158,8 +189,10 @@ def main(argv: list[str] | None = None) -> dict:
     runs = []
     for resolution in args.resolutions:
         for seed in args.seeds:
-            params = _params(args.conf, resolution, seed, args.epochs, args.device)
+            params = _params(args.conf, resolution, seed, args.epochs, args.device, args.overrides)
             tag = f"{resolution}_seed{seed}_e{params['train']['epochs']}"
+            if args.overrides:  # runs with other parameters never reuse each other's results
+                tag += "_" + hashlib.sha1(" ".join(sorted(args.overrides)).encode()).hexdigest()[:8]
             done = runs_dir / f"{tag}.json"
             if done.exists():
                 runs.append(json.loads(done.read_text()))

@@ -9,9 +9,11 @@ from torch import nn
 from torch.utils.data import DataLoader
 
 from signdistill.data.clips import SignClipDataset, collate_clips
+from signdistill.data.store import FrameStore
 from signdistill.data.vocabulary import Vocabulary
 from signdistill.decoding.ctc import beam_search, greedy_decode
 from signdistill.metrics.wer import score_corpus
+from signdistill.training.recipes import clip_dataset
 from signdistill.training.trainer import move_batch
 
 
@@ -56,3 +58,29 @@ def wer_evaluator(dataset: SignClipDataset, vocabulary: Vocabulary, rules: str =
         return {k: scores[k] for k in ("wer", "sub", "del", "ins") if k in scores}
 
     return evaluate
+
+
+SPLITS_SCORED = ("dev", "test")
+
+
+def decode_splits(model: nn.Module, store: FrameStore, index: list[dict], vocabulary: Vocabulary, data: dict,
+                  method: str = "beam", beam_width: int = 10,
+                  splits: tuple[str, ...] = SPLITS_SCORED) -> dict[str, dict[str, str]]:
+    """Hypotheses ``{split: {id: glosses}}`` at test-time preprocessing (centre crop, no augmentation).
+
+    ``data`` holds the store size and crop the model was trained with (``store_size``, ``crop``).
+    """
+    data_params = {**data, "train": {"seed": 0}}
+    return {split: decode_dataset(model, clip_dataset(store, index, vocabulary, split, data_params, train=False),
+                                  vocabulary, method, beam_width)
+            for split in splits}
+
+
+def score_splits(hypotheses: dict[str, dict[str, str]], index: list[dict], rules: str = "none") -> dict[str, dict]:
+    """``score_corpus`` of every decoded split against the index's annotations, with per-signer WER."""
+    scores = {}
+    for split, hyps in hypotheses.items():
+        rows = [r for r in index if r["split"] == split]
+        refs = {r["id"]: r["annotation"] for r in rows}
+        scores[split] = score_corpus(refs, hyps, rules=rules, signers={r["id"]: r["signer"] for r in rows})
+    return scores

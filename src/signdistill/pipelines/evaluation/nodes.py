@@ -10,10 +10,9 @@ from matplotlib.figure import Figure
 from signdistill.data.store import FrameStore
 from signdistill.data.vocabulary import Vocabulary
 from signdistill.metrics.efficiency import profile_model
-from signdistill.metrics.wer import score_corpus
 from signdistill.models.baseline import BaselineConfig, BaselineRecognizer
-from signdistill.training.evaluate import decode_dataset
-from signdistill.training.recipes import clip_dataset
+from signdistill.training.evaluate import decode_splits as decode_model_splits
+from signdistill.training.evaluate import score_splits
 
 
 def load_model(package: dict) -> torch.nn.Module:
@@ -27,13 +26,9 @@ def load_model(package: dict) -> torch.nn.Module:
 
 def decode_splits(package: dict, store: FrameStore, index: pd.DataFrame, params: dict) -> dict[str, dict[str, str]]:
     """Hypotheses ``{split: {id: glosses}}`` for dev and test, with the configured decoder."""
-    model = load_model(package)
     vocab = Vocabulary.from_dict(package["vocabulary"])
-    data_params = {**package["data"], "train": {"seed": 0}}
-    rows = index.to_dict("records")
-    return {split: decode_dataset(model, clip_dataset(store, rows, vocab, split, data_params, train=False), vocab,
-                                  params["decoder"], int(params["beam_width"]))
-            for split in ("dev", "test")}
+    return decode_model_splits(load_model(package), store, index.to_dict("records"), vocab, package["data"],
+                               params["decoder"], int(params["beam_width"]))
 
 
 def hypotheses_text(hypotheses: dict[str, dict[str, str]]) -> str:
@@ -45,11 +40,7 @@ def hypotheses_text(hypotheses: dict[str, dict[str, str]]) -> str:
 def wer_tables(hypotheses: dict[str, dict[str, str]], index: pd.DataFrame, params: dict) -> tuple[pd.DataFrame, dict]:
     """Per-signer WER table (CSV) and the overall numbers (MLflow metrics)."""
     rows, metrics = [], {}
-    for split in ("dev", "test"):
-        part = index[index.split == split]
-        refs = dict(zip(part.id, part.annotation, strict=True))
-        signers = dict(zip(part.id, part.signer, strict=True))
-        scores = score_corpus(refs, hypotheses[split], rules=params["rules"], signers=signers)
+    for split, scores in score_splits(hypotheses, index.to_dict("records"), params["rules"]).items():
         for key in ("wer", "sub", "del", "ins"):
             metrics[f"{split}_{key}"] = {"value": float(scores[key]), "step": 0}
         rows.append({"split": split, "signer": "all", **{k: scores[k] for k in ("wer", "sub", "del", "ins")}})
