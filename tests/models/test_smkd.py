@@ -296,6 +296,11 @@ def test_apply_stage_decouples_once_and_switches_losses():
     model.apply_stage(smkd_stage(100, 110))
     assert bool(model.decoupled) and model.segmentation and model.radius == 4
     assert set(model(batch())["losses"]) == {"ctc", "ctc_visual", "seg"}
+    gsba_row = SMKDRecognizer(with_variant(SMKDConfig(num_classes=6, width=4, hidden=16, lstm_hidden=8), "gsba"))
+    gsba_row.apply_stage(smkd_stage(0, 110))
+    assert not gsba_row.segmentation and not gsba_row.visual_ctc  # sync stage, and this row has no WS term
+    gsba_row.apply_stage(smkd_stage(30, 110))
+    assert gsba_row.segmentation and not gsba_row.visual_ctc
 
 
 # ----------------------------------------------------------------------------- scoring against the true alignment

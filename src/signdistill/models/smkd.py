@@ -158,18 +158,18 @@ def expand_anchors(anchors: torch.Tensor, nearest: torch.Tensor, labels: torch.T
     neighbouring glosses the earlier one claims first; they can only compete for a frame if they are
     the same class, where the result is the same either way.
     """
-    out = torch.full_like(anchors, ignore_index)
-    valid = anchors >= 0
-    out[valid] = labels[anchors[valid]]
-    t_len = len(anchors)
-    for start, end, position in _runs(anchors.tolist()):
-        cls = int(labels[position])
-        for frames in (range(start - 1, max(start - 1 - radius, -1), -1), range(end + 1, min(end + 1 + radius, t_len))):
+    positions, near, classes = anchors.tolist(), nearest.tolist(), labels.tolist()
+    out = [classes[p] if p >= 0 else ignore_index for p in positions]
+    for start, end, position in _runs(positions):
+        cls = classes[position]
+        left = range(start - 1, max(start - 1 - radius, -1), -1)
+        right = range(end + 1, min(end + 1 + radius, len(out)))
+        for frames in (left, right):
             for t in frames:
-                if out[t] != ignore_index or int(nearest[t]) != cls:
+                if out[t] != ignore_index or near[t] != cls:
                     break
                 out[t] = cls
-    return out
+    return torch.tensor(out, dtype=torch.long)
 
 
 def _runs(anchors: list[int]) -> list[tuple[int, int, int]]:
@@ -291,8 +291,13 @@ class SMKDRecognizer(BaselineRecognizer):
             self.decoupled.fill_(True)
 
     def apply_stage(self, stage: SMKDStage) -> None:
-        """Switch losses, radius and pseudo-label cache for an epoch (call before each epoch's batches)."""
-        self.visual_ctc, self.segmentation, self.radius = stage.visual_ctc, stage.segmentation, stage.radius
+        """Switch losses, radius and pseudo-label cache for an epoch (call before each epoch's batches).
+
+        The stage decides when gloss segmentation runs and with which d; a variant configured without the
+        visual CTC (``visual_ctc=False``: Table 3's KD and GSBA rows) keeps it off.
+        """
+        self.visual_ctc = stage.visual_ctc and self.config.visual_ctc
+        self.segmentation, self.radius = stage.segmentation, stage.radius
         if stage.decouple:
             self.decouple()
         if stage.refresh_pseudo_labels:
