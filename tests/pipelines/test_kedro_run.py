@@ -77,6 +77,29 @@ def test_rerun_skips_finished_work(project: Path, monkeypatch) -> None:
     assert [p.stat().st_mtime_ns for p in files] == stamps
 
 
+SMALL_BASELINE = {"baseline": {"train": {"epochs": 1, "batch_size": 2},
+                               "model": {"width": 4, "hidden": 16, "lstm_hidden": 8, "lstm_layers": 1}}}
+
+
+def test_baseline_trains_and_is_evaluated(project: Path, monkeypatch) -> None:
+    monkeypatch.chdir(project)
+    monkeypatch.setenv("KEDRO_DISABLE_TELEMETRY", "true")
+    bootstrap_project(project)
+    params = {"synth": TINY, "teacher_res": SMALL_BASELINE, "evaluation": {"profile_frames": 16}}
+    with KedroSession.create(project_path=project, runtime_params=params) as session:
+        session.run(pipeline_names=["baseline", "evaluation"], namespaces=["teacher_res"])
+    data = project / "data"
+    history = json.loads((data / "08_reporting/baseline_teacher_res_history.json").read_text())
+    assert len(history["epochs"]) == 1 and history["epochs"][0]["train_ctc"] > 0
+    table = (data / "08_reporting/baseline_teacher_res_wer.csv").read_text().splitlines()
+    assert table[0].startswith("split,signer,wer") and any(line.startswith("test,all,") for line in table)
+    hypotheses = (data / "07_model_output/baseline_teacher_res_hypotheses.txt").read_text().splitlines()
+    assert len(hypotheses) == 4  # 2 dev + 2 test videos, one line each
+    efficiency = (data / "08_reporting/baseline_teacher_res_efficiency.csv").read_text()
+    assert "baseline@112px" in efficiency
+    assert (data / "08_reporting/baseline_teacher_res_training_curves.png").stat().st_size > 5_000
+
+
 def test_bad_videos_are_reported_and_excluded(project: Path, monkeypatch) -> None:
     raw = project / "data/01_raw/synthsign"
     csv = raw / "annotations/manual/train.corpus.csv"

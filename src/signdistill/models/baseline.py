@@ -43,8 +43,14 @@ class TemporalConv(nn.Module):
 
 
 def normalise_video(video: torch.Tensor) -> torch.Tensor:
-    """uint8 [B, T, H, W, 3] -> float [B, T, 3, H, W], ImageNet statistics (on the model's device)."""
-    x = video.permute(0, 1, 4, 2, 3).float().div_(255.0)
+    """uint8 [B, T, H, W, 3] -> float [B, T, 3, H, W], ImageNet statistics (on the model's device).
+
+    The result is contiguous (channels first in memory), not a permuted channels-last view: oneDNN's CPU
+    backward of a 1x1 stride-2 convolution on channels-last input with few channels (ResNet-18 width 4
+    and 8, the downsample of ``layer2``) corrupts the heap in torch 2.15 (segfaults, glibc "corrupted
+    double-linked list"); tests/models/test_baseline_memory.py reproduces it in a subprocess.
+    """
+    x = video.permute(0, 1, 4, 2, 3).contiguous().float().div_(255.0)
     mean = torch.tensor(IMAGENET_MEAN, device=x.device).view(1, 1, 3, 1, 1)
     std = torch.tensor(IMAGENET_STD, device=x.device).view(1, 1, 3, 1, 1)
     return (x - mean) / std
