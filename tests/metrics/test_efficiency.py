@@ -91,3 +91,11 @@ def test_profile_cli() -> None:
     gray = runner.invoke(app, [*args[:-1], "--channels", "1"])
     assert gray.exit_code == 0 and "channels: 1" in gray.stdout
     assert runner.invoke(app, ["profile", "nope"]).exit_code == 2
+
+
+def test_lstm_macs_are_counted_from_shapes_and_real_steps() -> None:
+    lstm = torch.nn.LSTM(3, 5, num_layers=2, bidirectional=True, batch_first=True)
+    per_step = 2 * 4 * 5 * (3 + 5) + 2 * 4 * 5 * (10 + 5)  # two directions, four gates, input + recurrent
+    assert count_macs(lstm, (torch.randn(2, 7, 3),)) == per_step * 14
+    packed = torch.nn.utils.rnn.pack_padded_sequence(torch.randn(2, 7, 3), torch.tensor([7, 4]), batch_first=True)
+    assert count_macs(lstm, (packed,)) == per_step * 11  # padding steps are not run

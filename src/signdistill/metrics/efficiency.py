@@ -24,11 +24,54 @@ def count_parameters(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
 
 
+def _lstm_steps(inputs: tuple) -> int:
+    """Time steps an ``nn.LSTM`` call runs, summed over the batch (packed sequences count real steps only)."""
+    data = inputs[0]
+    if isinstance(data, nn.utils.rnn.PackedSequence):
+        return int(data.batch_sizes.sum())
+    return int(data.shape[0] * data.shape[1]) if data.dim() == 3 else int(data.shape[0])
+
+
+def lstm_macs(lstm: nn.LSTM, steps: int) -> int:
+    """MACs of an LSTM over ``steps`` time steps: four gates, each an input and a recurrent product."""
+    directions = 2 if lstm.bidirectional else 1
+    out = lstm.proj_size or lstm.hidden_size
+    macs = 0
+    for layer in range(lstm.num_layers):
+        inputs = lstm.input_size if layer == 0 else out * directions
+        macs += directions * 4 * lstm.hidden_size * (inputs + out)
+        if lstm.proj_size:
+            macs += directions * lstm.hidden_size * lstm.proj_size
+    return macs * steps
+
+
 def count_macs(model: nn.Module, example_inputs: tuple) -> int:
-    """Multiply-accumulates of one forward pass on ``example_inputs`` (FLOPs / 2, see module docstring)."""
-    with torch.no_grad(), FlopCounterMode(display=False) as counter:
-        model(*example_inputs)
-    return counter.get_total_flops() // 2
+    """Multiply-accumulates of one forward pass on ``example_inputs`` (FLOPs / 2, see module docstring).
+
+    ``FlopCounterMode`` sees no work in an ``nn.LSTM`` over a padded tensor (one fused ATen op without a
+    formula), though it does count the per-step products of a packed sequence: an LSTM call that added
+    nothing to the count is counted from its shapes and the steps it ran.
+    """
+    counter = FlopCounterMode(display=False)
+    before: list[int] = []
+    uncounted = [0]
+
+    def start(module: nn.Module, inputs: tuple) -> None:
+        before.append(counter.get_total_flops())
+
+    def finish(module: nn.Module, inputs: tuple, output: object) -> None:
+        if counter.get_total_flops() == before.pop():
+            uncounted[0] += lstm_macs(module, _lstm_steps(inputs))
+
+    lstms = [m for m in model.modules() if isinstance(m, nn.LSTM)]
+    hooks = [m.register_forward_pre_hook(start) for m in lstms] + [m.register_forward_hook(finish) for m in lstms]
+    try:
+        with torch.no_grad(), counter:
+            model(*example_inputs)
+    finally:
+        for hook in hooks:
+            hook.remove()
+    return counter.get_total_flops() // 2 + uncounted[0]
 
 
 def _sync(device: torch.device) -> None:
@@ -37,10 +80,16 @@ def _sync(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def _input_device(example_inputs: tuple) -> torch.device:
-    for value in example_inputs:
+def _input_device(example_inputs: tuple | list | dict) -> torch.device:
+    """Device of the first tensor among the inputs, looking inside batch dicts and sequences."""
+    values = example_inputs.values() if isinstance(example_inputs, dict) else example_inputs
+    for value in values:
         if isinstance(value, torch.Tensor):
             return value.device
+        if isinstance(value, tuple | list | dict):
+            found = _input_device(value)
+            if found.type != "cpu":
+                return found
     return torch.device("cpu")
 
 
