@@ -28,8 +28,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from signdistill.models.baseline import time_mask
 from signdistill.models.s3d import s3d_block_lengths
-from signdistill.models.signkd import SignKDStudent, SignKDTeacher, frame_kl, parse_stages, resize_to, time_mask
+from signdistill.models.signkd import SignKDStudent, SignKDTeacher, frame_kl, parse_stages, resize_to
 
 HKD_LOSS_WEIGHTS = {"kd_feature": 0.5, "kd_output": 1.0, "ctc": 1.0}
 

@@ -56,6 +56,30 @@ def normalise_video(video: torch.Tensor) -> torch.Tensor:
     return (x - mean) / std
 
 
+def time_mask(lengths: torch.Tensor, steps: int) -> torch.Tensor:
+    """[B, steps] bool, True on valid frames."""
+    return torch.arange(steps, device=lengths.device)[None, :] < lengths[:, None]
+
+
+def frame_features(frames: nn.Module, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+    """Per-frame CNN features [B, T, C] of normalised clips [B, T, 3, H, W]; padding frames stay zero
+    and are never computed."""
+    b, t = x.shape[:2]
+    mask = time_mask(lengths.to(x.device), t)
+    feats = torch.zeros(b, t, frames.out_channels, device=x.device, dtype=x.dtype)
+    feats[mask] = frames(x[mask])
+    return feats
+
+
+def run_bilstm(lstm: nn.LSTM, seq: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+    """(Bi)LSTM over the valid steps of each sequence [B, T, C] -> [B, T, directions * hidden], zeros past
+    the end (packed, so padding never enters the recurrence)."""
+    packed = nn.utils.rnn.pack_padded_sequence(seq, lengths.cpu(), batch_first=True, enforce_sorted=False)
+    hidden, _ = lstm(packed)
+    hidden, _ = nn.utils.rnn.pad_packed_sequence(hidden, batch_first=True, total_length=seq.shape[1])
+    return hidden
+
+
 @dataclass
 class BaselineConfig:
     num_classes: int
@@ -80,17 +104,10 @@ class BaselineRecognizer(nn.Module):
 
     def encode(self, video: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """uint8 video [B, T, H, W, 3] -> logits [B, T', C] and output lengths [B]."""
-        x = normalise_video(video)
-        b, t = x.shape[:2]
-        mask = torch.arange(t, device=x.device)[None, :] < lengths.to(x.device)[:, None]
-        feats = torch.zeros(b, t, self.frames.out_channels, device=x.device, dtype=x.dtype)
-        feats[mask] = self.frames(x[mask])  # padding frames are never computed
+        feats = frame_features(self.frames, normalise_video(video), lengths)
         seq = self.temporal(feats.transpose(1, 2)).transpose(1, 2)
         out_lengths = temporal_length(lengths).clamp(min=1)
-        packed = nn.utils.rnn.pack_padded_sequence(seq, out_lengths.cpu(), batch_first=True, enforce_sorted=False)
-        hidden, _ = self.lstm(packed)
-        hidden, _ = nn.utils.rnn.pad_packed_sequence(hidden, batch_first=True, total_length=seq.shape[1])
-        return self.classifier(hidden), out_lengths
+        return self.classifier(run_bilstm(self.lstm, seq, out_lengths)), out_lengths
 
     def forward(self, batch: dict) -> dict:
         logits, out_lengths = self.encode(batch["video"], batch["lengths"])

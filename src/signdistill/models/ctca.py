@@ -33,9 +33,9 @@ from torch import nn
 
 from signdistill.losses.ctca import TAU, CrossModalityDistillation, g2l_loss, l2g_loss, rc_loss
 from signdistill.metrics.efficiency import register_model
-from signdistill.models.baseline import ctc_loss, normalise_video
+from signdistill.models.baseline import ctc_loss, frame_features, normalise_video, run_bilstm, time_mask
 from signdistill.models.resnet import ResNet18Frames
-from signdistill.models.smkd import frame_features, run_bilstm, split_labels, time_mask
+from signdistill.models.smkd import split_labels
 from signdistill.models.text_encoder import GlossEmbeddings
 
 

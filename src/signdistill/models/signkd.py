@@ -61,7 +61,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from signdistill.metrics.efficiency import register_model
-from signdistill.models.baseline import ctc_loss
+from signdistill.models.baseline import ctc_loss, time_mask
 from signdistill.models.s3d import (
     S3DEncoder,
     load_kinetics_s3d,
@@ -90,11 +90,6 @@ def parse_stages(stages: Iterable[int | str], prefix: str) -> tuple[int, ...]:
             raise ValueError(f"stage {stage!r} is not one of {prefix}1..{prefix}4")
         out.add(int(text))
     return tuple(sorted(out))
-
-
-def time_mask(lengths: torch.Tensor, steps: int) -> torch.Tensor:
-    """[B, steps] boolean mask of the valid time steps."""
-    return torch.arange(steps, device=lengths.device)[None, :] < lengths[:, None]
 
 
 def frame_kl(target_log_probs: torch.Tensor, log_probs: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:

@@ -39,10 +39,11 @@ from signdistill.models.baseline import (
     BaselineConfig,
     BaselineRecognizer,
     ctc_loss,
+    frame_features,
     normalise_video,
+    run_bilstm,
     temporal_length,
 )
-from signdistill.models.resnet import ResNet18Frames
 
 ALPHA = 0.5  # eq. 9 and eq. 10: weight of the visual module's term
 LABEL_SMOOTHING = 0.2  # Sec. 4.1
@@ -51,29 +52,6 @@ TRANSITION = -1  # SynthSign alignment value of frames between two signs
 
 
 # --------------------------------------------------------------------------- shared network pieces
-
-
-def frame_features(frames: ResNet18Frames, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-    """Per-frame CNN features [B, T, C] of normalised clips [B, T, 3, H, W]; padding frames stay zero
-    and are never computed (as in ``BaselineRecognizer.encode``)."""
-    b, t = x.shape[:2]
-    mask = torch.arange(t, device=x.device)[None, :] < lengths.to(x.device)[:, None]
-    feats = torch.zeros(b, t, frames.out_channels, device=x.device, dtype=x.dtype)
-    feats[mask] = frames(x[mask])
-    return feats
-
-
-def run_bilstm(lstm: nn.LSTM, seq: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-    """BiLSTM over the valid frames of each sequence [B, T, C] -> [B, T, 2 * hidden] (zeros past the end)."""
-    packed = nn.utils.rnn.pack_padded_sequence(seq, lengths.cpu(), batch_first=True, enforce_sorted=False)
-    hidden, _ = lstm(packed)
-    hidden, _ = nn.utils.rnn.pad_packed_sequence(hidden, batch_first=True, total_length=seq.shape[1])
-    return hidden
-
-
-def time_mask(lengths: torch.Tensor, steps: int) -> torch.Tensor:
-    """[B, steps] bool, True on valid frames."""
-    return torch.arange(steps, device=lengths.device)[None, :] < lengths[:, None]
 
 
 def split_labels(labels: torch.Tensor, label_lengths: torch.Tensor) -> list[torch.Tensor]:
