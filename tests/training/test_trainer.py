@@ -128,3 +128,17 @@ def test_augmentation_is_a_function_of_seed_epoch_and_index() -> None:
     assert torch.equal(a, data[2]["video"])
     assert a.shape[1:] == (16, 16, 3)
     assert not (a.shape == b.shape and torch.equal(a, b))
+
+
+def test_resized_views_follow_the_same_crop_flip_and_time_steps() -> None:
+    frames, records = _data()
+    aug = Augmentation(crop=16, train=True, resized_views=(("video_low", 8),))
+    data = SignClipDataset(frames, records, VOCAB, aug, seed=1)
+    item = data[2]
+    assert item["video_low"].shape == (item["video"].shape[0], 8, 8, 3)
+    # area averaging: each low-resolution pixel is the mean of a 2x2 block of the cropped clip
+    expected = item["video"].float().view(-1, 8, 2, 8, 2, 3).mean(dim=(2, 4))
+    assert (item["video_low"].float() - expected).abs().max() <= 1.0
+    batch = collate_clips([data[0], item])
+    assert batch["video_low"].shape[:2] == batch["video"].shape[:2]
+    assert batch["video_low"][1, : len(item["video"])].equal(item["video_low"])

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 import torch
 from torch.utils.data import Dataset
@@ -34,6 +35,9 @@ class Augmentation:
     temporal_scale: float = 0.2
     temporal_downsample: int = 4
     temporal_context: int = 12  # see ``signdistill.data.store.ctc_output_length``
+    # extra keys holding the same clip resized to a lower resolution, e.g. (("video_low", 36),): the
+    # CRKD recipe crops at the teacher's size, then resizes that crop for the student
+    resized_views: tuple[tuple[str, int], ...] = ()
 
 
 def temporal_indices(length: int, scale: float, min_length: int) -> np.ndarray:
@@ -62,8 +66,11 @@ class SignClipDataset(Dataset):
         rng = np.random.default_rng([self.seed, self.epoch, i])
         video = self._augment(frames, record, rng) if self.aug.train else self._centre(frames)
         known = [g for g in record.glosses if g in self.vocabulary]
-        return {"id": record.id, "signer": record.signer, "video": torch.from_numpy(np.ascontiguousarray(video)),
+        item = {"id": record.id, "signer": record.signer, "video": torch.from_numpy(np.ascontiguousarray(video)),
                 "labels": torch.tensor(self.vocabulary.encode(known), dtype=torch.long)}
+        for key, size in self.aug.resized_views:
+            item[key] = torch.from_numpy(resize_frames(video, size))
+        return item
 
     def _centre(self, frames: np.ndarray) -> np.ndarray:
         h, w = frames.shape[1:3]
@@ -82,14 +89,25 @@ class SignClipDataset(Dataset):
         return clip
 
 
+def resize_frames(frames: np.ndarray, size: int) -> np.ndarray:
+    """[T, H, W, 3] uint8 -> [T, size, size, 3] with area averaging (what a camera at that size records)."""
+    return np.stack([cv2.resize(np.ascontiguousarray(f), (size, size), interpolation=cv2.INTER_AREA)
+                     for f in frames])
+
+
+def _pad_videos(videos: Sequence[torch.Tensor], length: int) -> torch.Tensor:
+    out = torch.zeros((len(videos), length, *videos[0].shape[1:]), dtype=videos[0].dtype)
+    for b, video in enumerate(videos):
+        out[b, : video.shape[0]] = video
+    return out
+
+
 def collate_clips(items: Sequence[dict]) -> dict:
-    """Zero-pad videos to the longest clip; labels concatenated, as ``F.ctc_loss`` takes them."""
+    """Zero-pad every video view to the longest clip; labels concatenated, as ``F.ctc_loss`` takes them."""
     lengths = torch.tensor([it["video"].shape[0] for it in items], dtype=torch.long)
-    first = items[0]["video"]
-    video = torch.zeros((len(items), int(lengths.max()), *first.shape[1:]), dtype=torch.uint8)
-    for b, it in enumerate(items):
-        video[b, : it["video"].shape[0]] = it["video"]
+    views = [k for k, v in items[0].items() if isinstance(v, torch.Tensor) and v.dim() == 4]
     labels = [it["labels"] for it in items]
-    return {"video": video, "lengths": lengths, "labels": torch.cat(labels),
+    return {**{k: _pad_videos([it[k] for it in items], int(lengths.max())) for k in views},
+            "lengths": lengths, "labels": torch.cat(labels),
             "label_lengths": torch.tensor([len(x) for x in labels], dtype=torch.long),
             "ids": [it["id"] for it in items], "signers": [it["signer"] for it in items]}
