@@ -13,7 +13,7 @@ from signdistill.data.store import pack_split
 from signdistill.data.vocabulary import Vocabulary
 from signdistill.training.distributed import launch
 from signdistill.training.evaluate import wer_evaluator
-from signdistill.training.recipes import baseline_recipe
+from signdistill.training.recipes import recognizer_recipe
 from signdistill.training.trainer import Trainer
 
 PARAMS = {
@@ -52,7 +52,7 @@ def _trainable(state: dict, model: torch.nn.Module) -> torch.Tensor:
 
 def test_two_gloo_processes_match_one_process(tmp_path: Path) -> None:
     store, index, vocabulary = _corpus(tmp_path)
-    single = baseline_recipe(store, index.to_dict("records"), vocabulary, PARAMS)
+    single = recognizer_recipe(store, index.to_dict("records"), vocabulary, PARAMS)
     start = _trainable(single.model.state_dict(), single.model).clone()
     evaluate = wer_evaluator(single.dev_set, single.vocabulary)
     one = Trainer(single.model, single.train_set, evaluate, single.config, tmp_path / "one").fit()

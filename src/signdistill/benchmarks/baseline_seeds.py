@@ -31,7 +31,7 @@ from signdistill.data.atomic import atomic_json
 from signdistill.data.store import FrameStore
 from signdistill.data.vocabulary import Vocabulary
 from signdistill.training.evaluate import decode_splits, score_splits, wer_evaluator
-from signdistill.training.recipes import baseline_recipe, read_index
+from signdistill.training.recipes import data_view, read_index, recognizer_recipe
 from signdistill.training.trainer import Trainer
 
 TARGET_TEACHER = (10.0, 40.0)  # test WER band at the teacher resolution (percent)
@@ -86,7 +86,7 @@ def run_one(job: dict) -> dict:
     vocabulary = json.loads((data / "03_primary/vocabulary.json").read_text())
     store_root = data / "03_primary/frame_store"
     start = time.perf_counter()
-    recipe = baseline_recipe(store_root, index, vocabulary, params)
+    recipe = recognizer_recipe(store_root, index, vocabulary, params)
     evaluate = wer_evaluator(recipe.dev_set, recipe.vocabulary)
     result = Trainer(recipe.model, recipe.train_set, evaluate, recipe.config, Path(job["checkpoints"])).fit()
     train_s = time.perf_counter() - start
@@ -94,7 +94,7 @@ def run_one(job: dict) -> dict:
     out = {"resolution": job["resolution"], "seed": params["train"]["seed"], "epochs": params["train"]["epochs"],
            "best_epoch": result.best_epoch, "train_s": train_s, "skipped_batches": result.skipped_batches}
     vocab, store = Vocabulary.from_dict(vocabulary), FrameStore(store_root)
-    hypotheses = decode_splits(recipe.model, store, index, vocab, {k: params[k] for k in ("store_size", "crop")},
+    hypotheses = decode_splits(recipe.model, store, index, vocab, data_view(params),
                                evaluation["decoder"], int(evaluation["beam_width"]))
     for split, scores in score_splits(hypotheses, index, params["rules"]).items():
         out.update({f"{split}_{k}": float(scores[k]) for k in ("wer", "sub", "del", "ins")})

@@ -38,6 +38,7 @@ class Augmentation:
     # extra keys holding the same clip resized to a lower resolution, e.g. (("video_low", 36),): the
     # CRKD recipe crops at the teacher's size, then resizes that crop for the student
     resized_views: tuple[tuple[str, int], ...] = ()
+    crop_key: str | None = "video"  # the crop itself under this key (None: only the resized views)
 
 
 def temporal_indices(length: int, scale: float, min_length: int) -> np.ndarray:
@@ -66,8 +67,10 @@ class SignClipDataset(Dataset):
         rng = np.random.default_rng([self.seed, self.epoch, i])
         video = self._augment(frames, record, rng) if self.aug.train else self._centre(frames)
         known = [g for g in record.glosses if g in self.vocabulary]
-        item = {"id": record.id, "signer": record.signer, "video": torch.from_numpy(np.ascontiguousarray(video)),
+        item = {"id": record.id, "signer": record.signer,
                 "labels": torch.tensor(self.vocabulary.encode(known), dtype=torch.long)}
+        if self.aug.crop_key:
+            item[self.aug.crop_key] = torch.from_numpy(np.ascontiguousarray(video))
         for key, size in self.aug.resized_views:
             item[key] = torch.from_numpy(resize_frames(video, size))
         return item

@@ -39,11 +39,16 @@ def launch(spec: dict, nproc: int, workdir: Path, nnodes: int = 1) -> dict:
 
 def _train_rank(spec: dict) -> None:
     from signdistill.training.evaluate import wer_evaluator
-    from signdistill.training.recipes import baseline_recipe, read_index
+    from signdistill.training.recipes import read_index, recognizer_recipe
     from signdistill.training.trainer import Trainer
 
-    recipe = baseline_recipe(Path(spec["store_root"]), read_index(Path(spec["index_csv"])), spec["vocabulary"],
-                             spec["params"])
+    teacher = None
+    if spec.get("teacher_package"):
+        from signdistill.models.registry import load_recognizer
+
+        teacher = load_recognizer(load_checkpoint(Path(spec["teacher_package"])))
+    recipe = recognizer_recipe(Path(spec["store_root"]), read_index(Path(spec["index_csv"])), spec["vocabulary"],
+                               spec["params"], teacher)
     evaluate = wer_evaluator(recipe.dev_set, recipe.vocabulary, rules=spec["params"].get("rules", "none"))
     result = Trainer(recipe.model, recipe.train_set, evaluate, recipe.config, Path(spec["checkpoint_dir"])).fit()
     if dist.get_rank() == 0:

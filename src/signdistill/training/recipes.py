@@ -16,7 +16,7 @@ from torch import nn
 from signdistill.data.clips import Augmentation, ClipRecord, SignClipDataset
 from signdistill.data.store import FrameStore
 from signdistill.data.vocabulary import Vocabulary
-from signdistill.models.baseline import BaselineConfig, BaselineRecognizer
+from signdistill.models.registry import build_recognizer, package_model
 from signdistill.training.trainer import TrainConfig
 
 
@@ -27,7 +27,14 @@ class Recipe:
     dev_set: SignClipDataset
     vocabulary: Vocabulary
     config: TrainConfig
-    model_config: BaselineConfig
+    kind: str
+
+    def package(self, state_dict: dict, vocabulary: dict, params: dict) -> dict:
+        """The trained recogniser's package (for distillers: the student's)."""
+        model = getattr(self.model, "student", self.model)
+        return package_model(self.kind, model, {k.removeprefix("student."): v for k, v in state_dict.items()
+                                                if not k.startswith(("teacher.", "adapters."))},
+                             vocabulary, data_view(params))
 
 
 def read_index(path: Path) -> list[dict]:
@@ -39,22 +46,54 @@ def records(index: list[dict], split: str) -> list[ClipRecord]:
     return [ClipRecord(r["id"], tuple(r["annotation"].split()), r["signer"]) for r in index if r["split"] == split]
 
 
+def data_view(params: dict) -> dict:
+    """The input a model sees: store size, crop and, for low-resolution models, the size the crop is resized to."""
+    return {k: params[k] for k in ("store_size", "crop", "resize") if params.get(k) is not None}
+
+
 def clip_dataset(store: FrameStore, index: list[dict], vocab: Vocabulary, split: str, params: dict,
-                 train: bool) -> SignClipDataset:
+                 train: bool, teacher_view: bool = False) -> SignClipDataset:
+    """Clips of ``split`` as ``params`` (a data view, see ``data_view``) describes them.
+
+    With ``resize`` the crop is resized for the model (``video``); ``teacher_view`` keeps the crop itself as
+    ``video_teacher`` for a high-resolution teacher (CRKD: one crop, two resolutions).
+    """
     packed = store.split(int(params["store_size"]), split)
+    resize = params.get("resize")
+    crop_key, views = "video", ()
+    if resize:
+        crop_key, views = ("video_teacher" if teacher_view else None), (("video", int(resize)),)
     aug = Augmentation(crop=int(params["crop"]), train=train, flip=bool(params.get("flip", True)),
                        temporal_scale=float(params.get("temporal_scale", 0.2)),
-                       temporal_context=int(params.get("temporal_context", 12)))
+                       temporal_context=int(params.get("temporal_context", 12)), crop_key=crop_key,
+                       resized_views=views)
     kept = [r for r in records(index, split) if r.id in packed]
-    return SignClipDataset(packed, kept, vocab, aug, seed=int(params["train"]["seed"]))
+    return SignClipDataset(packed, kept, vocab, aug, seed=int(params.get("train", {}).get("seed", 0)))
 
 
-def baseline_recipe(store_root: Path, index: list[dict], vocabulary: dict, params: dict) -> Recipe:
-    """The VAC/SMKD baseline of ``conf/*/parameters_baseline.yml``."""
+def recognizer_recipe(store_root: Path, index: list[dict], vocabulary: dict, params: dict,
+                      teacher: nn.Module | None = None) -> Recipe:
+    """A recogniser (``params["kind"]``, default the VAC/SMKD baseline) with its data and training config.
+
+    With ``teacher`` the model trained is a distiller (``params["distill"]``: the method and its options)
+    around the frozen teacher and a fresh student; the dev set feeds the student alone.
+    """
     vocab = Vocabulary.from_dict(vocabulary)
     store = FrameStore(Path(store_root))
     torch.manual_seed(int(params["train"]["seed"]))
-    model_config = BaselineConfig(num_classes=len(vocab), **params["model"])
-    return Recipe(BaselineRecognizer(model_config), clip_dataset(store, index, vocab, "train", params, True),
-                  clip_dataset(store, index, vocab, "dev", params, False), vocab,
-                  TrainConfig(**params["train"]), model_config)
+    kind = params.get("kind", "baseline")
+    model = build_recognizer(kind, len(vocab), params["model"])
+    if teacher is not None:
+        model = build_distiller(teacher, model, params.get("distill", {}))
+    return Recipe(model, clip_dataset(store, index, vocab, "train", params, True, teacher_view=teacher is not None),
+                  clip_dataset(store, index, vocab, "dev", params, False), vocab, TrainConfig(**params["train"]), kind)
+
+
+def build_distiller(teacher: nn.Module, student: nn.Module, options: dict) -> nn.Module:
+    """The distillation wrapper named by ``options["method"]`` (crkd)."""
+    method = options.get("method", "crkd")
+    if method == "crkd":
+        from signdistill.losses.crkd import CRKDConfig, CRKDDistiller
+
+        return CRKDDistiller(teacher, student, CRKDConfig(**{k: v for k, v in options.items() if k != "method"}))
+    raise ValueError(f"unknown distillation method {method!r} (crkd)")

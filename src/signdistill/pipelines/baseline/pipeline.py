@@ -2,12 +2,12 @@
 
 from kedro.pipeline import Pipeline, node, pipeline
 
-from signdistill.pipelines.baseline.nodes import train_baseline
+from signdistill.pipelines.baseline.nodes import train_recognizer
 
 
 def _training() -> Pipeline:
     return Pipeline([
-        node(train_baseline, ["frame_store", "corpus_index", "vocabulary", "params:baseline"],
+        node(train_recognizer, ["frame_store", "corpus_index", "vocabulary", "params:baseline"],
              ["baseline_model", "baseline_history"], name="train_baseline"),
     ])
 

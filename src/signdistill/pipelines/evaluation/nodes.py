@@ -10,24 +10,15 @@ from matplotlib.figure import Figure
 from signdistill.data.store import FrameStore
 from signdistill.data.vocabulary import Vocabulary
 from signdistill.metrics.efficiency import profile_model
-from signdistill.models.baseline import BaselineConfig, BaselineRecognizer
+from signdistill.models.registry import load_recognizer
 from signdistill.training.evaluate import decode_splits as decode_model_splits
 from signdistill.training.evaluate import score_splits
-
-
-def load_model(package: dict) -> torch.nn.Module:
-    """Rebuild a trained model from the package a training node saved."""
-    if package["kind"] != "baseline":
-        raise ValueError(f"unknown model kind {package['kind']!r}")
-    model = BaselineRecognizer(BaselineConfig(**package["config"]))
-    model.load_state_dict(package["state_dict"])
-    return model.eval()
 
 
 def decode_splits(package: dict, store: FrameStore, index: pd.DataFrame, params: dict) -> dict[str, dict[str, str]]:
     """Hypotheses ``{split: {id: glosses}}`` for dev and test, with the configured decoder."""
     vocab = Vocabulary.from_dict(package["vocabulary"])
-    return decode_model_splits(load_model(package), store, index.to_dict("records"), vocab, package["data"],
+    return decode_model_splits(load_recognizer(package), store, index.to_dict("records"), vocab, package["data"],
                                params["decoder"], int(params["beam_width"]))
 
 
@@ -68,8 +59,9 @@ def training_curves(history: dict) -> Figure:
 
 def efficiency_table(package: dict, params: dict) -> pd.DataFrame:
     """Parameters, MACs and measured latency for one clip at the model's input resolution."""
-    model = load_model(package)
-    crop, frames = int(package["data"]["crop"]), int(params["profile_frames"])
-    video = torch.randint(0, 255, (1, frames, crop, crop, 3), dtype=torch.uint8)
+    model = load_recognizer(package)
+    size = int(package["data"].get("resize") or package["data"]["crop"])
+    frames = int(params["profile_frames"])
+    video = torch.randint(0, 255, (1, frames, size, size, 3), dtype=torch.uint8)
     stats = profile_model(model, ({"video": video, "lengths": torch.tensor([frames])},))
-    return pd.DataFrame([{"model": f"baseline@{crop}px", "frames": frames, **stats}])
+    return pd.DataFrame([{"model": f"{package['kind']}@{size}px", "frames": frames, **stats}])

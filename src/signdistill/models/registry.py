@@ -1,0 +1,55 @@
+"""Recognisers by name: build one from a config dict, and rebuild a trained one from its package.
+
+A *model package* is what training nodes save and evaluation nodes load: ``{"kind", "config",
+"state_dict", "vocabulary", "data"}``, where ``data`` holds the input view the model was trained on
+(``store_size``, ``crop`` and, for low-resolution students, ``resize``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, fields
+from typing import Any
+
+from torch import nn
+
+from signdistill.models.baseline import BaselineConfig, BaselineRecognizer
+from signdistill.models.lrinet import LRINet, LRINetConfig
+from signdistill.models.mstnet import MSTNet, MSTNetConfig, MSTNetUpsampled
+
+RECOGNIZERS: dict[str, tuple[type, type[nn.Module]]] = {
+    "baseline": (BaselineConfig, BaselineRecognizer),
+    "lrinet": (LRINetConfig, LRINet),
+    "mstnet": (MSTNetConfig, MSTNet),
+    "mstnet_method1": (MSTNetConfig, MSTNetUpsampled),
+}
+
+
+def recognizer_config(kind: str, num_classes: int, config: dict[str, Any]) -> Any:
+    """The config dataclass of ``kind``; unknown keys are an error naming the known ones."""
+    if kind not in RECOGNIZERS:
+        raise ValueError(f"unknown recognizer kind {kind!r}; known: {', '.join(sorted(RECOGNIZERS))}")
+    config_type = RECOGNIZERS[kind][0]
+    known = {f.name for f in fields(config_type)}
+    unknown = sorted(set(config) - known)
+    if unknown:
+        raise ValueError(f"{kind} has no parameters {unknown}; it takes {sorted(known - {'num_classes'})}")
+    values = {k: tuple(v) if isinstance(v, list) else v for k, v in config.items()}
+    return config_type(**{**values, "num_classes": num_classes})
+
+
+def build_recognizer(kind: str, num_classes: int, config: dict[str, Any]) -> nn.Module:
+    return RECOGNIZERS[kind][1](recognizer_config(kind, num_classes, config))
+
+
+def package_model(kind: str, model: nn.Module, state_dict: dict, vocabulary: dict, data: dict) -> dict:
+    """What a training node saves: enough to rebuild, evaluate and deploy the model without its recipe."""
+    return {"kind": kind, "config": asdict(model.config), "state_dict": state_dict, "vocabulary": vocabulary,
+            "data": data}
+
+
+def load_recognizer(package: dict) -> nn.Module:
+    """Rebuild a trained model (eval mode) from its package."""
+    config = dict(package["config"])
+    model = build_recognizer(package["kind"], int(config.pop("num_classes")), config)
+    model.load_state_dict(package["state_dict"])
+    return model.eval()
