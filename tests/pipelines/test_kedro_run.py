@@ -6,6 +6,7 @@ import json
 import shutil
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from kedro.framework.session import KedroSession
 from kedro.framework.startup import bootstrap_project
@@ -89,15 +90,42 @@ def test_baseline_trains_and_is_evaluated(project: Path, monkeypatch) -> None:
     with KedroSession.create(project_path=project, runtime_params=params) as session:
         session.run(pipeline_names=["baseline", "evaluation"], namespaces=["teacher_res"])
     data = project / "data"
-    history = json.loads((data / "08_reporting/baseline_teacher_res_history.json").read_text())
+    history = json.loads((data / "08_reporting/teacher_res_history.json").read_text())
     assert len(history["epochs"]) == 1 and history["epochs"][0]["train_ctc"] > 0
-    table = (data / "08_reporting/baseline_teacher_res_wer.csv").read_text().splitlines()
+    table = (data / "08_reporting/teacher_res_wer.csv").read_text().splitlines()
     assert table[0].startswith("split,signer,wer") and any(line.startswith("test,all,") for line in table)
-    hypotheses = (data / "07_model_output/baseline_teacher_res_hypotheses.txt").read_text().splitlines()
+    hypotheses = (data / "07_model_output/teacher_res_hypotheses.txt").read_text().splitlines()
     assert len(hypotheses) == 4  # 2 dev + 2 test videos, one line each
-    efficiency = (data / "08_reporting/baseline_teacher_res_efficiency.csv").read_text()
+    efficiency = (data / "08_reporting/teacher_res_efficiency.csv").read_text()
     assert "baseline@112px" in efficiency
-    assert (data / "08_reporting/baseline_teacher_res_training_curves.png").stat().st_size > 5_000
+    assert (data / "08_reporting/teacher_res_training_curves.png").stat().st_size > 5_000
+
+
+def _small_crkd(run: str) -> dict:
+    model = ({"width": 4, "hidden": 16, "transformer_layers": 1, "heads": 2} if run == "crkd_teacher"
+             else {"channels": 32, "width": 4})
+    return {"recognizer": {"train": {"epochs": 1, "batch_size": 2}, "model": model}}
+
+
+def test_distill_crkd_reports_teacher_scratch_and_distilled(project: Path, monkeypatch) -> None:
+    monkeypatch.chdir(project)
+    monkeypatch.setenv("KEDRO_DISABLE_TELEMETRY", "true")
+    bootstrap_project(project)
+    params = {"synth": TINY, "evaluation": {"profile_frames": 16},
+              **{run: _small_crkd(run) for run in ("crkd_teacher", "crkd_scratch", "crkd_distilled")}}
+    with KedroSession.create(project_path=project, runtime_params=params) as session:
+        session.run(pipeline_names=["distill_crkd"])
+    data = project / "data"
+    report = pd.read_csv(data / "08_reporting/crkd_report.csv")
+    assert report.run.tolist() == ["crkd_teacher", "crkd_scratch", "crkd_distilled"]
+    assert report.model.tolist() == ["mstnet@112px", "lrinet@40px", "lrinet@40px"]
+    assert report.test_wer.between(0, 400).all() and (report.params_m > 0).all()
+    assert report.gmacs[1] == report.gmacs[2] < report.gmacs[0]  # the student is the same network either way
+    distilled = json.loads((data / "08_reporting/crkd_distilled_history.json").read_text())["epochs"][0]
+    assert distilled["train_mse"] >= 0 and distilled["train_kld"] >= 0  # the teacher was used
+    scratch = json.loads((data / "08_reporting/crkd_scratch_history.json").read_text())["epochs"][0]
+    assert "train_mse" not in scratch
+    assert (data / "08_reporting/crkd_report.png").stat().st_size > 5_000
 
 
 def test_bad_videos_are_reported_and_excluded(project: Path, monkeypatch) -> None:

@@ -8,7 +8,7 @@ from signdistill.pipelines.baseline.nodes import train_recognizer
 def _training() -> Pipeline:
     return Pipeline([
         node(train_recognizer, ["frame_store", "corpus_index", "vocabulary", "params:baseline"],
-             ["baseline_model", "baseline_history"], name="train_baseline"),
+             ["model", "history"], name="train_baseline"),
     ])
 
 

@@ -65,3 +65,38 @@ def efficiency_table(package: dict, params: dict) -> pd.DataFrame:
     video = torch.randint(0, 255, (1, frames, size, size, 3), dtype=torch.uint8)
     stats = profile_model(model, ({"video": video, "lengths": torch.tensor([frames])},))
     return pd.DataFrame([{"model": f"{package['kind']}@{size}px", "frames": frames, **stats}])
+
+
+def compare_runs(runs: dict[str, tuple[pd.DataFrame, pd.DataFrame]], paper: dict[str, dict]) -> tuple[
+        pd.DataFrame, Figure, dict]:
+    """One table of test WER (del/ins) and cost per run, next to the paper's numbers for orientation.
+
+    ``runs``: ``{label: (wer_table, efficiency_table)}`` from each run's evaluation; ``paper``: ``{label:
+    {"wer", "params_m", "gmacs"}}`` as the paper reports them (its data set and scale, not comparable
+    in absolute terms). Returns the table, a WER-against-MACs plot and the metrics for MLflow.
+    """
+    rows = []
+    for label, (wer, efficiency) in runs.items():
+        test = wer[(wer.split == "test") & (wer.signer == "all")].iloc[0]
+        dev = wer[(wer.split == "dev") & (wer.signer == "all")].iloc[0]
+        cost = efficiency.iloc[0]
+        ref = paper.get(label, {})
+        rows.append({"run": label, "model": cost["model"], "dev_wer": dev["wer"], "test_wer": test["wer"],
+                     "test_del": test["del"], "test_ins": test["ins"], "params_m": cost["params_m"],
+                     "gmacs": cost["gmacs"], "latency_s": cost["latency_s"], "frames": cost["frames"],
+                     "paper_wer": ref.get("wer"), "paper_params_m": ref.get("params_m"),
+                     "paper_gmacs": ref.get("gmacs")})
+    table = pd.DataFrame(rows)
+    fig, ax = plt.subplots(figsize=(5, 3.4))
+    for row in rows:
+        ax.scatter(row["gmacs"], row["test_wer"], s=40)
+        ax.annotate(row["run"], (row["gmacs"], row["test_wer"]), fontsize=8, xytext=(4, 4),
+                    textcoords="offset points")
+    ax.set_xscale("log")
+    ax.set_xlabel(f"GMACs per {int(rows[0]['frames'])}-frame clip")
+    ax.set_ylabel("test WER (%)")
+    ax.set_title("WER against cost (this corpus)", fontsize=9)
+    fig.tight_layout()
+    metrics = {f"{row['run']}_{key}": {"value": float(row[key]), "step": 0}
+               for row in rows for key in ("test_wer", "dev_wer", "params_m", "gmacs")}
+    return table, fig, metrics
