@@ -28,11 +28,17 @@ def project(tmp_path_factory) -> Path:
     return root
 
 
+# SignKD at a size a tiny test trains in seconds: 1 epoch, S3D at an eighth of its width
+SMALL_SIGNKD = {run: {"recognizer": {"train": {"epochs": 1}, "model": {"width": 0.125}}}
+                for run in ("signkd_teacher", "signkd_scratch", "signkd_distilled")}
+
+
 def _run(project: Path, pipeline: str, monkeypatch) -> None:
     monkeypatch.chdir(project)
     monkeypatch.setenv("KEDRO_DISABLE_TELEMETRY", "true")
     bootstrap_project(project)
-    with KedroSession.create(project_path=project, runtime_params={"synth": TINY}) as session:
+    params = {"synth": TINY, "evaluation": {"profile_frames": 16}, **SMALL_SIGNKD}
+    with KedroSession.create(project_path=project, runtime_params=params) as session:
         session.run(pipeline_names=[pipeline])
 
 
@@ -63,6 +69,14 @@ def test_distill_signkd_chain_builds_corpus_and_store(project: Path, monkeypatch
     assert feature_report["flow_videos"] == 10 and feature_report["mean_person_fraction"] > 0.9
     for preview in ("flow_preview.png", "heatmap_preview.png"):
         assert (data / "08_reporting" / preview).stat().st_size > 10_000
+    report = pd.read_csv(data / "08_reporting/signkd_report.csv")
+    assert report.run.tolist() == ["signkd_teacher", "signkd_scratch", "signkd_distilled"]
+    assert report.test_wer.between(0, 400).all()
+    assert report.params_m[0] > report.params_m[1] == report.params_m[2]  # one student network, two trainings
+    distilled = json.loads((data / "08_reporting/signkd_distilled_history.json").read_text())["epochs"][0]
+    assert distilled["train_kd_feature"] >= 0 and distilled["train_kd_output"] >= 0
+    teacher = json.loads((data / "08_reporting/signkd_teacher_history.json").read_text())["epochs"][0]
+    assert {"train_ctc", "train_spn", "train_sd"} <= set(teacher)
 
 
 def test_rerun_skips_finished_work(project: Path, monkeypatch) -> None:
@@ -126,6 +140,30 @@ def test_distill_crkd_reports_teacher_scratch_and_distilled(project: Path, monke
     scratch = json.loads((data / "08_reporting/crkd_scratch_history.json").read_text())["epochs"][0]
     assert "train_mse" not in scratch
     assert (data / "08_reporting/crkd_report.png").stat().st_size > 5_000
+
+
+@pytest.mark.parametrize(("method", "model"), [
+    ("smkd", {"width": 4, "hidden": 16, "lstm_hidden": 8, "lstm_layers": 1}),
+    ("ctca", {"width": 4, "tcn_channels": 16, "lstm_hidden": 8, "lstm_layers": 1}),
+])
+def test_single_network_methods_are_compared_with_the_baseline(project: Path, monkeypatch, method: str,
+                                                                model: dict) -> None:
+    monkeypatch.chdir(project)
+    monkeypatch.setenv("KEDRO_DISABLE_TELEMETRY", "true")
+    bootstrap_project(project)
+    params = {"synth": TINY, "teacher_res": SMALL_BASELINE, "evaluation": {"profile_frames": 16},
+              method: {"recognizer": {"train": {"epochs": 2, "batch_size": 2}, "model": model}}}
+    with KedroSession.create(project_path=project, runtime_params=params) as session:
+        session.run(pipeline_names=[method])
+    data = project / "data"
+    report = pd.read_csv(data / f"08_reporting/{method}_report.csv")
+    assert report.run.tolist() == ["teacher_res", method]
+    assert report.test_wer.between(0, 400).all() and report.paper_wer.notna().all()
+    history = json.loads((data / f"08_reporting/{method}_history.json").read_text())["epochs"]
+    terms = {"smkd": "train_ctc_visual", "ctca": "train_l2g"}[method]
+    assert all(terms in epoch for epoch in history)  # the method's own losses were trained
+    if method == "smkd":  # two epochs: synchronous stage, then the decoupled stage at a small rate
+        assert history[1]["lr"] < history[0]["lr"]
 
 
 def test_bad_videos_are_reported_and_excluded(project: Path, monkeypatch) -> None:

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
-from signdistill.data.clips import Augmentation, ClipRecord, SignClipDataset, collate_clips
+from signdistill.data.clips import AlignedStreams, Augmentation, ClipRecord, SignClipDataset, collate_clips
 from signdistill.data.vocabulary import Vocabulary
+from signdistill.flow.tvl1 import quantise_flow
 from signdistill.models.baseline import BaselineConfig, BaselineRecognizer, temporal_length
 from signdistill.training.trainer import TrainConfig, Trainer
 
@@ -142,3 +144,62 @@ def test_resized_views_follow_the_same_crop_flip_and_time_steps() -> None:
     batch = collate_clips([data[0], item])
     assert batch["video_low"].shape[:2] == batch["video"].shape[:2]
     assert batch["video_low"][1, : len(item["video"])].equal(item["video_low"])
+
+
+class _Staged(BaselineRecognizer):
+    """A model with the per-epoch hook: half the learning rate in epoch 1 only."""
+
+    def __init__(self) -> None:
+        super().__init__(BaselineConfig(num_classes=len(VOCAB), width=4, hidden=8, lstm_hidden=8, lstm_layers=1))
+        self.seen: list[tuple[int, int]] = []
+
+    def start_epoch(self, epoch: int, epochs: int) -> float:
+        self.seen.append((epoch, epochs))
+        return 0.5 if epoch == 1 else 1.0
+
+
+def test_epoch_hook_scales_the_rate_for_its_epoch_only(tmp_path: Path) -> None:
+    torch.manual_seed(0)
+    model = _Staged()
+    config = TrainConfig(**{**CONFIG, "epochs": 3, "schedule": "cosine", "lr": 1e-3})
+    result = Trainer(model, _dataset(), _loss_evaluator, config, tmp_path).fit()
+    assert model.seen == [(0, 3), (1, 3), (2, 3)]
+    rates = [h["lr"] for h in result.history]
+    cosine = [1e-3 * (1 + math.cos(math.pi * e / 3)) / 2 for e in range(3)]
+    assert rates == pytest.approx([cosine[0], 0.5 * cosine[1], cosine[2]])
+
+
+def _streams_data() -> tuple[dict, list[ClipRecord], AlignedStreams]:
+    """RGB whose red channel is 10 x column, flow whose dx is (column - 5) px and dy the row, at half size."""
+    frames, records = _data(n=3)
+    cols = np.arange(20, dtype=np.uint8)
+    flow, keypoints = {}, {}
+    for vid, video in frames.items():
+        video[..., 0] = cols[None, None, :] * 10
+        field = np.stack(np.broadcast_arrays(np.arange(10)[None, :] - 5.0, np.arange(10)[:, None] * 1.0), -1)
+        flow[vid] = np.repeat(quantise_flow(field)[None], len(video), 0)
+        points = np.zeros((len(video), 133, 3), np.float32)
+        points[:, 9] = (6.0, 8.0, 1.0)  # left wrist at source pixel x 6, y 8 (COCO-WholeBody index 9)
+        keypoints[vid] = {"keypoints": points, "frame_size": (20, 20)}
+    return frames, records, AlignedStreams(flow=flow, keypoints=keypoints, scale=0.5)
+
+
+@pytest.mark.parametrize("epoch", range(4))
+def test_aligned_streams_follow_the_rgb_crop_flip_and_time_steps(epoch: int) -> None:
+    frames, records, streams = _streams_data()
+    data = SignClipDataset(frames, records, VOCAB, Augmentation(crop=16, train=True), seed=1, streams=streams)
+    data.set_epoch(epoch)
+    for i in range(3):
+        item = data[i]
+        red = item["video"][0, 0, :, 0].numpy().astype(int) // 10  # source columns, mirrored if flipped
+        flipped = red[0] > red[-1]
+        left = int(red.min())
+        assert item["flow"].shape == (len(item["video"]), 2, 8, 8)
+        columns = round(left * 0.5) + np.arange(8)
+        dx = (columns - 5.0)[::-1] * -1 if flipped else columns - 5.0
+        np.testing.assert_allclose(item["flow"][0, 0, 0].numpy(), dx, atol=0.08)
+        x = 6 * 0.5 - round(left * 0.5)
+        wrist = item["keypoints"][0, 10 if flipped else 9]  # a mirror turns the left wrist into the right
+        assert float(wrist[0]) == pytest.approx(8 - 1 - x if flipped else x)
+    batch = collate_clips([data[0], data[1]])
+    assert batch["flow"].shape[:2] == batch["video"].shape[:2] == batch["keypoints"].shape[:2]

@@ -18,6 +18,8 @@ from torch.utils.data import Dataset
 
 from signdistill.data.store import PackedFrames, ctc_min_output_length
 from signdistill.data.vocabulary import Vocabulary
+from signdistill.flow.tvl1 import dequantise_flow
+from signdistill.pose.heatmaps import transform_keypoints
 
 
 @dataclass(frozen=True)
@@ -47,13 +49,42 @@ def temporal_indices(length: int, scale: float, min_length: int) -> np.ndarray:
     return np.round(np.linspace(0, length - 1, new_length)).astype(np.int64)
 
 
+@dataclass(frozen=True)
+class AlignedStreams:
+    """Per-frame inputs stored beside the RGB store that follow the RGB clip's crop, flip and time steps.
+
+    ``flow``: uint8 TV-L1 codes ``[T, h, w, 2]`` of a store ``scale`` times the RGB store's size (SignKD: 64
+    next to 128); ``keypoints``: ``{id: {"keypoints": [T, 133, 3], "frame_size": (h, w)}}`` in source pixels.
+    Items gain ``flow`` float ``[T, 2, c, c]`` in pixels of that store (c = the RGB crop x ``scale``; a flip
+    mirrors the field and negates dx) and ``keypoints`` ``[T, 133, 3]`` in the same c x c crop (a flip also
+    swaps left and right labels), from which the model renders heatmaps on its device.
+    """
+
+    flow: PackedFrames | None = None
+    keypoints: dict | None = None
+    scale: float = 0.5
+    flow_bound: float = 20.0
+
+
+@dataclass(frozen=True)
+class ClipWindow:
+    """Where a clip comes from in its stored video: time steps, crop corner and size, mirrored or not."""
+
+    steps: np.ndarray
+    top: int
+    left: int
+    crop: int
+    flip: bool
+
+
 class SignClipDataset(Dataset):
     """``dataset[i] -> {"id", "signer", "video": uint8 [T, crop, crop, 3], "labels": int64 [L]}``."""
 
     def __init__(self, packed: PackedFrames, records: Sequence[ClipRecord], vocabulary: Vocabulary,
-                 augmentation: Augmentation, seed: int = 0) -> None:
+                 augmentation: Augmentation, seed: int = 0, streams: AlignedStreams | None = None) -> None:
         self.packed, self.records, self.vocabulary = packed, list(records), vocabulary
         self.aug, self.seed, self.epoch = augmentation, seed, 0
+        self.streams = streams
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = epoch
@@ -65,7 +96,10 @@ class SignClipDataset(Dataset):
         record = self.records[i]
         frames = self.packed[record.id]
         rng = np.random.default_rng([self.seed, self.epoch, i])
-        video = self._augment(frames, record, rng) if self.aug.train else self._centre(frames)
+        window = self._window(frames, record, rng) if self.aug.train else self._centre(frames)
+        video = frames[window.steps, window.top:window.top + window.crop, window.left:window.left + window.crop]
+        if window.flip:
+            video = video[:, :, ::-1]
         known = [g for g in record.glosses if g in self.vocabulary]
         item = {"id": record.id, "signer": record.signer,
                 "labels": torch.tensor(self.vocabulary.encode(known), dtype=torch.long)}
@@ -73,23 +107,42 @@ class SignClipDataset(Dataset):
             item[self.aug.crop_key] = torch.from_numpy(np.ascontiguousarray(video))
         for key, size in self.aug.resized_views:
             item[key] = torch.from_numpy(resize_frames(video, size))
+        if self.streams is not None:
+            item.update(self._streams(record.id, window, frames.shape[1]))
         return item
 
-    def _centre(self, frames: np.ndarray) -> np.ndarray:
+    def _centre(self, frames: np.ndarray) -> ClipWindow:
         h, w = frames.shape[1:3]
-        top, left = (h - self.aug.crop) // 2, (w - self.aug.crop) // 2
-        return np.array(frames[:, top:top + self.aug.crop, left:left + self.aug.crop])
+        crop = self.aug.crop
+        return ClipWindow(np.arange(len(frames)), (h - crop) // 2, (w - crop) // 2, crop, False)
 
-    def _augment(self, frames: np.ndarray, record: ClipRecord, rng: np.random.Generator) -> np.ndarray:
+    def _window(self, frames: np.ndarray, record: ClipRecord, rng: np.random.Generator) -> ClipWindow:
         h, w = frames.shape[1:3]
         top, left = int(rng.integers(0, h - self.aug.crop + 1)), int(rng.integers(0, w - self.aug.crop + 1))
         needed = ctc_min_output_length(record.glosses) * self.aug.temporal_downsample + self.aug.temporal_context
         scale = 1.0 + rng.uniform(-self.aug.temporal_scale, self.aug.temporal_scale)
-        idx = temporal_indices(len(frames), scale, needed)
-        clip = frames[idx, top:top + self.aug.crop, left:left + self.aug.crop]
-        if self.aug.flip and rng.random() < 0.5:
-            clip = clip[:, :, ::-1]
-        return clip
+        steps = temporal_indices(len(frames), scale, needed)
+        return ClipWindow(steps, top, left, self.aug.crop, bool(self.aug.flip and rng.random() < 0.5))
+
+    def _streams(self, video_id: str, window: ClipWindow, store_size: int) -> dict:
+        """The aligned streams of ``window``: the RGB crop scaled to the streams' store (see ``AlignedStreams``)."""
+        streams, out = self.streams, {}
+        top, left = round(window.top * streams.scale), round(window.left * streams.scale)
+        crop = round(window.crop * streams.scale)
+        if streams.flow is not None:
+            codes = streams.flow[video_id][window.steps, top:top + crop, left:left + crop]
+            flow = torch.from_numpy(np.ascontiguousarray(codes)).permute(0, 3, 1, 2)
+            flow = dequantise_flow(flow, streams.flow_bound)
+            if window.flip:  # the mirrored motion moves the other way along x
+                flow = flow.flip(-1) * torch.tensor([-1.0, 1.0]).view(1, 2, 1, 1)
+            out["flow"] = flow.contiguous()
+        if streams.keypoints is not None:
+            entry = streams.keypoints[video_id]
+            points = torch.from_numpy(np.asarray(entry["keypoints"], np.float32)[window.steps])
+            resized = round(store_size * streams.scale)
+            out["keypoints"] = transform_keypoints(points, tuple(entry["frame_size"]), resized, top, left, crop, crop,
+                                                   window.flip)
+        return out
 
 
 def resize_frames(frames: np.ndarray, size: int) -> np.ndarray:
@@ -106,9 +159,10 @@ def _pad_videos(videos: Sequence[torch.Tensor], length: int) -> torch.Tensor:
 
 
 def collate_clips(items: Sequence[dict]) -> dict:
-    """Zero-pad every video view to the longest clip; labels concatenated, as ``F.ctc_loss`` takes them."""
+    """Zero-pad every per-frame tensor (video views, flow, keypoints) to the longest clip; labels concatenated,
+    as ``F.ctc_loss`` takes them."""
     lengths = torch.tensor([it["video"].shape[0] for it in items], dtype=torch.long)
-    views = [k for k, v in items[0].items() if isinstance(v, torch.Tensor) and v.dim() == 4]
+    views = [k for k, v in items[0].items() if isinstance(v, torch.Tensor) and k != "labels"]  # per-frame
     labels = [it["labels"] for it in items]
     return {**{k: _pad_videos([it[k] for it in items], int(lengths.max())) for k in views},
             "lengths": lengths, "labels": torch.cat(labels),

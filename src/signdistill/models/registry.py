@@ -13,14 +13,21 @@ from typing import Any
 from torch import nn
 
 from signdistill.models.baseline import BaselineConfig, BaselineRecognizer
+from signdistill.models.ctca import CTCAConfig, CTCARecognizer
 from signdistill.models.lrinet import LRINet, LRINetConfig
 from signdistill.models.mstnet import MSTNet, MSTNetConfig, MSTNetUpsampled
+from signdistill.models.signkd import SignKDStudent, SignKDStudentConfig, SignKDTeacher, SignKDTeacherConfig
+from signdistill.models.smkd import SMKDConfig, SMKDRecognizer
 
 RECOGNIZERS: dict[str, tuple[type, type[nn.Module]]] = {
     "baseline": (BaselineConfig, BaselineRecognizer),
     "lrinet": (LRINetConfig, LRINet),
     "mstnet": (MSTNetConfig, MSTNet),
     "mstnet_method1": (MSTNetConfig, MSTNetUpsampled),
+    "smkd": (SMKDConfig, SMKDRecognizer),
+    "ctca": (CTCAConfig, CTCARecognizer),
+    "signkd_teacher": (SignKDTeacherConfig, SignKDTeacher),
+    "signkd_student": (SignKDStudentConfig, SignKDStudent),
 }
 
 
@@ -32,13 +39,16 @@ def recognizer_config(kind: str, num_classes: int, config: dict[str, Any]) -> An
     known = {f.name for f in fields(config_type)}
     unknown = sorted(set(config) - known)
     if unknown:
-        raise ValueError(f"{kind} has no parameters {unknown}; it takes {sorted(known - {'num_classes'})}")
+        takes = sorted(known - {"num_classes", "vocab_size"})
+        raise ValueError(f"{kind} has no parameters {unknown}; it takes {takes}")
     values = {k: tuple(v) if isinstance(v, list) else v for k, v in config.items()}
-    return config_type(**{**values, "num_classes": num_classes})
+    classes = "num_classes" if "num_classes" in known else "vocab_size"  # SignKD's configs say vocab_size
+    return config_type(**{**values, classes: num_classes})
 
 
-def build_recognizer(kind: str, num_classes: int, config: dict[str, Any]) -> nn.Module:
-    return RECOGNIZERS[kind][1](recognizer_config(kind, num_classes, config))
+def build_recognizer(kind: str, num_classes: int, config: dict[str, Any], **inputs: Any) -> nn.Module:
+    """``inputs``: what a model takes besides its config (CTCA's ``gloss_embeddings``)."""
+    return RECOGNIZERS[kind][1](recognizer_config(kind, num_classes, config), **inputs)
 
 
 def package_model(kind: str, model: nn.Module, state_dict: dict, vocabulary: dict, data: dict) -> dict:
@@ -50,6 +60,9 @@ def package_model(kind: str, model: nn.Module, state_dict: dict, vocabulary: dic
 def load_recognizer(package: dict) -> nn.Module:
     """Rebuild a trained model (eval mode) from its package."""
     config = dict(package["config"])
-    model = build_recognizer(package["kind"], int(config.pop("num_classes")), config)
+    num_classes = int(config.pop("num_classes") if "num_classes" in config else config.pop("vocab_size"))
+    state = package["state_dict"]
+    inputs = {"gloss_embeddings": state["gloss_embeddings"]} if "gloss_embeddings" in state else {}
+    model = build_recognizer(package["kind"], num_classes, config, **inputs)
     model.load_state_dict(package["state_dict"])
     return model.eval()

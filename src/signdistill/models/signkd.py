@@ -70,6 +70,7 @@ from signdistill.models.s3d import (
     s3d_block_lengths,
     scaled,
 )
+from signdistill.pose.heatmaps import signkd_heatmaps
 
 STREAMS = ("rgb", "heatmap", "flow")
 STREAM_INPUT_CHANNELS = {"rgb": 3, "heatmap": 79, "flow": 2}
@@ -276,6 +277,7 @@ class SignKDTeacherConfig:
     attention_kv_size: int = 7
     bn_momentum: float = 0.1
     weights: str | None = None  # local torchvision Kinetics-400 S3D state dict (width 1.0 only)
+    heatmap_sigma: float = 4.0  # Gaussian sigma in heatmap pixels when heatmaps are rendered from keypoints
 
 
 def _check_streams(streams: Sequence[str]) -> tuple[str, ...]:
@@ -285,9 +287,16 @@ def _check_streams(streams: Sequence[str]) -> tuple[str, ...]:
     return tuple(s for s in STREAMS if s in streams)  # canonical order: the joint head's concatenation
 
 
-def stream_inputs(batch: dict, streams: Sequence[str]) -> dict[str, torch.Tensor]:
-    """The enabled streams' encoder inputs [B, C, T, H, W] from the batch (see the module docstring)."""
+def stream_inputs(batch: dict, streams: Sequence[str], sigma: float = 4.0) -> dict[str, torch.Tensor]:
+    """The enabled streams' encoder inputs [B, C, T, H, W] from the batch (see the module docstring).
+
+    Without ``heatmaps``, the heatmap stream renders them on the batch's device from ``keypoints`` [B, T, 133, 3]
+    (already in the crop's pixels, e.g. ``data.clips.AlignedStreams``) at half the RGB size, the flow's size.
+    """
     out = {}
+    if "heatmap" in streams and "heatmaps" not in batch and "keypoints" in batch:
+        size = batch["video"].shape[2] // 2 if "video" in batch else batch["flow"].shape[-1]
+        batch = {**batch, "heatmaps": signkd_heatmaps(batch["keypoints"].float(), size, sigma)}
     for stream in streams:
         key = STREAM_BATCH_KEYS[stream]
         if key not in batch:
@@ -363,7 +372,7 @@ class SignKDTeacher(nn.Module):
         return blocks, stages
 
     def forward(self, batch: dict) -> dict:
-        blocks, stages = self.encode(stream_inputs(batch, self.streams))
+        blocks, stages = self.encode(stream_inputs(batch, self.streams, self.config.heatmap_sigma))
         pooled = [pool_sequence(blocks[s][-1]) for s in self.streams]
         logits = {s: self.heads[s](p) for s, p in zip(self.streams, pooled, strict=True)}
         if "joint" in self.heads:

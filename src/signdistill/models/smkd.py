@@ -214,6 +214,9 @@ class SMKDConfig(BaselineConfig):
     radius: int = 1  # GSBA's d
     label_smoothing: float = LABEL_SMOOTHING
     kd_tau: float = KD_TAU
+    staged: bool = False  # follow the paper's three stages over the run's epochs (``start_epoch``)
+    gloss_segment: bool = True  # Table 4: the gloss segmentation stage (with ``staged``)
+    dec_train: bool = True  # Table 4: the decoupled stage (with ``staged``)
 
 
 # Table 3 / Table 1 / Table 4 rows as config overrides. "Baseline" is the contextual CTC alone (with
@@ -280,6 +283,16 @@ class SMKDRecognizer(BaselineRecognizer):
             self.decouple()
         if stage.refresh_pseudo_labels:
             self.pseudo_labels.clear()
+
+    def start_epoch(self, epoch: int, epochs: int) -> float:
+        """The trainer's per-epoch hook: with ``staged``, apply the stage of ``epoch`` in a budget of
+        ``epochs`` and return its learning-rate factor (the paper's steps and the small decoupled rate)."""
+        if not self.config.staged:
+            return 1.0
+        stage = smkd_stage(epoch, epochs, SMKDSchedule(gloss_segment=self.config.gloss_segment,
+                                                       dec_train=self.config.dec_train))
+        self.apply_stage(stage)
+        return stage.lr_factor
 
     # -- forward
     def features(self, video: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:

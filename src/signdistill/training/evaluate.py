@@ -9,6 +9,7 @@ from torch import nn
 from torch.utils.data import DataLoader
 
 from signdistill.data.clips import SignClipDataset, collate_clips
+from signdistill.data.features import FeatureStore
 from signdistill.data.store import FrameStore
 from signdistill.data.vocabulary import Vocabulary
 from signdistill.decoding.ctc import beam_search, greedy_decode
@@ -64,15 +65,15 @@ SPLITS_SCORED = ("dev", "test")
 
 
 def decode_splits(model: nn.Module, store: FrameStore, index: list[dict], vocabulary: Vocabulary, data: dict,
-                  method: str = "beam", beam_width: int = 10,
-                  splits: tuple[str, ...] = SPLITS_SCORED) -> dict[str, dict[str, str]]:
+                  method: str = "beam", beam_width: int = 10, splits: tuple[str, ...] = SPLITS_SCORED,
+                  features: FeatureStore | None = None) -> dict[str, dict[str, str]]:
     """Hypotheses ``{split: {id: glosses}}`` at test-time preprocessing (centre crop, no augmentation).
 
-    ``data`` holds the store size and crop the model was trained with (``store_size``, ``crop``).
+    ``data`` is the model's data view (``recipes.data_view``: store size, crop, resize, feature streams).
     """
     data_params = {**data, "train": {"seed": 0}}
-    return {split: decode_dataset(model, clip_dataset(store, index, vocabulary, split, data_params, train=False),
-                                  vocabulary, method, beam_width)
+    return {split: decode_dataset(model, clip_dataset(store, index, vocabulary, split, data_params, train=False,
+                                                      features=features), vocabulary, method, beam_width)
             for split in splits}
 
 

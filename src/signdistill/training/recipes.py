@@ -13,7 +13,8 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from signdistill.data.clips import Augmentation, ClipRecord, SignClipDataset
+from signdistill.data.clips import AlignedStreams, Augmentation, ClipRecord, SignClipDataset
+from signdistill.data.features import FeatureStore
 from signdistill.data.store import FrameStore
 from signdistill.data.vocabulary import Vocabulary
 from signdistill.models.registry import build_recognizer, package_model
@@ -32,9 +33,9 @@ class Recipe:
     def package(self, state_dict: dict, vocabulary: dict, params: dict) -> dict:
         """The trained recogniser's package (for distillers: the student's)."""
         model = getattr(self.model, "student", self.model)
+        view = data_view({**params, "streams": None} if model is not self.model else params)  # students: RGB only
         return package_model(self.kind, model, {k.removeprefix("student."): v for k, v in state_dict.items()
-                                                if not k.startswith(("teacher.", "adapters."))},
-                             vocabulary, data_view(params))
+                                                if not k.startswith(("teacher.", "adapters."))}, vocabulary, view)
 
 
 def read_index(path: Path) -> list[dict]:
@@ -47,16 +48,33 @@ def records(index: list[dict], split: str) -> list[ClipRecord]:
 
 
 def data_view(params: dict) -> dict:
-    """The input a model sees: store size, crop and, for low-resolution models, the size the crop is resized to."""
-    return {k: params[k] for k in ("store_size", "crop", "resize") if params.get(k) is not None}
+    """The input a model sees: store size, crop, for low-resolution models the size the crop is resized to,
+    and the aligned feature streams (``["flow", "keypoints"]``) a multi-modal model reads."""
+    return {k: params[k] for k in ("store_size", "crop", "resize", "streams") if params.get(k)}
+
+
+def aligned_streams(features: FeatureStore | None, split: str, params: dict) -> AlignedStreams | None:
+    """The feature streams ``params["streams"]`` names, for ``split``, aligned with the RGB store's clips."""
+    names = params.get("streams") or []
+    if not names:
+        return None
+    if features is None:
+        raise ValueError(f"streams {names} need the feature store (run the features pipeline)")
+    unknown = set(names) - {"flow", "keypoints"}
+    if unknown:
+        raise ValueError(f"unknown streams {sorted(unknown)} (flow | keypoints)")
+    return AlignedStreams(flow=features.flow(split) if "flow" in names else None,
+                          keypoints=features.keypoints() if "keypoints" in names else None,
+                          scale=features.flow_size / int(params["store_size"]))
 
 
 def clip_dataset(store: FrameStore, index: list[dict], vocab: Vocabulary, split: str, params: dict,
-                 train: bool, teacher_view: bool = False) -> SignClipDataset:
+                 train: bool, teacher_view: bool = False, features: FeatureStore | None = None) -> SignClipDataset:
     """Clips of ``split`` as ``params`` (a data view, see ``data_view``) describes them.
 
     With ``resize`` the crop is resized for the model (``video``); ``teacher_view`` keeps the crop itself as
-    ``video_teacher`` for a high-resolution teacher (CRKD: one crop, two resolutions).
+    ``video_teacher`` for a high-resolution teacher (CRKD: one crop, two resolutions). With ``features``
+    the streams of ``params["streams"]`` come along (SignKD: flow and keypoints).
     """
     packed = store.split(int(params["store_size"]), split)
     resize = params.get("resize")
@@ -67,12 +85,20 @@ def clip_dataset(store: FrameStore, index: list[dict], vocab: Vocabulary, split:
                        temporal_scale=float(params.get("temporal_scale", 0.2)),
                        temporal_context=int(params.get("temporal_context", 12)), crop_key=crop_key,
                        resized_views=views)
-    kept = [r for r in records(index, split) if r.id in packed]
-    return SignClipDataset(packed, kept, vocab, aug, seed=int(params.get("train", {}).get("seed", 0)))
+    streams = aligned_streams(features, split, params)
+    kept = [r for r in records(index, split) if r.id in packed and (streams is None or _has_streams(streams, r.id))]
+    return SignClipDataset(packed, kept, vocab, aug, seed=int(params.get("train", {}).get("seed", 0)),
+                           streams=streams)
+
+
+def _has_streams(streams: AlignedStreams, video_id: str) -> bool:
+    """Videos whose features failed (reported by the features pipeline) are left out, not crashed on."""
+    return (streams.flow is None or video_id in streams.flow) and (
+        streams.keypoints is None or video_id in streams.keypoints)
 
 
 def recognizer_recipe(store_root: Path, index: list[dict], vocabulary: dict, params: dict,
-                      teacher: nn.Module | None = None) -> Recipe:
+                      teacher: nn.Module | None = None, features: FeatureStore | None = None) -> Recipe:
     """A recogniser (``params["kind"]``, default the VAC/SMKD baseline) with its data and training config.
 
     With ``teacher`` the model trained is a distiller (``params["distill"]``: the method and its options)
@@ -85,15 +111,24 @@ def recognizer_recipe(store_root: Path, index: list[dict], vocabulary: dict, par
     model = build_recognizer(kind, len(vocab), params["model"])
     if teacher is not None:
         model = build_distiller(teacher, model, params.get("distill", {}))
-    return Recipe(model, clip_dataset(store, index, vocab, "train", params, True, teacher_view=teacher is not None),
-                  clip_dataset(store, index, vocab, "dev", params, False), vocab, TrainConfig(**params["train"]), kind)
+    distilling = teacher is not None
+    train_set = clip_dataset(store, index, vocab, "train", params, True, teacher_view=distilling, features=features)
+    # a distilled student is evaluated on its own input alone: no teacher view, no teacher streams
+    dev_set = clip_dataset(store, index, vocab, "dev", {**params, "streams": None} if distilling else params, False,
+                           features=features)
+    return Recipe(model, train_set, dev_set, vocab, TrainConfig(**params["train"]), kind)
 
 
 def build_distiller(teacher: nn.Module, student: nn.Module, options: dict) -> nn.Module:
-    """The distillation wrapper named by ``options["method"]`` (crkd)."""
+    """The distillation wrapper named by ``options["method"]`` (crkd | signkd)."""
     method = options.get("method", "crkd")
     if method == "crkd":
         from signdistill.losses.crkd import CRKDConfig, CRKDDistiller
 
         return CRKDDistiller(teacher, student, CRKDConfig(**{k: v for k, v in options.items() if k != "method"}))
-    raise ValueError(f"unknown distillation method {method!r} (crkd)")
+    if method == "signkd":
+        from signdistill.losses.signkd import SignKDDistiller
+
+        return SignKDDistiller(teacher, student, options.get("feature_stages", (1, 2, 3, 4)),
+                               bool(options.get("output_loss", True)))
+    raise ValueError(f"unknown distillation method {method!r} (crkd | signkd)")

@@ -191,8 +191,24 @@ class Trainer:
         self.scaler.update()
         return {"loss": loss.item(), **{k: v.item() for k, v in out["losses"].items()}}
 
+    def _start_epoch(self, epoch: int) -> None:
+        """Models with a ``start_epoch(epoch, epochs) -> lr factor`` hook (staged methods such as SMKD) set
+        themselves up for the epoch; the factor scales the scheduler's rate for this epoch only."""
+        hook = getattr(self.model, "start_epoch", None)
+        if hook is None:
+            return
+        factor = float(hook(epoch, self.config.epochs))
+        for group, lr in zip(self.optimizer.param_groups, self.scheduler.get_last_lr(), strict=True):
+            group["lr"] = lr * factor
+
+    def _end_epoch_lr(self) -> None:
+        """Give the scheduler back its own rates before it steps (its closed forms chain on them)."""
+        for group, lr in zip(self.optimizer.param_groups, self.scheduler.get_last_lr(), strict=True):
+            group["lr"] = lr
+
     def train_epoch(self, epoch: int) -> dict:
         torch.manual_seed(self.config.seed * 1000 + epoch)
+        self._start_epoch(epoch)
         self.model.train()
         totals: dict[str, float] = {}
         steps, samples, start = 0, 0, time.perf_counter()
@@ -215,6 +231,7 @@ class Trainer:
         self.resume()
         for epoch in range(self.start_epoch, self.config.epochs):
             metrics = self.train_epoch(epoch)
+            self._end_epoch_lr()
             self.scheduler.step()
             if self.rank == 0:  # one process evaluates and writes; the others wait at the barrier
                 self._end_epoch(epoch, metrics)

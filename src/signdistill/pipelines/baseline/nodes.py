@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from signdistill.data.features import FeatureStore
 from signdistill.data.store import FrameStore
 from signdistill.models.registry import load_recognizer
 from signdistill.training.checkpoint import save_atomic
@@ -42,11 +43,11 @@ def _train_distributed(store: FrameStore, index: pd.DataFrame, vocabulary: dict,
 
 
 def train_recognizer(store: FrameStore, index: pd.DataFrame, vocabulary: dict, params: dict,
-                     teacher_package: dict | None = None) -> tuple[dict, dict]:
+                     teacher_package: dict | None = None, features: FeatureStore | None = None) -> tuple[dict, dict]:
     """Train ``params["kind"]`` (distilled from the teacher when one is given), keep the best epoch by dev
     WER; returns the model package (the student's, for a distiller) and the training history."""
     teacher = load_recognizer(teacher_package) if teacher_package is not None else None
-    recipe = recognizer_recipe(store.root, index.to_dict("records"), vocabulary, params, teacher)
+    recipe = recognizer_recipe(store.root, index.to_dict("records"), vocabulary, params, teacher, features)
     if int(params.get("ddp", {}).get("nproc_per_node", 1)) > 1:
         result = _train_distributed(store, index, vocabulary, params, teacher_package)
     else:
@@ -62,3 +63,15 @@ def distill_recognizer(store: FrameStore, index: pd.DataFrame, vocabulary: dict,
                        params: dict) -> tuple[dict, dict]:
     """``train_recognizer`` with a frozen teacher (the argument order Kedro nodes wire)."""
     return train_recognizer(store, index, vocabulary, params, teacher_package)
+
+
+def train_with_features(store: FrameStore, index: pd.DataFrame, vocabulary: dict, features: FeatureStore,
+                        params: dict) -> tuple[dict, dict]:
+    """``train_recognizer`` for a model that reads the aligned feature streams (a SignKD teacher)."""
+    return train_recognizer(store, index, vocabulary, params, features=features)
+
+
+def distill_with_features(store: FrameStore, index: pd.DataFrame, vocabulary: dict, features: FeatureStore,
+                          teacher_package: dict, params: dict) -> tuple[dict, dict]:
+    """``train_recognizer`` of a student distilled from a teacher that reads the feature streams (SignKD)."""
+    return train_recognizer(store, index, vocabulary, params, teacher_package, features)

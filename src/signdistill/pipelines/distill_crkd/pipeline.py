@@ -5,8 +5,7 @@ from kedro.pipeline import Pipeline, node, pipeline
 from signdistill.pipelines import teacher_crkd
 from signdistill.pipelines.baseline.nodes import distill_recognizer
 from signdistill.pipelines.distill_crkd.nodes import crkd_report
-from signdistill.pipelines.evaluation.pipeline import evaluate_runs
-from signdistill.pipelines.teacher_crkd.pipeline import SHARED, train_run
+from signdistill.pipelines.evaluation.pipeline import TRAINING_INPUTS, evaluate_runs, train_run
 
 RUNS = ("crkd_teacher", "crkd_scratch", "crkd_distilled")
 
@@ -15,7 +14,8 @@ def distill_run(run: str, teacher: str) -> Pipeline:
     """``<run>.model``: the student of ``<run>.recognizer`` distilled from the frozen ``<teacher>.model``."""
     training = Pipeline([node(distill_recognizer, ["frame_store", "corpus_index", "vocabulary", "teacher",
                                                    "params:recognizer"], ["model", "history"], name="distill")])
-    return pipeline(training, namespace=run, inputs={**{name: name for name in SHARED}, "teacher": f"{teacher}.model"})
+    inputs = {**{name: name for name in TRAINING_INPUTS}, "teacher": f"{teacher}.model"}
+    return pipeline(training, namespace=run, inputs=inputs)
 
 
 def report() -> Pipeline:

@@ -7,6 +7,7 @@ import pandas as pd
 import torch
 from matplotlib.figure import Figure
 
+from signdistill.data.features import FeatureStore
 from signdistill.data.store import FrameStore
 from signdistill.data.vocabulary import Vocabulary
 from signdistill.metrics.efficiency import profile_model
@@ -15,11 +16,18 @@ from signdistill.training.evaluate import decode_splits as decode_model_splits
 from signdistill.training.evaluate import score_splits
 
 
-def decode_splits(package: dict, store: FrameStore, index: pd.DataFrame, params: dict) -> dict[str, dict[str, str]]:
+def decode_splits(package: dict, store: FrameStore, index: pd.DataFrame, params: dict,
+                  features: FeatureStore | None = None) -> dict[str, dict[str, str]]:
     """Hypotheses ``{split: {id: glosses}}`` for dev and test, with the configured decoder."""
     vocab = Vocabulary.from_dict(package["vocabulary"])
     return decode_model_splits(load_recognizer(package), store, index.to_dict("records"), vocab, package["data"],
-                               params["decoder"], int(params["beam_width"]))
+                               params["decoder"], int(params["beam_width"]), features=features)
+
+
+def decode_splits_with_features(package: dict, store: FrameStore, features: FeatureStore, index: pd.DataFrame,
+                                params: dict) -> dict[str, dict[str, str]]:
+    """``decode_splits`` for a model that reads the feature streams (a SignKD teacher)."""
+    return decode_splits(package, store, index, params, features)
 
 
 def hypotheses_text(hypotheses: dict[str, dict[str, str]]) -> str:
@@ -58,12 +66,19 @@ def training_curves(history: dict) -> Figure:
 
 
 def efficiency_table(package: dict, params: dict) -> pd.DataFrame:
-    """Parameters, MACs and measured latency for one clip at the model's input resolution."""
+    """Parameters, MACs and measured latency of the network for one clip at the model's input resolution
+    (feature streams, when the model reads them, as ready inputs: their extraction is not included)."""
     model = load_recognizer(package)
     size = int(package["data"].get("resize") or package["data"]["crop"])
     frames = int(params["profile_frames"])
-    video = torch.randint(0, 255, (1, frames, size, size, 3), dtype=torch.uint8)
-    stats = profile_model(model, ({"video": video, "lengths": torch.tensor([frames])},))
+    batch = {"video": torch.randint(0, 255, (1, frames, size, size, 3), dtype=torch.uint8),
+             "lengths": torch.tensor([frames])}
+    streams = package["data"].get("streams") or []
+    if "flow" in streams:
+        batch["flow"] = torch.zeros(1, frames, 2, size // 2, size // 2)
+    if "keypoints" in streams:
+        batch["keypoints"] = torch.rand(1, frames, 133, 3) * (size // 2)
+    stats = profile_model(model, (batch,))
     return pd.DataFrame([{"model": f"{package['kind']}@{size}px", "frames": frames, **stats}])
 
 
@@ -100,3 +115,10 @@ def compare_runs(runs: dict[str, tuple[pd.DataFrame, pd.DataFrame]], paper: dict
     metrics = {f"{row['run']}_{key}": {"value": float(row[key]), "step": 0}
                for row in rows for key in ("test_wer", "dev_wer", "params_m", "gmacs")}
     return table, fig, metrics
+
+
+def compare_with_baseline(baseline_wer: pd.DataFrame, baseline_cost: pd.DataFrame, method_wer: pd.DataFrame,
+                          method_cost: pd.DataFrame, paper: dict[str, dict],
+                          labels: tuple[str, str]) -> tuple[pd.DataFrame, Figure, dict]:
+    """``compare_runs`` of a single-network method against the baseline it starts from."""
+    return compare_runs({labels[0]: (baseline_wer, baseline_cost), labels[1]: (method_wer, method_cost)}, paper)

@@ -1,9 +1,14 @@
 """Wiring of the ``evaluation`` pipeline: one namespaced instance per trained recogniser ("run")."""
 
+from functools import partial, update_wrapper
+
 from kedro.pipeline import Pipeline, node, pipeline
 
+from signdistill.pipelines.baseline.nodes import train_recognizer
 from signdistill.pipelines.evaluation.nodes import (
+    compare_with_baseline,
     decode_splits,
+    decode_splits_with_features,
     efficiency_table,
     hypotheses_text,
     training_curves,
@@ -13,10 +18,13 @@ from signdistill.pipelines.evaluation.nodes import (
 BASELINE_RUNS = ("teacher_res", "student_res")
 
 
-def _evaluation() -> Pipeline:
+def _evaluation(features: bool = False) -> Pipeline:
+    decode = (node(decode_splits_with_features, ["model", "frame_store", "feature_store", "corpus_index",
+                                                 "params:evaluation"], "hypotheses", name="decode") if features
+              else node(decode_splits, ["model", "frame_store", "corpus_index", "params:evaluation"], "hypotheses",
+                        name="decode"))
     return Pipeline([
-        node(decode_splits, ["model", "frame_store", "corpus_index", "params:evaluation"], "hypotheses",
-             name="decode"),
+        decode,
         node(hypotheses_text, "hypotheses", "hypotheses_txt", name="write_hypotheses"),
         node(wer_tables, ["hypotheses", "corpus_index", "params:evaluation"], ["wer_table", "wer_metrics"],
              name="score"),
@@ -25,12 +33,41 @@ def _evaluation() -> Pipeline:
     ])
 
 
-def evaluate_runs(runs: tuple[str, ...] | list[str]) -> Pipeline:
-    """Decode, score, plot and profile each run's ``<run>.model`` (trained by any training pipeline)."""
-    shared = {"frame_store", "corpus_index"}
-    return sum((pipeline(_evaluation(), namespace=run, inputs=shared, parameters={"evaluation"}) for run in runs),
-               Pipeline([]))
+def evaluate_runs(runs: tuple[str, ...] | list[str], features: bool = False) -> Pipeline:
+    """Decode, score, plot and profile each run's ``<run>.model`` (trained by any training pipeline);
+    ``features``: the models read the feature store's streams too (SignKD teachers)."""
+    shared = {"frame_store", "corpus_index"} | ({"feature_store"} if features else set())
+    return sum((pipeline(_evaluation(features), namespace=run, inputs=shared, parameters={"evaluation"})
+                for run in runs), Pipeline([]))
 
 
 def create_pipeline(**kwargs) -> Pipeline:
     return evaluate_runs(BASELINE_RUNS)
+
+
+TRAINING_INPUTS = {"frame_store", "corpus_index", "vocabulary"}
+
+
+def train_run(run: str) -> Pipeline:
+    """``<run>.model`` and ``<run>.history`` from the ``<run>.recognizer`` parameters (no teacher)."""
+    training = Pipeline([node(train_recognizer, ["frame_store", "corpus_index", "vocabulary", "params:recognizer"],
+                              ["model", "history"], name="train")])
+    return pipeline(training, namespace=run, inputs=TRAINING_INPUTS)
+
+
+def method_against_baseline(run: str, paper: dict[str, dict], baseline: str = "teacher_res") -> Pipeline:
+    """The baseline run and ``run`` trained and evaluated, then ``<run>_report`` comparing the two
+    (``paper``: the paper's ``"baseline"`` and ``run`` rows, for orientation).
+
+    The baseline's training node is the ``baseline`` pipeline's own, so a baseline already trained (same
+    parameters) resumes from its finished checkpoint instead of training again.
+    """
+    from signdistill.pipelines import baseline as baseline_pipeline
+
+    paper = {baseline: paper.get("baseline", {}), run: paper.get(run, {})}  # the paper's rows under our run names
+    report = update_wrapper(partial(compare_with_baseline, paper=paper, labels=(baseline, run)), compare_with_baseline)
+    return (baseline_pipeline.create_pipeline().only_nodes_with_namespaces([baseline]) + train_run(run)
+            + evaluate_runs([baseline, run])
+            + Pipeline([node(report, [f"{name}.{table}" for name in (baseline, run)
+                                      for table in ("wer_table", "efficiency_table")],
+                             [f"{run}_report", f"{run}_report_plot", f"{run}_report_metrics"], name=f"{run}_report")]))

@@ -1,0 +1,30 @@
+"""Wiring of ``distill_signkd``: data stages, teacher, scratch and distilled students, evaluation, report."""
+
+from kedro.pipeline import Pipeline, node, pipeline
+
+from signdistill.pipelines import features, preprocess, synth, teacher_signkd
+from signdistill.pipelines.baseline.nodes import distill_with_features
+from signdistill.pipelines.distill_signkd.nodes import signkd_report
+from signdistill.pipelines.evaluation.pipeline import TRAINING_INPUTS, evaluate_runs, train_run
+
+RUNS = ("signkd_teacher", "signkd_scratch", "signkd_distilled")
+
+
+def _distilled(run: str = "signkd_distilled") -> Pipeline:
+    training = Pipeline([node(distill_with_features, ["frame_store", "corpus_index", "vocabulary", "feature_store",
+                                                      "teacher", "params:recognizer"], ["model", "history"],
+                              name="distill")])
+    inputs = {**{name: name for name in TRAINING_INPUTS | {"feature_store"}}, "teacher": "signkd_teacher.model"}
+    return pipeline(training, namespace=run, inputs=inputs)
+
+
+def _report() -> Pipeline:
+    inputs = [f"{run}.{table}" for run in RUNS for table in ("wer_table", "efficiency_table")]
+    return Pipeline([node(signkd_report, inputs, ["signkd_report", "signkd_report_plot", "signkd_report_metrics"],
+                          name="signkd_report")])
+
+
+def create_pipeline(**kwargs) -> Pipeline:
+    data = synth.create_pipeline() + preprocess.create_pipeline() + features.create_pipeline()
+    return (data + teacher_signkd.create_pipeline() + train_run("signkd_scratch") + _distilled()
+            + evaluate_runs(["signkd_scratch", "signkd_distilled"]) + _report())
