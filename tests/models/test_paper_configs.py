@@ -35,3 +35,26 @@ def test_phoenix2014_crkd_builds_and_steps() -> None:
     optimizer.step()
     assert torch.isfinite(loss)
     assert all(p.grad is None for p in teacher.parameters())
+
+
+def test_phoenix2014_signkd_builds_and_steps() -> None:
+    params = yaml.safe_load((CONF / "phoenix2014/parameters_signkd.yml").read_text())
+    teacher_params, student_params = params["signkd_teacher"]["recognizer"], params["signkd_distilled"]["recognizer"]
+    torch.manual_seed(0)
+    teacher = build_recognizer(teacher_params["kind"], 6, teacher_params["model"])
+    student = build_recognizer(student_params["kind"], 6, student_params["model"])
+    distiller = build_distiller(teacher, student, student_params["distill"]).train()
+    frames, crop = 8, teacher_params["crop"]
+    batch = {"video": torch.randint(0, 255, (1, frames, crop, crop, 3), dtype=torch.uint8),
+             "flow": torch.randn(1, frames, 2, crop // 2, crop // 2),
+             "keypoints": torch.rand(1, frames, 133, 3) * (crop // 2),
+             "lengths": torch.tensor([frames]), "labels": torch.tensor([1]), "label_lengths": torch.tensor([1])}
+    config = TrainConfig(**student_params["train"])
+    optimizer = make_optimizer(distiller, config)
+    losses = distiller(batch)["losses"]
+    assert set(losses) == {"ctc", "kd_feature", "kd_output"}
+    loss = weighted_loss(losses, config.loss_weights)
+    loss.backward()
+    optimizer.step()
+    assert torch.isfinite(loss)
+    assert all(p.grad is None for p in teacher.parameters())
