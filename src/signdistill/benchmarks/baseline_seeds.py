@@ -15,55 +15,18 @@ It needs torch and the core only (no Kedro), so it runs on a GPU machine as it i
 from __future__ import annotations
 
 import argparse
-import copy
 import hashlib
 import json
-import logging
-import multiprocessing
-import time
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
 import yaml
 
+from signdistill.benchmarks.method_seeds import apply_overrides, fresh_process, spread_summary
 from signdistill.data.atomic import atomic_json
-from signdistill.data.store import FrameStore
-from signdistill.data.vocabulary import Vocabulary
-from signdistill.training.evaluate import decode_splits, score_splits, wer_evaluator
-from signdistill.training.recipes import data_view, read_index, recognizer_recipe
-from signdistill.training.trainer import Trainer
 
 TARGET_TEACHER = (10.0, 40.0)  # test WER band at the teacher resolution (percent)
 TARGET_GAP = 5.0  # the student resolution must be at least this many points worse
-
-
-def _scalar(text: str) -> object:
-    """YAML value, except that ``2e-3`` is a float (YAML 1.1 reads it as a string)."""
-    value = yaml.safe_load(text)
-    if isinstance(value, str):
-        try:
-            return float(value)
-        except ValueError:
-            return value
-    return value
-
-
-def apply_overrides(params: dict, overrides: list[str]) -> dict:
-    """``train.lr=3e-3``-style overrides (values parsed as YAML) applied to a copy of ``params``."""
-    params = copy.deepcopy(params)
-    for item in overrides:
-        key, sep, value = item.partition("=")
-        if not sep:
-            raise ValueError(f"override {item!r} is not KEY=VALUE")
-        *path, last = key.split(".")
-        node = params
-        for part in path:
-            node = node[part]
-        if last not in node:
-            raise KeyError(f"override {item!r}: no parameter {key!r}")
-        node[last] = _scalar(value)
-    return params
 
 
 def _params(conf: Path, resolution: str, seed: int, epochs: int | None, device: str,
@@ -77,49 +40,14 @@ def _params(conf: Path, resolution: str, seed: int, epochs: int | None, device: 
     return params
 
 
-def run_one(job: dict) -> dict:
-    """Train one seed at one resolution, decode dev and test; returns WERs and wall times."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")  # a spawned process
-    data, params = Path(job["data"]), job["params"]
-    evaluation = yaml.safe_load((Path(job["conf"]) / "parameters_evaluation.yml").read_text())["evaluation"]
-    index = read_index(data / "02_intermediate/corpus_index.csv")
-    vocabulary = json.loads((data / "03_primary/vocabulary.json").read_text())
-    store_root = data / "03_primary/frame_store"
-    start = time.perf_counter()
-    recipe = recognizer_recipe(store_root, index, vocabulary, params)
-    evaluate = wer_evaluator(recipe.dev_set, recipe.vocabulary)
-    result = Trainer(recipe.model, recipe.train_set, evaluate, recipe.config, Path(job["checkpoints"])).fit()
-    train_s = time.perf_counter() - start
-    recipe.model.load_state_dict(result.best_state)
-    out = {"resolution": job["resolution"], "seed": params["train"]["seed"], "epochs": params["train"]["epochs"],
-           "best_epoch": result.best_epoch, "train_s": train_s, "skipped_batches": result.skipped_batches}
-    vocab, store = Vocabulary.from_dict(vocabulary), FrameStore(store_root)
-    hypotheses = decode_splits(recipe.model, store, index, vocab, data_view(params),
-                               evaluation["decoder"], int(evaluation["beam_width"]))
-    for split, scores in score_splits(hypotheses, index, params["rules"]).items():
-        out.update({f"{split}_{k}": float(scores[k]) for k in ("wer", "sub", "del", "ins")})
-    out["wall_s"] = time.perf_counter() - start
-    return out
-
-
-def _fresh_process(job: dict) -> dict:
-    """Each run in its own spawned process, one at a time (training already uses every core)."""
-    context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(1, mp_context=context, max_tasks_per_child=1) as pool:
-        return pool.submit(run_one, job).result()
+def _name(run: dict) -> str:
+    """The resolution a result belongs to (results written before the shared runner said "resolution")."""
+    return run.get("run", run.get("resolution"))
 
 
 def summarise(runs: list[dict]) -> dict:
     """Mean, std and spread (max - min) of dev/test WER per resolution, and the calibration verdict."""
-    table: dict = {}
-    for res in sorted({r["resolution"] for r in runs}):
-        mine = [r for r in runs if r["resolution"] == res]
-        row = {"seeds": [r["seed"] for r in mine], "train_s_mean": float(np.mean([r["train_s"] for r in mine]))}
-        for key in ("dev_wer", "test_wer", "test_del", "test_ins"):
-            values = np.array([r[key] for r in mine])
-            row[key] = {"mean": float(values.mean()), "std": float(values.std(ddof=1)) if len(values) > 1 else 0.0,
-                        "spread": float(values.max() - values.min()), "values": values.tolist()}
-        table[res] = row
+    table = spread_summary([{**r, "run": _name(r)} for r in runs])
     if {"teacher_res", "student_res"} <= set(table):
         teacher, student = table["teacher_res"]["test_wer"]["mean"], table["student_res"]["test_wer"]["mean"]
         table["gap_test_wer"] = student - teacher
@@ -131,8 +59,8 @@ def summarise(runs: list[dict]) -> dict:
 def format_table(runs: list[dict], summary: dict) -> str:
     lines = [f"{'resolution':<12}{'seed':>5}{'epochs':>7}{'best':>5}{'dev WER':>9}{'test WER':>9}{'del':>6}"
              f"{'ins':>6}{'train s':>9}"]
-    for r in sorted(runs, key=lambda r: (r["resolution"], r["seed"])):
-        lines.append(f"{r['resolution']:<12}{r['seed']:>5}{r['epochs']:>7}{r['best_epoch']:>5}{r['dev_wer']:>9.1f}"
+    for r in sorted(runs, key=lambda r: (_name(r), r["seed"])):
+        lines.append(f"{_name(r):<12}{r['seed']:>5}{r['epochs']:>7}{r['best_epoch']:>5}{r['dev_wer']:>9.1f}"
                      f"{r['test_wer']:>9.1f}{r['test_del']:>6.1f}{r['test_ins']:>6.1f}{r['train_s']:>9.0f}")
     for res, row in summary.items():
         if isinstance(row, dict):
@@ -197,9 +125,9 @@ def main(argv: list[str] | None = None) -> dict:
             if done.exists():
                 runs.append(json.loads(done.read_text()))
                 continue
-            job = {"data": str(args.data), "conf": str(args.conf), "params": params, "resolution": resolution,
+            job = {"data": str(args.data), "conf": str(args.conf), "params": params, "run": resolution,
                    "checkpoints": str(args.data / "06_models/checkpoints/calibration" / tag)}
-            result = _fresh_process(job)
+            result = fresh_process(job)
             atomic_json(done, result)
             runs.append(result)
             print(json.dumps(result), flush=True)

@@ -1,0 +1,211 @@
+"""Any method's runs over seeds: does distillation beat training from scratch by more than the seed spread?
+
+Each run of a parameters file (``conf/base/parameters_crkd.yml``: ``crkd_scratch``, ``crkd_distilled``; or
+``parameters_signkd.yml``, ``parameters_smkd.yml`` ...) is trained once per seed on the preprocessed corpus
+under ``data/`` (and the feature store when the run reads streams), exactly as its Kedro pipeline would
+train it, then decoded and scored on dev and test. A teacher (``--teacher``) is trained once (seed 0) and
+frozen for every distilled run. Each training runs in a fresh spawned process; finished runs are skipped
+(result files under ``<out>_runs/``) and a killed run resumes from its last epoch checkpoint. Prints the
+per-run table, mean / std / spread per run and, for every ``*_scratch`` / ``*_distilled`` pair, the gain and
+whether it exceeds the larger of the two spreads.
+
+Run: ``uv run python -m signdistill.benchmarks.method_seeds --params conf/base/parameters_crkd.yml
+--teacher crkd_teacher --runs crkd_scratch crkd_distilled --seeds 0 1 2``. Torch and the core only (no
+Kedro), so it runs on a GPU machine as it is.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import logging
+import multiprocessing
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+from signdistill.data.atomic import atomic_json
+from signdistill.data.features import FeatureStore
+from signdistill.data.store import FrameStore
+from signdistill.data.vocabulary import Vocabulary
+from signdistill.metrics.efficiency import count_parameters
+from signdistill.models.registry import load_recognizer
+from signdistill.training.checkpoint import load_checkpoint, save_atomic
+from signdistill.training.evaluate import decode_splits, score_splits, wer_evaluator
+from signdistill.training.recipes import read_index, recognizer_recipe
+from signdistill.training.trainer import Trainer
+
+
+def run_job(job: dict) -> dict:
+    """Train one run at one seed (distilled from ``job["teacher"]``, a package file, if given), decode dev and
+    test, score them; saves the model package to ``job["save"]`` if given. Returns WERs and wall times."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")  # a spawned process
+    data, params = Path(job["data"]), job["params"]
+    evaluation = yaml.safe_load((Path(job["conf"]) / "parameters_evaluation.yml").read_text())["evaluation"]
+    index = read_index(data / "02_intermediate/corpus_index.csv")
+    vocabulary = json.loads((data / "03_primary/vocabulary.json").read_text())
+    store_root = data / "03_primary/frame_store"
+    features = FeatureStore(data / "04_feature/features") if params.get("streams") else None
+    teacher = load_recognizer(load_checkpoint(Path(job["teacher"]))) if job.get("teacher") else None
+    start = time.perf_counter()
+    recipe = recognizer_recipe(store_root, index, vocabulary, params, teacher, features)
+    evaluate = wer_evaluator(recipe.dev_set, recipe.vocabulary, rules=params.get("rules", "none"))
+    result = Trainer(recipe.model, recipe.train_set, evaluate, recipe.config, Path(job["checkpoints"])).fit()
+    train_s = time.perf_counter() - start
+    package = recipe.package(result.best_state, vocabulary, params)
+    if job.get("save"):
+        save_atomic(package, Path(job["save"]))
+    model = load_recognizer(package)
+    out = {"run": job["run"], "seed": params["train"]["seed"], "epochs": params["train"]["epochs"],
+           "best_epoch": result.best_epoch, "train_s": train_s, "skipped_batches": result.skipped_batches,
+           "params_m": count_parameters(model) / 1e6}
+    hypotheses = decode_splits(model, FrameStore(store_root), index, Vocabulary.from_dict(vocabulary),
+                               package["data"], evaluation["decoder"], int(evaluation["beam_width"]),
+                               features=features)
+    for split, scores in score_splits(hypotheses, index, params.get("rules", "none")).items():
+        out.update({f"{split}_{k}": float(scores[k]) for k in ("wer", "sub", "del", "ins")})
+    out["wall_s"] = time.perf_counter() - start
+    return out
+
+
+def fresh_process(job: dict) -> dict:
+    """``run_job`` in its own spawned process, one at a time (training already uses every core)."""
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(1, mp_context=context, max_tasks_per_child=1) as pool:
+        return pool.submit(run_job, job).result()
+
+
+def spread_summary(runs: list[dict], key: str = "run") -> dict:
+    """Mean, std and spread (max - min) of dev/test WER for each value of ``key``."""
+    table: dict = {}
+    for name in sorted({r[key] for r in runs}):
+        mine = [r for r in runs if r[key] == name]
+        row = {"seeds": [r["seed"] for r in mine], "train_s_mean": float(np.mean([r["train_s"] for r in mine]))}
+        for metric in ("dev_wer", "test_wer", "test_del", "test_ins"):
+            values = np.array([r[metric] for r in mine])
+            row[metric] = {"mean": float(values.mean()), "std": float(values.std(ddof=1)) if len(values) > 1 else 0.0,
+                           "spread": float(values.max() - values.min()), "values": values.tolist()}
+        table[name] = row
+    return table
+
+
+def distillation_gains(table: dict) -> dict:
+    """For every ``<x>_scratch`` / ``<x>_distilled`` pair: test-WER gain and whether it beats the seed spread."""
+    gains = {}
+    for name in table:
+        if name.endswith("_distilled") and name.replace("_distilled", "_scratch") in table:
+            scratch, distilled = table[name.replace("_distilled", "_scratch")]["test_wer"], table[name]["test_wer"]
+            gain = scratch["mean"] - distilled["mean"]
+            spread = max(scratch["spread"], distilled["spread"])
+            gains[name] = {"gain": gain, "spread": spread, "beats_spread": bool(gain > spread)}
+    return gains
+
+
+def format_table(runs: list[dict], table: dict, gains: dict) -> str:
+    lines = [f"{'run':<18}{'seed':>5}{'best':>5}{'dev WER':>9}{'test WER':>9}{'del':>6}{'ins':>6}{'params M':>9}"
+             f"{'train s':>9}"]
+    for r in sorted(runs, key=lambda r: (r["run"], r["seed"])):
+        lines.append(f"{r['run']:<18}{r['seed']:>5}{r['best_epoch']:>5}{r['dev_wer']:>9.1f}{r['test_wer']:>9.1f}"
+                     f"{r['test_del']:>6.1f}{r['test_ins']:>6.1f}{r['params_m']:>9.2f}{r['train_s']:>9.0f}")
+    for name, row in table.items():
+        d, t = row["dev_wer"], row["test_wer"]
+        lines.append(f"{name}: dev {d['mean']:.1f} +- {d['std']:.1f} (spread {d['spread']:.1f}), test {t['mean']:.1f} "
+                     f"+- {t['std']:.1f} (spread {t['spread']:.1f}), train {row['train_s_mean']:.0f} s per run")
+    for name, g in gains.items():
+        verdict = "beats" if g["beats_spread"] else "does NOT beat"
+        lines.append(f"{name}: {g['gain']:+.1f} test WER points against scratch, {verdict} the seed spread "
+                     f"({g['spread']:.1f})")
+    return "\n".join(lines)
+
+
+def _scalar(text: str) -> object:
+    """YAML value, except that ``2e-3`` is a float (YAML 1.1 reads it as a string)."""
+    value = yaml.safe_load(text)
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            return value
+    return value
+
+
+def apply_overrides(params: dict, overrides: list[str]) -> dict:
+    """``train.lr=3e-3``-style overrides (values parsed as YAML) applied to a copy of ``params``."""
+    params = copy.deepcopy(params)
+    for item in overrides:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise ValueError(f"override {item!r} is not KEY=VALUE")
+        *path, last = key.split(".")
+        node = params
+        for part in path:
+            node = node[part]
+        if last not in node:
+            raise KeyError(f"override {item!r}: no parameter {key!r}")
+        node[last] = _scalar(value)
+    return params
+
+
+def _run_params(params_file: Path, run: str, seed: int, epochs: int | None, overrides: list[str],
+                device: str) -> dict:
+    sections = yaml.safe_load(params_file.read_text())
+    if run not in sections:
+        raise SystemExit(f"{params_file} has no run {run!r}; it has {sorted(k for k in sections if k[0] != '_')}")
+    params = apply_overrides(sections[run]["recognizer"], overrides)
+    params["train"].update({"seed": seed, "device": device, **({"epochs": epochs} if epochs else {})})
+    return params
+
+
+def main(argv: list[str] | None = None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--params", type=Path, required=True, help="a parameters_<method>.yml with run sections")
+    parser.add_argument("--runs", nargs="+", required=True)
+    parser.add_argument("--teacher", default=None, help="run name of the frozen teacher (trained once, seed 0)")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--epochs", type=int, default=None, help="override every run's epochs")
+    parser.add_argument("--set", dest="overrides", nargs="*", default=[], metavar="KEY=VALUE")
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--conf", type=Path, default=Path("conf/base"))
+    parser.add_argument("--data", type=Path, default=Path("data"))
+    parser.add_argument("--out", type=Path, default=None, help="default data/08_reporting/<params stem>_seeds")
+    args = parser.parse_args(argv)
+    out = args.out or Path("data/08_reporting") / f"{args.params.stem.removeprefix('parameters_')}_seeds"
+    runs_dir = out.parent / (out.name + "_runs")
+    runs_dir.mkdir(parents=True, exist_ok=True)
+    tag_extra = f"_e{args.epochs}" if args.epochs else ""
+
+    def job(run: str, seed: int, teacher: str | None = None, save: Path | None = None) -> dict:
+        params = _run_params(args.params, run, seed, args.epochs, args.overrides, args.device)
+        return {"data": str(args.data), "conf": str(args.conf), "params": params, "run": run, "teacher": teacher,
+                "save": str(save) if save else None,
+                "checkpoints": str(args.data / "06_models/checkpoints/seeds" / f"{run}_seed{seed}{tag_extra}")}
+
+    teacher_file = None
+    if args.teacher:
+        teacher_file = runs_dir / f"{args.teacher}_seed0{tag_extra}.pt"
+        if load_checkpoint(teacher_file) is None:
+            result = fresh_process(job(args.teacher, 0, save=teacher_file))
+            atomic_json(runs_dir / f"{args.teacher}_seed0{tag_extra}.json", result)
+    results = []
+    for run in args.runs:
+        for seed in args.seeds:
+            done = runs_dir / f"{run}_seed{seed}{tag_extra}.json"
+            if not done.exists():
+                distilled = "distill" in _run_params(args.params, run, seed, None, [], args.device)
+                if distilled and teacher_file is None:
+                    raise SystemExit(f"{run} is distilled: name its teacher with --teacher")
+                atomic_json(done, fresh_process(job(run, seed, str(teacher_file) if distilled else None)))
+            results.append(json.loads(done.read_text()))
+    table = spread_summary(results)
+    gains = distillation_gains(table)
+    atomic_json(out.with_suffix(".json"), {"runs": results, "summary": table, "gains": gains})
+    print(format_table(results, table, gains))
+    return {"summary": table, "gains": gains}
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,33 @@
+"""Seed summaries and the distillation verdict of the method benchmark."""
+
+from __future__ import annotations
+
+import pytest
+
+from signdistill.benchmarks.method_seeds import apply_overrides, distillation_gains, spread_summary
+
+
+def _run(name: str, seed: int, test: float) -> dict:
+    return {"run": name, "seed": seed, "train_s": 1.0, "dev_wer": test + 1, "test_wer": test, "test_del": 1.0,
+            "test_ins": 0.0}
+
+
+def test_gain_must_exceed_the_larger_spread() -> None:
+    runs = [_run("x_scratch", s, w) for s, w in enumerate((50.0, 52.0, 51.0))]
+    runs += [_run("x_distilled", s, w) for s, w in enumerate((45.0, 48.0, 46.5))]
+    table = spread_summary(runs)
+    assert table["x_scratch"]["test_wer"]["mean"] == pytest.approx(51.0)
+    assert table["x_distilled"]["test_wer"]["spread"] == pytest.approx(3.0)
+    gains = distillation_gains(table)
+    assert gains["x_distilled"]["gain"] == pytest.approx(4.5)
+    assert gains["x_distilled"]["beats_spread"]  # 4.5 > max(2.0, 3.0)
+    close = spread_summary(runs[:3] + [_run("x_distilled", s, w) for s, w in enumerate((47.0, 51.0, 49.0))])
+    assert not distillation_gains(close)["x_distilled"]["beats_spread"]  # 2.0 < 4.0
+
+
+def test_overrides_parse_numbers_and_reject_unknown_keys() -> None:
+    params = {"train": {"lr": 0.001, "epochs": 8}}
+    out = apply_overrides(params, ["train.lr=2e-3", "train.epochs=3"])
+    assert out == {"train": {"lr": 0.002, "epochs": 3}} and params["train"]["lr"] == 0.001
+    with pytest.raises(KeyError):
+        apply_overrides(params, ["train.lrr=1"])
