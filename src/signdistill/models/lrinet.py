@@ -229,10 +229,7 @@ class LRINet(nn.Module):
         r = self.config.resolution
         if video.shape[2:4] != (r, r):
             raise ValueError(f"LRINet was built for {r}x{r} frames, got {tuple(video.shape[2:4])}")
-        # NCHW-contiguous: normalise_video's permute leaves channels-last strides, and oneDNN's backward of a
-        # 1x1 stride-2 conv on channels-last input with < 8 channels corrupts the heap (oneDNN issue #6035;
-        # ResNet-18 width 4's layer2 shortcut is such a conv).
-        x = normalise_video(video).contiguous()
+        x = normalise_video(video)  # contiguous NCHW (see normalise_video: a oneDNN heap corruption otherwise)
         b, t = x.shape[:2]
         stop = self.config.gradient_stop if self.training else 0.0
         per_frame = stochastic_gradient_stop(lambda f: self.bottlenecks(self.stem(f)), x.flatten(0, 1), stop)

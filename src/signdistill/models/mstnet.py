@@ -168,10 +168,7 @@ class MSTNet(nn.Module):
 
     def feature_map(self, video: torch.Tensor) -> torch.Tensor:
         """uint8 ``[B, T, H, W, 3]`` -> ResNet maps ``[B, T, N, h, w]``."""
-        # NCHW-contiguous: normalise_video's permute leaves channels-last strides, and oneDNN's backward of a
-        # 1x1 stride-2 conv on channels-last input with < 8 channels corrupts the heap (oneDNN issue #6035;
-        # ResNet-18 width 4's layer2 shortcut is such a conv).
-        x = normalise_video(video).contiguous()
+        x = normalise_video(video)  # contiguous NCHW (see normalise_video: a oneDNN heap corruption otherwise)
         b, t = x.shape[:2]
         stop = self.config.gradient_stop if self.training else 0.0
         return stochastic_gradient_stop(self.frames.feature_map, x.flatten(0, 1), stop).unflatten(0, (b, t))
