@@ -115,10 +115,30 @@ def test_baseline_trains_and_is_evaluated(project: Path, monkeypatch) -> None:
     assert (data / "08_reporting/teacher_res_training_curves.png").stat().st_size > 5_000
 
 
+CRKD_RUNS = ("crkd_teacher", "crkd_scratch", "crkd_distilled", "crkd_ctc", "crkd_mse", "crkd_r32", "crkd_r48",
+             "crkd_r56")
+
+
 def _small_crkd(run: str) -> dict:
     model = ({"width": 4, "hidden": 16, "transformer_layers": 1, "heads": 2} if run == "crkd_teacher"
              else {"channels": 32, "width": 4})
     return {"recognizer": {"train": {"epochs": 1, "batch_size": 2}, "model": model}}
+
+
+def test_ablations_crkd_write_tables_vii_and_viii(project: Path, monkeypatch) -> None:
+    monkeypatch.chdir(project)
+    monkeypatch.setenv("KEDRO_DISABLE_TELEMETRY", "true")
+    bootstrap_project(project)
+    params = {"synth": TINY, "evaluation": {"profile_frames": 16}, **{run: _small_crkd(run) for run in CRKD_RUNS}}
+    with KedroSession.create(project_path=project, runtime_params=params) as session:
+        session.run(pipeline_names=["ablations_crkd"])
+    reporting = project / "data/08_reporting"
+    table7 = pd.read_csv(reporting / "crkd_table7_report.csv")
+    assert table7.row.tolist() == ["CTC", "multi-level CTC", "+ MSE", "+ KLD"]
+    table8 = pd.read_csv(reporting / "crkd_table8_report.csv")
+    assert table8.model.tolist() == ["lrinet@32px", "lrinet@40px", "lrinet@48px", "lrinet@56px"]
+    assert table8.gmacs.is_monotonic_increasing and table8.paper_gmacs.notna().all()
+    assert (reporting / "crkd_table8_report.png").stat().st_size > 5_000
 
 
 def test_distill_crkd_reports_teacher_scratch_and_distilled(project: Path, monkeypatch) -> None:
@@ -126,7 +146,7 @@ def test_distill_crkd_reports_teacher_scratch_and_distilled(project: Path, monke
     monkeypatch.setenv("KEDRO_DISABLE_TELEMETRY", "true")
     bootstrap_project(project)
     params = {"synth": TINY, "evaluation": {"profile_frames": 16},
-              **{run: _small_crkd(run) for run in ("crkd_teacher", "crkd_scratch", "crkd_distilled")}}
+              **{run: _small_crkd(run) for run in CRKD_RUNS}}
     with KedroSession.create(project_path=project, runtime_params=params) as session:
         session.run(pipeline_names=["distill_crkd"])
     data = project / "data"

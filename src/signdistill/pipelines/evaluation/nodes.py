@@ -122,3 +122,14 @@ def compare_with_baseline(baseline_wer: pd.DataFrame, baseline_cost: pd.DataFram
                           labels: tuple[str, str]) -> tuple[pd.DataFrame, Figure, dict]:
     """``compare_runs`` of a single-network method against the baseline it starts from."""
     return compare_runs({labels[0]: (baseline_wer, baseline_cost), labels[1]: (method_wer, method_cost)}, paper)
+
+
+def ablation_table(*tables: pd.DataFrame, rows: dict[str, tuple[str, float | None, float | None]]) -> tuple[
+        pd.DataFrame, Figure, dict]:
+    """An ablation table: ``rows`` maps each run to (label, the paper's test WER, the paper's GMACs); ``tables``
+    are the runs' (wer_table, efficiency_table) pairs in that order. Labels name the rows in the CSV."""
+    pairs = dict(zip(rows, zip(tables[::2], tables[1::2], strict=True), strict=True))
+    paper = {run: {"wer": wer, "gmacs": gmacs} for run, (_, wer, gmacs) in rows.items()}
+    table, fig, metrics = compare_runs(pairs, paper)
+    table.insert(1, "row", [rows[run][0] for run in table.run])
+    return table, fig, metrics
