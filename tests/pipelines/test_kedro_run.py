@@ -186,6 +186,31 @@ def test_single_network_methods_are_compared_with_the_baseline(project: Path, mo
         assert history[1]["lr"] < history[0]["lr"]
 
 
+@pytest.mark.parametrize(("pipeline_name", "tables"), [
+    ("ablations_smkd", {"smkd_table1": 4, "smkd_table3": 4, "smkd_table4": 4}),
+    ("ablations_ctca", {"ctca_table5": 8}),
+])
+def test_single_network_ablations_write_their_tables(project: Path, monkeypatch, pipeline_name: str,
+                                                      tables: dict) -> None:
+    from signdistill.pipelines.ablations_ctca.pipeline import TABLE_5
+    from signdistill.pipelines.ablations_smkd.pipeline import TABLES
+
+    monkeypatch.chdir(project)
+    monkeypatch.setenv("KEDRO_DISABLE_TELEMETRY", "true")
+    bootstrap_project(project)
+    runs = {run for rows in (*TABLES.values(), TABLE_5) for run in rows} - {"teacher_res"}
+    models = {"smkd": {"width": 4, "hidden": 16, "lstm_hidden": 8, "lstm_layers": 1},
+              "ctca": {"width": 4, "tcn_channels": 16, "lstm_hidden": 8, "lstm_layers": 1}}
+    params = {"synth": TINY, "teacher_res": SMALL_BASELINE, "evaluation": {"profile_frames": 16},
+              **{run: {"recognizer": {"train": {"epochs": 1, "batch_size": 2}, "model": models[run.split("_")[0]]}}
+                 for run in runs}}
+    with KedroSession.create(project_path=project, runtime_params=params) as session:
+        session.run(pipeline_names=[pipeline_name])
+    for table, rows in tables.items():
+        report = pd.read_csv(project / f"data/08_reporting/{table}_report.csv")
+        assert len(report) == rows and report.test_wer.between(0, 400).all() and report.paper_wer.notna().all()
+
+
 def test_bad_videos_are_reported_and_excluded(project: Path, monkeypatch) -> None:
     raw = project / "data/01_raw/synthsign"
     csv = raw / "annotations/manual/train.corpus.csv"

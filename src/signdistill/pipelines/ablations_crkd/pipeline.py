@@ -1,13 +1,10 @@
 """Wiring of ``ablations_crkd``: every ablation row is a run of the same training and evaluation pipelines."""
 
-from functools import partial, update_wrapper
-
-from kedro.pipeline import Pipeline, node
+from kedro.pipeline import Pipeline
 
 from signdistill.pipelines import distill_crkd
 from signdistill.pipelines.distill_crkd.pipeline import distill_run
-from signdistill.pipelines.evaluation.nodes import ablation_table
-from signdistill.pipelines.evaluation.pipeline import evaluate_runs, train_run
+from signdistill.pipelines.evaluation.pipeline import ablation_tables, evaluate_runs, train_run
 
 # rows: run name -> (label, the paper's test WER, GMACs) for orientation (PHOENIX-2014, 200 frames)
 TABLE_VII = {"crkd_ctc": ("CTC", 25.1, None), "crkd_scratch": ("multi-level CTC", 22.7, None),
@@ -16,16 +13,9 @@ TABLE_VIII = {"crkd_r32": ("32 px (paper 56)", 22.0, 170.4), "crkd_distilled": (
               "crkd_r48": ("48 px (paper 88)", 21.1, 366.3), "crkd_r56": ("56 px (paper 104)", 21.1, 498.1)}
 
 
-def _table(name: str, rows: dict) -> Pipeline:
-    report = update_wrapper(partial(ablation_table, rows=rows), ablation_table)
-    inputs = [f"{run}.{table}" for run in rows for table in ("wer_table", "efficiency_table")]
-    return Pipeline([node(report, inputs, [f"{name}_report", f"{name}_report_plot", f"{name}_report_metrics"],
-                          name=f"{name}_report")])
-
-
 def create_pipeline(**kwargs) -> Pipeline:
     extra = ["crkd_mse", "crkd_r32", "crkd_r48", "crkd_r56"]
     return (distill_crkd.create_pipeline() + train_run("crkd_ctc")
             + sum((distill_run(run, "crkd_teacher") for run in extra), Pipeline([]))
             + evaluate_runs(["crkd_ctc", *extra])
-            + _table("crkd_table7", TABLE_VII) + _table("crkd_table8", TABLE_VIII))
+            + ablation_tables({"crkd_table7": TABLE_VII, "crkd_table8": TABLE_VIII}))

@@ -6,6 +6,7 @@ from kedro.pipeline import Pipeline, node, pipeline
 
 from signdistill.pipelines.baseline.nodes import train_recognizer
 from signdistill.pipelines.evaluation.nodes import (
+    ablation_table,
     compare_with_baseline,
     decode_splits,
     decode_splits_with_features,
@@ -71,3 +72,15 @@ def method_against_baseline(run: str, paper: dict[str, dict], baseline: str = "t
             + Pipeline([node(report, [f"{name}.{table}" for name in (baseline, run)
                                       for table in ("wer_table", "efficiency_table")],
                              [f"{run}_report", f"{run}_report_plot", f"{run}_report_metrics"], name=f"{run}_report")]))
+
+
+def ablation_tables(tables: dict[str, dict[str, tuple]]) -> Pipeline:
+    """One report node per table: ``{table name: {run: (row label, paper test WER, paper GMACs)}}`` ->
+    ``<table>_report.csv`` / ``.png`` and MLflow metrics, from the runs' evaluations."""
+    nodes = []
+    for name, rows in tables.items():
+        report = update_wrapper(partial(ablation_table, rows=rows), ablation_table)
+        inputs = [f"{run}.{table}" for run in rows for table in ("wer_table", "efficiency_table")]
+        nodes.append(node(report, inputs, [f"{name}_report", f"{name}_report_plot", f"{name}_report_metrics"],
+                          name=f"{name}_report"))
+    return Pipeline(nodes)
