@@ -58,3 +58,29 @@ def test_phoenix2014_signkd_builds_and_steps() -> None:
     optimizer.step()
     assert torch.isfinite(loss)
     assert all(p.grad is None for p in teacher.parameters())
+
+
+def test_every_signkd_ablation_run_builds_reads_its_streams_and_steps() -> None:
+    from signdistill.pipelines.ablations_signkd.pipeline import TABLE_3, TABLE_4B
+
+    params = yaml.safe_load((CONF / "base/parameters_signkd.yml").read_text())
+    frames, crop = 8, 32
+    batch = {"video": torch.randint(0, 255, (1, frames, crop, crop, 3), dtype=torch.uint8),
+             "flow": torch.randn(1, frames, 2, crop // 2, crop // 2),
+             "keypoints": torch.rand(1, frames, 133, 3) * (crop // 2),
+             "lengths": torch.tensor([frames]), "labels": torch.tensor([1]), "label_lengths": torch.tensor([1])}
+    needs = {"heatmap": "keypoints", "flow": "flow"}
+    for run in TABLE_3:
+        recognizer = params[run]["recognizer"]
+        model = build_recognizer(recognizer["kind"], 6, {**recognizer["model"], "width": 0.125})
+        assert {needs[s] for s in model.streams if s in needs} == set(recognizer["streams"]), run
+        assert set(model(batch)["losses"]) >= {"ctc"}, run
+    teacher_params = params["signkd_teacher"]["recognizer"]
+    teacher = build_recognizer("signkd_teacher", 6, {**teacher_params["model"], "width": 0.125})
+    for run in TABLE_4B:
+        recognizer = params[run]["recognizer"]
+        student = build_recognizer(recognizer["kind"], 6, {**recognizer["model"], "width": 0.125})
+        model = build_distiller(teacher, student, recognizer["distill"]).train() if "distill" in recognizer \
+            else student
+        losses = model(batch)["losses"]
+        assert set(losses) <= set(recognizer["train"]["loss_weights"]), run  # every term has its weight

@@ -10,7 +10,8 @@ from signdistill.pipelines.evaluation.pipeline import TRAINING_INPUTS, evaluate_
 RUNS = ("signkd_teacher", "signkd_scratch", "signkd_distilled")
 
 
-def _distilled(run: str = "signkd_distilled") -> Pipeline:
+def distilled_run(run: str = "signkd_distilled") -> Pipeline:
+    """A student distilled from the frozen ``signkd_teacher`` with the ``<run>.recognizer`` parameters."""
     training = Pipeline([node(distill_with_features, ["frame_store", "corpus_index", "vocabulary", "feature_store",
                                                       "teacher", "params:recognizer"], ["model", "history"],
                               name="distill")])
@@ -26,5 +27,5 @@ def _report() -> Pipeline:
 
 def create_pipeline(**kwargs) -> Pipeline:
     data = synth.create_pipeline() + preprocess.create_pipeline() + features.create_pipeline()
-    return (data + teacher_signkd.create_pipeline() + train_run("signkd_scratch") + _distilled()
+    return (data + teacher_signkd.create_pipeline() + train_run("signkd_scratch") + distilled_run()
             + evaluate_runs(["signkd_scratch", "signkd_distilled"]) + _report())

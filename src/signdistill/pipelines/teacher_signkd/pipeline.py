@@ -8,8 +8,12 @@ from signdistill.pipelines.evaluation.pipeline import TRAINING_INPUTS, evaluate_
 RUN = "signkd_teacher"
 
 
-def create_pipeline(**kwargs) -> Pipeline:
+def teacher_run(run: str = RUN) -> Pipeline:
+    """``<run>.model``: a teacher (or variant) trained on the frame and feature stores."""
     training = Pipeline([node(train_with_features, ["frame_store", "corpus_index", "vocabulary", "feature_store",
                                                     "params:recognizer"], ["model", "history"], name="train")])
-    return (pipeline(training, namespace=RUN, inputs=TRAINING_INPUTS | {"feature_store"})
-            + evaluate_runs([RUN], features=True))
+    return pipeline(training, namespace=run, inputs=TRAINING_INPUTS | {"feature_store"})
+
+
+def create_pipeline(**kwargs) -> Pipeline:
+    return teacher_run(RUN) + evaluate_runs([RUN], features=True)
