@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -16,6 +17,18 @@ from signdistill.data.store import FrameStore
 
 REPO = Path(__file__).resolve().parents[2]
 TINY = {"preset": "tiny", "seed": 0, "overrides": {"videos": {"train": 6, "dev": 2, "test": 2}}}
+
+
+@pytest.fixture(autouse=True)
+def _one_mlflow_run_per_session():
+    """Each test is one ``kedro run``: nothing of an earlier session's MLflow run may leak into the next one
+    (a user's sessions are separate processes; here they share one)."""
+    yield
+    import mlflow
+
+    while mlflow.active_run() is not None:
+        mlflow.end_run()
+    os.environ.pop("MLFLOW_RUN_ID", None)
 
 
 @pytest.fixture(scope="module")
