@@ -27,16 +27,12 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from signdistill.models.baseline import ctc_loss
+from signdistill.models.baseline import ctc_loss, time_mask
 
 CRKD_LOSS_WEIGHTS: dict[str, dict[str, float]] = {
     "phoenix": {"ctc": 1.0, "mse": 140.0, "kld": 120.0},  # RWTH-PHOENIX-2014, section IV-B
     "csl": {"ctc": 1.0, "mse": 280.0, "kld": 140.0},  # CSL split I
 }
-
-
-def _valid(lengths: torch.Tensor, steps: int, device: torch.device) -> torch.Tensor:
-    return torch.arange(steps, device=device)[None, :] < lengths.to(device)[:, None]
 
 
 def multilevel_ctc_loss(level_log_probs: Sequence[torch.Tensor], level_lengths: Sequence[torch.Tensor],
@@ -47,12 +43,23 @@ def multilevel_ctc_loss(level_log_probs: Sequence[torch.Tensor], level_lengths: 
     return sum(ctc_loss(lp, n, labels, label_lengths) for lp, n in zip(level_log_probs, level_lengths, strict=True))
 
 
+def multilevel_forward(model: torch.nn.Module, batch: dict) -> dict:
+    """The model contract for a network with ``encode(video, lengths, levels)`` (LRINet, MSTNet): the
+    per-level outputs are computed only when labels are given, and ``losses["ctc"]`` sums their CTC."""
+    has_labels = "labels" in batch
+    out = model.encode(batch["video"], batch["lengths"], levels=has_labels)
+    if has_labels:
+        out["losses"] = {"ctc": multilevel_ctc_loss(out["level_log_probs"], out["level_lengths"], batch["labels"],
+                                                    batch["label_lengths"])}
+    return out
+
+
 def feature_mse_loss(student: torch.Tensor, teacher: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
     """Eq. (4) on frame-level features ``[B, T, C, h, w]``: mean squared error over the valid frames only."""
     if student.shape != teacher.shape:
         raise ValueError(f"frame features differ: student {tuple(student.shape)}, teacher {tuple(teacher.shape)}"
                          " (CRKD needs the same channels and map size: LRINet channels = N, feature_size = 7)")
-    valid = _valid(lengths, student.shape[1], student.device)
+    valid = time_mask(lengths.to(student.device), student.shape[1])
     diff = (student.float() - teacher.float())[valid]  # [frames, C, h, w]
     return diff.pow(2).mean()
 
@@ -67,7 +74,7 @@ def kld_loss(student_log_probs: torch.Tensor, teacher_log_probs: torch.Tensor, l
     if student_log_probs.shape != teacher_log_probs.shape:
         raise ValueError(f"outputs differ: student {tuple(student_log_probs.shape)}, "
                          f"teacher {tuple(teacher_log_probs.shape)}")
-    valid = _valid(lengths, student_log_probs.shape[1], student_log_probs.device)
+    valid = time_mask(lengths.to(student_log_probs.device), student_log_probs.shape[1])
     s, t = student_log_probs[valid].float(), teacher_log_probs[valid].float()  # [frames, V]
     if temperature != 1.0:
         s, t = (s / temperature).log_softmax(-1), (t / temperature).log_softmax(-1)

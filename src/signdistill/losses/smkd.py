@@ -9,6 +9,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from signdistill.models.baseline import time_mask
+
 IGNORE_INDEX = -100  # frames GSBA assigned no gloss (F.cross_entropy's default ignore index)
 
 
@@ -33,7 +35,7 @@ def kd_loss(teacher_logits: torch.Tensor, student_logits: torch.Tensor, lengths:
     factor; we keep Hinton et al.'s tau^2 (the paper's reference [11]) so that the gradient does not
     shrink by 1/tau^2 = 1/64.
     """
-    mask = torch.arange(student_logits.shape[1], device=lengths.device)[None, :] < lengths[:, None]
+    mask = time_mask(lengths, student_logits.shape[1])
     log_target = (teacher_logits.detach().float() / tau).log_softmax(-1)
     log_student = (student_logits.float() / tau).log_softmax(-1)
     kl = (log_target.exp() * (log_target - log_student)).sum(-1)

@@ -71,7 +71,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from signdistill.models.baseline import normalise_video, temporal_length
+from signdistill.models.baseline import normalise_video, temporal_length, time_mask
 
 FEATURE_SIZE = 7  # the teacher's frame-feature map: ResNet at 224 px gives 7x7
 POOLS = 3  # three 2x2 max-pools in the stem: r -> r / 8
@@ -189,7 +189,7 @@ def stochastic_gradient_stop(fn: Callable[[torch.Tensor], torch.Tensor], x: torc
 
 def frame_mask(lengths: torch.Tensor, steps: int) -> torch.Tensor:
     """``[B, steps]`` float mask, 1 on each sample's valid steps."""
-    return (torch.arange(steps, device=lengths.device)[None, :] < lengths[:, None]).float()
+    return time_mask(lengths, steps).float()
 
 
 class LRINet(nn.Module):
@@ -268,14 +268,9 @@ class LRINet(nn.Module):
         return out
 
     def forward(self, batch: dict) -> dict:
-        from signdistill.losses.crkd import multilevel_ctc_loss
+        from signdistill.losses.crkd import multilevel_forward
 
-        has_labels = "labels" in batch
-        out = self.encode(batch["video"], batch["lengths"], levels=has_labels)
-        if has_labels:
-            out["losses"] = {"ctc": multilevel_ctc_loss(out["level_log_probs"], out["level_lengths"],
-                                                        batch["labels"], batch["label_lengths"])}
-        return out
+        return multilevel_forward(self, batch)
 
 
 # Imported here, not at the top: metrics.efficiency imports this module (to register it) at its end, and

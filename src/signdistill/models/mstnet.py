@@ -203,14 +203,9 @@ class MSTNet(nn.Module):
         return out
 
     def forward(self, batch: dict) -> dict:
-        from signdistill.losses.crkd import multilevel_ctc_loss
+        from signdistill.losses.crkd import multilevel_forward
 
-        has_labels = "labels" in batch
-        out = self.encode(batch["video"], batch["lengths"], levels=has_labels)
-        if has_labels:
-            out["losses"] = {"ctc": multilevel_ctc_loss(out["level_log_probs"], out["level_lengths"],
-                                                        batch["labels"], batch["label_lengths"])}
-        return out
+        return multilevel_forward(self, batch)
 
 
 class MSTNetUpsampled(MSTNet):
