@@ -24,13 +24,7 @@ from signdistill.training.trainer import weighted_loss
 VOCAB = 6
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread() -> object:
-    """Tiny tensors: a second intra-op thread only adds synchronisation on a busy 2-core box."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def teacher() -> MSTNet:

@@ -28,13 +28,7 @@ def feats(b=2, t=6, c=4, seed=0) -> torch.Tensor:
 MASK = torch.tensor([[True] * 6, [True] * 4 + [False] * 2])
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny tensors: one thread avoids OpenMP spin-waiting on a shared 2-core machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def test_loss_weights_are_equation_10():

@@ -6,14 +6,7 @@ import torch.nn.functional as F
 
 from signdistill.losses.smkd import IGNORE_INDEX, kd_loss, segmentation_loss
 
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny tensors: one thread avoids OpenMP spin-waiting on a shared 2-core machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def test_segmentation_loss_is_smoothed_cross_entropy_over_assigned_frames():

@@ -11,13 +11,7 @@ from signdistill.models.ctca import CTCA_VARIANTS, CTCAConfig, CTCARecognizer, L
 V, TEXT = 6, 10  # classes (blank + 5 glosses), gloss embedding width
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny tensors: one thread avoids OpenMP spin-waiting on a shared 2-core machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def tiny(embeddings: bool = True, **kw) -> CTCARecognizer:

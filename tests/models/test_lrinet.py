@@ -24,13 +24,7 @@ from signdistill.models.lrinet import (
 TABLE_VIII = {56: (10.4, 170.4), 72: (10.5, 257.0), 88: (10.8, 366.3), 104: (11.2, 498.1)}
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread() -> object:
-    """Tiny tensors: a second intra-op thread only adds synchronisation (20x slower on a busy 2-core box)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def tiny(resolution: int = 56, **kw: object) -> LRINet:

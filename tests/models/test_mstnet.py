@@ -9,14 +9,7 @@ from signdistill.metrics.efficiency import MODEL_BUILDERS, count_macs, count_par
 from signdistill.models.baseline import ctc_loss
 from signdistill.models.mstnet import MSTNet, MSTNetConfig, MSTNetUpsampled, TorchvisionFrames
 
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread() -> object:
-    """Tiny tensors: a second intra-op thread only adds synchronisation on a busy 2-core box."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def config(**kw: object) -> MSTNetConfig:

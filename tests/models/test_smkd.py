@@ -33,13 +33,7 @@ from signdistill.models.smkd import (
 IGN = IGNORE_INDEX
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny tensors: one thread avoids OpenMP spin-waiting on a shared 2-core machine (30x slower under load)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def tiny(**kw) -> SMKDRecognizer:
