@@ -14,6 +14,19 @@ from signdistill.training.trainer import TrainConfig, make_optimizer, weighted_l
 CONF = Path(__file__).resolve().parents[2] / "conf"
 
 
+def _one_distillation_step(distiller: torch.nn.Module, batch: dict, train: dict, terms: set[str]) -> None:
+    """One optimiser step with the configured loss weights: the expected terms, a finite loss, a frozen teacher."""
+    config = TrainConfig(**train)
+    optimizer = make_optimizer(distiller, config)
+    losses = distiller(batch)["losses"]
+    assert set(losses) == terms
+    loss = weighted_loss(losses, config.loss_weights)
+    loss.backward()
+    optimizer.step()
+    assert torch.isfinite(loss)
+    assert all(p.grad is None for p in distiller.teacher.parameters())
+
+
 def test_phoenix2014_crkd_builds_and_steps() -> None:
     params = yaml.safe_load((CONF / "phoenix2014/parameters_crkd.yml").read_text())
     teacher_params, student_params = params["crkd_teacher"]["recognizer"], params["crkd_distilled"]["recognizer"]
@@ -26,15 +39,7 @@ def test_phoenix2014_crkd_builds_and_steps() -> None:
     batch = {"video_teacher": torch.randint(0, 255, (1, frames, crop, crop, 3), dtype=torch.uint8),
              "video": torch.randint(0, 255, (1, frames, size, size, 3), dtype=torch.uint8),
              "lengths": torch.tensor([frames]), "labels": torch.tensor([1, 2]), "label_lengths": torch.tensor([2])}
-    config = TrainConfig(**student_params["train"])
-    optimizer = make_optimizer(distiller, config)
-    losses = distiller(batch)["losses"]
-    assert set(losses) == {"ctc", "mse", "kld"}
-    loss = weighted_loss(losses, config.loss_weights)
-    loss.backward()
-    optimizer.step()
-    assert torch.isfinite(loss)
-    assert all(p.grad is None for p in teacher.parameters())
+    _one_distillation_step(distiller, batch, student_params["train"], {"ctc", "mse", "kld"})
 
 
 def test_phoenix2014_signkd_builds_and_steps() -> None:
@@ -49,15 +54,7 @@ def test_phoenix2014_signkd_builds_and_steps() -> None:
              "flow": torch.randn(1, frames, 2, crop // 2, crop // 2),
              "keypoints": torch.rand(1, frames, 133, 3) * (crop // 2),
              "lengths": torch.tensor([frames]), "labels": torch.tensor([1]), "label_lengths": torch.tensor([1])}
-    config = TrainConfig(**student_params["train"])
-    optimizer = make_optimizer(distiller, config)
-    losses = distiller(batch)["losses"]
-    assert set(losses) == {"ctc", "kd_feature", "kd_output"}
-    loss = weighted_loss(losses, config.loss_weights)
-    loss.backward()
-    optimizer.step()
-    assert torch.isfinite(loss)
-    assert all(p.grad is None for p in teacher.parameters())
+    _one_distillation_step(distiller, batch, student_params["train"], {"ctc", "kd_feature", "kd_output"})
 
 
 def test_every_signkd_ablation_run_builds_reads_its_streams_and_steps() -> None:
