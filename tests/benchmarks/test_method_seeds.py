@@ -25,6 +25,16 @@ def test_gain_must_exceed_the_larger_spread() -> None:
     assert not distillation_gains(close)["x_distilled"]["beats_spread"]  # 2.0 < 4.0
 
 
+def test_every_run_is_compared_with_a_reference() -> None:
+    runs = [_run("baseline", s, w) for s, w in enumerate((34.0, 36.0, 35.0))]
+    runs += [_run("smkd", s, w) for s, w in enumerate((30.0, 31.0, 30.5))]
+    runs += [_run("ctca", s, w) for s, w in enumerate((36.0, 37.0, 38.0))]
+    gains = distillation_gains(spread_summary(runs), reference="baseline")
+    assert set(gains) == {"smkd", "ctca"} and gains["smkd"]["against"] == "baseline"
+    assert gains["smkd"]["gain"] == pytest.approx(4.5) and gains["smkd"]["beats_spread"]
+    assert gains["ctca"]["gain"] == pytest.approx(-2.0) and not gains["ctca"]["beats_spread"]
+
+
 def test_overrides_parse_numbers_and_reject_unknown_keys() -> None:
     params = {"train": {"lr": 0.001, "epochs": 8}}
     out = apply_overrides(params, ["train.lr=2e-3", "train.epochs=3"])

@@ -155,7 +155,12 @@ def test_text_encoder_names_the_missing_package(monkeypatch):
         text_encoder.embed_glosses(["SNOW"])
 
 
-def test_vocabulary_embeddings_put_the_blank_first(monkeypatch):
-    monkeypatch.setattr(text_encoder, "embed_glosses", lambda glosses, device="cpu": torch.ones(len(glosses), 5))
-    table = text_encoder.vocabulary_embeddings(["RAIN", "SNOW"])
-    assert table.shape == (3, 5) and (table[0] == 0).all() and (table[1:] == 1).all()
+def test_vocabulary_embeddings_come_from_the_shipped_encoder():
+    """The real all-MiniLM-L6-v2 from the wheel (offline): blank row first, unit rows, related glosses closer."""
+    table = text_encoder.vocabulary_embeddings(["RAIN", "SNOW", "MONDAY", "TUESDAY"])
+    assert table.shape == (5, 384) and (table[0] == 0).all()
+    assert torch.allclose(table[1:].norm(dim=1), torch.ones(4), atol=1e-4)
+    cos = table @ table.T
+    assert cos[1, 2] > cos[1, 3] + 0.1 and cos[3, 4] > cos[3, 2] + 0.1  # weather vs weekdays
+    table[1] = 7.0  # callers get a copy: the cached table is untouched
+    assert (text_encoder.vocabulary_embeddings(["RAIN", "SNOW", "MONDAY", "TUESDAY"])[1] != 7.0).all()

@@ -118,3 +118,28 @@ def test_profile_builder_is_the_inference_network():
         out = net(*inputs)
     assert out["out_lengths"].tolist() == [math.ceil(24 / 2)] and out["log_probs"].shape == (1, 12, V)
     assert not hasattr(net, "tcn")
+
+
+def test_every_configured_ctca_run_trains_exactly_its_table_5_terms() -> None:
+    """conf/base/parameters_ctca.yml: each run builds as the training recipe builds it (gloss embeddings from
+    the shipped text encoder when cmd is on) and returns the loss terms of its Table 5 row, all weighted."""
+    from pathlib import Path
+
+    import yaml
+
+    from signdistill.data.vocabulary import Vocabulary
+    from signdistill.models.registry import build_recognizer
+    from signdistill.training.recipes import model_inputs
+
+    conf = yaml.safe_load((Path(__file__).resolve().parents[2] / "conf/base/parameters_ctca.yml").read_text())
+    vocab = Vocabulary(("CLOUD", "RAIN", "SNOW", "SUN", "WIND"))
+    for run in (name for name in conf if not name.startswith("_")):
+        params = conf[run]["recognizer"]
+        model_params = {**params["model"], "width": 4, "tcn_channels": 16, "lstm_hidden": 8}
+        model = build_recognizer("ctca", len(vocab), model_params, **model_inputs("ctca", model_params, vocab))
+        switches = {term: params["model"][term] for term in ("l2g", "g2l", "rc", "cmd")}
+        losses = model.train()(batch())["losses"]
+        assert set(losses) == {"ctc", "ctc_loc"} | {term for term, on in switches.items() if on}, run
+        assert set(losses) <= set(params["train"]["loss_weights"]), run
+        assert all(torch.isfinite(v) for v in losses.values()), run
+    assert conf["ctca"]["recognizer"]["model"]["cmd"]  # the full method includes the cross-modality term

@@ -50,7 +50,7 @@ def _run(project: Path, pipeline: str, monkeypatch) -> None:
     monkeypatch.chdir(project)
     monkeypatch.setenv("KEDRO_DISABLE_TELEMETRY", "true")
     bootstrap_project(project)
-    params = {"synth": TINY, "evaluation": {"profile_frames": 16}, **SMALL_SIGNKD}
+    params = {"synth": TINY, "evaluation": {"profile_frames": 16, "latency_repeats": 1}, **SMALL_SIGNKD}
     with KedroSession.create(project_path=project, runtime_params=params) as session:
         session.run(pipeline_names=[pipeline])
 
@@ -86,6 +86,10 @@ def test_distill_signkd_chain_builds_corpus_and_store(project: Path, monkeypatch
     assert report.run.tolist() == ["signkd_teacher", "signkd_scratch", "signkd_distilled"]
     assert report.test_wer.between(0, 400).all()
     assert report.params_m[0] > report.params_m[1] == report.params_m[2]  # one student network, two trainings
+    latency = json.loads((data / "08_reporting/signkd_latency.json").read_text())  # video in, glosses out
+    assert {"flow", "keypoints"} <= set(latency["seconds"]["signkd_teacher"]) and latency["ratio"] > 1
+    assert report.e2e_latency_s[0] == pytest.approx(latency["seconds"]["signkd_teacher"]["total"])
+    assert report.e2e_latency_s[1:].isna().tolist() == [True, False]  # the scratch student is not timed end to end
     distilled = json.loads((data / "08_reporting/signkd_distilled_history.json").read_text())["epochs"][0]
     assert distilled["train_kd_feature"] >= 0 and distilled["train_kd_output"] >= 0
     teacher = json.loads((data / "08_reporting/signkd_teacher_history.json").read_text())["epochs"][0]
@@ -129,16 +133,16 @@ def test_baseline_trains_and_is_evaluated(project: Path, monkeypatch) -> None:
 
 
 CRKD_RUNS = ("crkd_teacher", "crkd_scratch", "crkd_distilled", "crkd_ctc", "crkd_mse", "crkd_r32", "crkd_r48",
-             "crkd_r56")
+             "crkd_r56", "crkd_method1")
 
 
 def _small_crkd(run: str) -> dict:
-    model = ({"width": 4, "hidden": 16, "transformer_layers": 1, "heads": 2} if run == "crkd_teacher"
+    model = ({"width": 4, "hidden": 16, "transformer_layers": 1, "heads": 2} if run in ("crkd_teacher", "crkd_method1")
              else {"channels": 32, "width": 4})
     return {"recognizer": {"train": {"epochs": 1, "batch_size": 2}, "model": model}}
 
 
-def test_ablations_crkd_write_tables_vii_and_viii(project: Path, monkeypatch) -> None:
+def test_ablations_crkd_write_tables_vii_viii_and_fig1(project: Path, monkeypatch) -> None:
     monkeypatch.chdir(project)
     monkeypatch.setenv("KEDRO_DISABLE_TELEMETRY", "true")
     bootstrap_project(project)
@@ -152,6 +156,8 @@ def test_ablations_crkd_write_tables_vii_and_viii(project: Path, monkeypatch) ->
     assert table8.model.tolist() == ["lrinet@32px", "lrinet@40px", "lrinet@48px", "lrinet@56px"]
     assert table8.gmacs.is_monotonic_increasing and table8.paper_gmacs.notna().all()
     assert (reporting / "crkd_table8_report.png").stat().st_size > 5_000
+    fig1 = pd.read_csv(reporting / "crkd_fig1_report.csv")  # method 1 runs the teacher's network on 40 px frames
+    assert fig1.model.tolist()[1].startswith("mstnet_method1") and fig1.test_wer.between(0, 400).all()
 
 
 def test_distill_crkd_reports_teacher_scratch_and_distilled(project: Path, monkeypatch) -> None:
@@ -184,13 +190,13 @@ def test_single_network_methods_are_compared_with_the_baseline(project: Path, mo
     monkeypatch.chdir(project)
     monkeypatch.setenv("KEDRO_DISABLE_TELEMETRY", "true")
     bootstrap_project(project)
-    params = {"synth": TINY, "teacher_res": SMALL_BASELINE, "evaluation": {"profile_frames": 16},
+    params = {"synth": TINY, "student_res": SMALL_BASELINE, "evaluation": {"profile_frames": 16},
               method: {"recognizer": {"train": {"epochs": 2, "batch_size": 2}, "model": model}}}
     with KedroSession.create(project_path=project, runtime_params=params) as session:
         session.run(pipeline_names=[method])
     data = project / "data"
     report = pd.read_csv(data / f"08_reporting/{method}_report.csv")
-    assert report.run.tolist() == ["teacher_res", method]
+    assert report.run.tolist() == ["student_res", method]
     assert report.test_wer.between(0, 400).all() and report.paper_wer.notna().all()
     history = json.loads((data / f"08_reporting/{method}_history.json").read_text())["epochs"]
     terms = {"smkd": "train_ctc_visual", "ctca": "train_l2g"}[method]
@@ -201,7 +207,7 @@ def test_single_network_methods_are_compared_with_the_baseline(project: Path, mo
 
 @pytest.mark.parametrize(("pipeline_name", "tables"), [
     ("ablations_smkd", {"smkd_table1": 4, "smkd_table3": 4, "smkd_table4": 4}),
-    ("ablations_ctca", {"ctca_table5": 8}),
+    ("ablations_ctca", {"ctca_table5": 10}),
 ])
 def test_single_network_ablations_write_their_tables(project: Path, monkeypatch, pipeline_name: str,
                                                       tables: dict) -> None:
@@ -211,10 +217,10 @@ def test_single_network_ablations_write_their_tables(project: Path, monkeypatch,
     monkeypatch.chdir(project)
     monkeypatch.setenv("KEDRO_DISABLE_TELEMETRY", "true")
     bootstrap_project(project)
-    runs = {run for rows in (*TABLES.values(), TABLE_5) for run in rows} - {"teacher_res"}
+    runs = {run for rows in (*TABLES.values(), TABLE_5) for run in rows} - {"student_res"}
     models = {"smkd": {"width": 4, "hidden": 16, "lstm_hidden": 8, "lstm_layers": 1},
               "ctca": {"width": 4, "tcn_channels": 16, "lstm_hidden": 8, "lstm_layers": 1}}
-    params = {"synth": TINY, "teacher_res": SMALL_BASELINE, "evaluation": {"profile_frames": 16},
+    params = {"synth": TINY, "student_res": SMALL_BASELINE, "evaluation": {"profile_frames": 16},
               **{run: {"recognizer": {"train": {"epochs": 1, "batch_size": 2}, "model": models[run.split("_")[0]]}}
                  for run in runs}}
     with KedroSession.create(project_path=project, runtime_params=params) as session:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import hashlib
 import json
 import logging
 import multiprocessing
@@ -93,15 +94,18 @@ def spread_summary(runs: list[dict], key: str = "run") -> dict:
     return table
 
 
-def distillation_gains(table: dict) -> dict:
-    """For every ``<x>_scratch`` / ``<x>_distilled`` pair: test-WER gain and whether it beats the seed spread."""
+def distillation_gains(table: dict, reference: str | None = None) -> dict:
+    """Test-WER gain and whether it beats the seed spread (the larger of the two runs'): for every
+    ``<x>_scratch`` / ``<x>_distilled`` pair, or, given ``reference``, for every other run against it."""
+    pairs = ([(reference, name) for name in table if name != reference] if reference else
+             [(name.replace("_distilled", "_scratch"), name) for name in table
+              if name.endswith("_distilled") and name.replace("_distilled", "_scratch") in table])
     gains = {}
-    for name in table:
-        if name.endswith("_distilled") and name.replace("_distilled", "_scratch") in table:
-            scratch, distilled = table[name.replace("_distilled", "_scratch")]["test_wer"], table[name]["test_wer"]
-            gain = scratch["mean"] - distilled["mean"]
-            spread = max(scratch["spread"], distilled["spread"])
-            gains[name] = {"gain": gain, "spread": spread, "beats_spread": bool(gain > spread)}
+    for base, name in pairs:
+        before, after = table[base]["test_wer"], table[name]["test_wer"]
+        spread = max(before["spread"], after["spread"])
+        gain = before["mean"] - after["mean"]
+        gains[name] = {"against": base, "gain": gain, "spread": spread, "beats_spread": bool(gain > spread)}
     return gains
 
 
@@ -117,7 +121,7 @@ def format_table(runs: list[dict], table: dict, gains: dict) -> str:
                      f"+- {t['std']:.1f} (spread {t['spread']:.1f}), train {row['train_s_mean']:.0f} s per run")
     for name, g in gains.items():
         verdict = "beats" if g["beats_spread"] else "does NOT beat"
-        lines.append(f"{name}: {g['gain']:+.1f} test WER points against scratch, {verdict} the seed spread "
+        lines.append(f"{name}: {g['gain']:+.1f} test WER points against {g['against']}, {verdict} the seed spread "
                      f"({g['spread']:.1f})")
     return "\n".join(lines)
 
@@ -172,11 +176,16 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--conf", type=Path, default=Path("conf/base"))
     parser.add_argument("--data", type=Path, default=Path("data"))
     parser.add_argument("--out", type=Path, default=None, help="default data/08_reporting/<params stem>_seeds")
+    parser.add_argument("--reference", default=None, metavar="NAME=GLOB",
+                        help="finished runs (result JSONs) every run is compared with, e.g. baseline="
+                             "'data/08_reporting/baseline_calibration_runs/student_res_seed*_e24.json'")
     args = parser.parse_args(argv)
     out = args.out or Path("data/08_reporting") / f"{args.params.stem.removeprefix('parameters_')}_seeds"
     runs_dir = out.parent / (out.name + "_runs")
     runs_dir.mkdir(parents=True, exist_ok=True)
     tag_extra = f"_e{args.epochs}" if args.epochs else ""
+    if args.overrides:  # runs with other parameters never reuse each other's results
+        tag_extra += "_" + hashlib.sha1(" ".join(sorted(args.overrides)).encode()).hexdigest()[:8]
 
     def job(run: str, seed: int, teacher: str | None = None, save: Path | None = None) -> dict:
         params = _run_params(args.params, run, seed, args.epochs, args.overrides, args.device)
@@ -200,8 +209,15 @@ def main(argv: list[str] | None = None) -> dict:
                     raise SystemExit(f"{run} is distilled: name its teacher with --teacher")
                 atomic_json(done, fresh_process(job(run, seed, str(teacher_file) if distilled else None)))
             results.append(json.loads(done.read_text()))
+    reference = None
+    if args.reference:
+        reference, _, pattern = args.reference.partition("=")
+        files = sorted(Path().glob(pattern))
+        if not files:
+            raise SystemExit(f"--reference {args.reference}: no result files match {pattern}")
+        results += [{**json.loads(f.read_text()), "run": reference} for f in files]
     table = spread_summary(results)
-    gains = distillation_gains(table)
+    gains = distillation_gains(table, reference)
     atomic_json(out.with_suffix(".json"), {"runs": results, "summary": table, "gains": gains})
     print(format_table(results, table, gains))
     return {"summary": table, "gains": gains}

@@ -28,7 +28,7 @@ import logging
 import os
 import pickle
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from functools import lru_cache
 from pathlib import Path
 
@@ -72,6 +72,12 @@ class FeatureConfig:
     keypoint_stride: int = 1
     model_complexity: int = 1
     min_person_fraction: float = 0.5
+
+    @classmethod
+    def from_params(cls, params: dict) -> FeatureConfig:
+        """The fields of a ``features`` parameters section (other keys, e.g. preview sizes, are not features')."""
+        names = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in params.items() if k in names})
 
     def flow_params(self) -> TVL1Params:
         return TVL1Params(**self.flow)

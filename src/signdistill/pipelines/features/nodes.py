@@ -18,11 +18,9 @@ from signdistill.flow.tvl1 import dequantise_flow
 from signdistill.flow.visualise import colour_wheel, flow_to_rgb
 from signdistill.pose.heatmaps import signkd_heatmaps, transform_keypoints
 
-_CONFIG_FIELDS = {f.name for f in dataclasses.fields(FeatureConfig)}
-
 
 def feature_config(params: dict) -> FeatureConfig:
-    return FeatureConfig(**{k: v for k, v in params.items() if k in _CONFIG_FIELDS})
+    return FeatureConfig.from_params(params)
 
 
 def plan_features(index: pd.DataFrame, corpus: CorpusIndex, frame_store: FrameStore, params: dict) -> dict:

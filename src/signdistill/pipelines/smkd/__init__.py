@@ -1,4 +1,4 @@
-"""``smkd``: SMKD trained next to the baseline (teacher_res) on the same corpus and budget, and compared."""
+"""``smkd``: SMKD trained next to the baseline (student_res) on the same corpus and budget, and compared."""
 
 from signdistill.pipelines.smkd.pipeline import create_pipeline
 

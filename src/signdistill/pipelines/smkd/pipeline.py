@@ -9,4 +9,4 @@ PAPER = {"baseline": {"wer": 24.7}, "smkd": {"wer": 21.0}}
 
 
 def create_pipeline(**kwargs) -> Pipeline:
-    return method_against_baseline("smkd", PAPER)
+    return method_against_baseline("smkd", PAPER, baseline="student_res")
