@@ -173,7 +173,8 @@ class Trainer:
         return DataLoader(self.train_set, batch_size=self.config.batch_size, sampler=sampler,
                           num_workers=self.config.num_workers, collate_fn=collate_clips)
 
-    def _step(self, batch: dict) -> dict[str, float] | None:
+    def train_step(self, batch: dict) -> dict[str, float] | None:
+        """One optimiser step on ``batch`` (mixed precision on CUDA, clipping); None when the loss was not finite."""
         with torch.autocast(self.device.type, enabled=self.use_amp):
             out = self.train_model(move_batch(batch, self.device))
         loss = weighted_loss(out["losses"], self.config.loss_weights)
@@ -215,7 +216,7 @@ class Trainer:
         bar = tqdm(self._loader(epoch), desc=f"epoch {epoch + 1}/{self.config.epochs}", leave=False,
                    disable=self.rank != 0)
         for batch in bar:
-            values = self._step(batch)
+            values = self.train_step(batch)
             samples += len(batch["ids"])
             if values is None:
                 continue
