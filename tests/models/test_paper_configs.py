@@ -45,6 +45,7 @@ def test_phoenix2014_crkd_builds_and_steps() -> None:
 def test_phoenix2014_signkd_builds_and_steps() -> None:
     params = yaml.safe_load((CONF / "phoenix2014/parameters_signkd.yml").read_text())
     teacher_params, student_params = params["signkd_teacher"]["recognizer"], params["signkd_distilled"]["recognizer"]
+    assert teacher_params["crop_scale"] == student_params["crop_scale"] == [0.7, 1.0]  # the paper's random crop
     torch.manual_seed(0)
     teacher = build_recognizer(teacher_params["kind"], 6, teacher_params["model"])
     student = build_recognizer(student_params["kind"], 6, student_params["model"])

@@ -203,3 +203,37 @@ def test_aligned_streams_follow_the_rgb_crop_flip_and_time_steps(epoch: int) -> 
         assert float(wrist[0]) == pytest.approx(8 - 1 - x if flipped else x)
     batch = collate_clips([data[0], data[1]])
     assert batch["flow"].shape[:2] == batch["video"].shape[:2] == batch["keypoints"].shape[:2]
+
+
+@pytest.mark.parametrize("epoch", range(4))
+def test_a_random_resized_window_keeps_the_streams_aligned(epoch: int) -> None:
+    """SignKD's 0.7-1.0 crop: a 16 px window (0.8 of 20) resized to 8; flow resampled and its vectors halved."""
+    frames, records, streams = _streams_data()
+    aug = Augmentation(crop=8, train=True, crop_scale=(0.8, 0.8))
+    data = SignClipDataset(frames, records, VOCAB, aug, seed=1, streams=streams)
+    data.set_epoch(epoch)
+    for i in range(3):
+        item = data[i]
+        assert item["video"].shape[1:] == (8, 8, 3) and item["flow"].shape[1:] == (2, 4, 4)
+        red = item["video"][0, 0, :, 0].numpy().astype(int)  # area-averaged column pairs: 10 x left column + 5
+        flipped = red[0] > red[-1]
+        left = int(red.min()) // 10
+        np.testing.assert_array_equal(np.sort(red), 10 * (left + 2 * np.arange(8)) + 5)
+        s_left = round(left * 0.5)
+        dx = ((s_left + 2 * np.arange(4) + 0.5) - 5.0) * 0.5  # bilinear halving samples between column pairs
+        np.testing.assert_allclose(item["flow"][0, 0, 0].numpy(), -dx[::-1] if flipped else dx, atol=0.05)
+        x = (6 * 0.5 - s_left) * 0.5
+        wrist = item["keypoints"][0, 10 if flipped else 9]
+        assert float(wrist[0]) == pytest.approx(4 - 1 - x if flipped else x)
+
+
+def test_crop_scale_draws_windows_across_its_range() -> None:
+    frames, records, _ = _streams_data()
+    data = SignClipDataset(frames, records, VOCAB, Augmentation(crop=8, train=True, crop_scale=(0.5, 1.0)), seed=2)
+    sides = set()
+    for epoch in range(6):
+        data.set_epoch(epoch)
+        for i in range(3):
+            assert data[i]["video"].shape[1:] == (8, 8, 3)
+            sides.add(data._window(frames[records[i].id], records[i], np.random.default_rng([2, epoch, i])).crop)
+    assert len(sides) > 3 and min(sides) >= 10 and max(sides) <= 20

@@ -1,7 +1,9 @@
 """Training clips from the packed frame store: augmentation, labels, padding and length bookkeeping.
 
 Augmentation follows the VAC/SMKD recipe: one random crop and one horizontal flip for the whole clip,
-and a temporal rescale of +-20%; evaluation uses the centre crop at the original length. Random draws
+and a temporal rescale of +-20%; evaluation uses the centre crop at the original length. SignKD's recipe
+(TwoStream-SLR) crops a random square of 0.7-1.0 of the frame's side instead and resizes it to the crop
+size (``Augmentation.crop_scale``); flow and keypoints follow that window too. Random draws
 come from (seed, epoch, sample index) alone, so an epoch is the same whether or not the run was
 interrupted and resumed, and whatever the number of loader workers.
 """
@@ -14,6 +16,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 import torch
+import torch.nn.functional as F
 from torch.utils.data import Dataset
 
 from signdistill.data.store import PackedFrames, ctc_min_output_length
@@ -41,6 +44,9 @@ class Augmentation:
     # CRKD recipe crops at the teacher's size, then resizes that crop for the student
     resized_views: tuple[tuple[str, int], ...] = ()
     crop_key: str | None = "video"  # the crop itself under this key (None: only the resized views)
+    # training only: the window's side is a uniform fraction of the stored frame's (shorter) side in this
+    # range, resized to ``crop`` (SignKD: (0.7, 1.0)); None: a fixed crop x crop window
+    crop_scale: tuple[float, float] | None = None
 
 
 def temporal_indices(length: int, scale: float, min_length: int) -> np.ndarray:
@@ -68,7 +74,8 @@ class AlignedStreams:
 
 @dataclass(frozen=True)
 class ClipWindow:
-    """Where a clip comes from in its stored video: time steps, crop corner and size, mirrored or not."""
+    """Where a clip comes from in its stored video: time steps, crop corner and side (the window, resized to
+    the augmentation's crop when they differ), mirrored or not."""
 
     steps: np.ndarray
     top: int
@@ -98,6 +105,8 @@ class SignClipDataset(Dataset):
         rng = np.random.default_rng([self.seed, self.epoch, i])
         window = self._window(frames, record, rng) if self.aug.train else self._centre(frames)
         video = frames[window.steps, window.top:window.top + window.crop, window.left:window.left + window.crop]
+        if window.crop != self.aug.crop:
+            video = resize_frames(video, self.aug.crop)
         if window.flip:
             video = video[:, :, ::-1]
         known = [g for g in record.glosses if g in self.vocabulary]
@@ -118,21 +127,26 @@ class SignClipDataset(Dataset):
 
     def _window(self, frames: np.ndarray, record: ClipRecord, rng: np.random.Generator) -> ClipWindow:
         h, w = frames.shape[1:3]
-        top, left = int(rng.integers(0, h - self.aug.crop + 1)), int(rng.integers(0, w - self.aug.crop + 1))
+        side = self.aug.crop
+        if self.aug.crop_scale is not None:
+            side = max(1, round(rng.uniform(*self.aug.crop_scale) * min(h, w)))
+        top, left = int(rng.integers(0, h - side + 1)), int(rng.integers(0, w - side + 1))
         needed = ctc_min_output_length(record.glosses) * self.aug.temporal_downsample + self.aug.temporal_context
         scale = 1.0 + rng.uniform(-self.aug.temporal_scale, self.aug.temporal_scale)
         steps = temporal_indices(len(frames), scale, needed)
-        return ClipWindow(steps, top, left, self.aug.crop, bool(self.aug.flip and rng.random() < 0.5))
+        return ClipWindow(steps, top, left, side, bool(self.aug.flip and rng.random() < 0.5))
 
     def _streams(self, video_id: str, window: ClipWindow, store_size: int) -> dict:
         """The aligned streams of ``window``: the RGB crop scaled to the streams' store (see ``AlignedStreams``)."""
         streams, out = self.streams, {}
         top, left = round(window.top * streams.scale), round(window.left * streams.scale)
-        crop = round(window.crop * streams.scale)
+        crop, size = round(window.crop * streams.scale), round(self.aug.crop * streams.scale)
         if streams.flow is not None:
             codes = streams.flow[video_id][window.steps, top:top + crop, left:left + crop]
             flow = torch.from_numpy(np.ascontiguousarray(codes)).permute(0, 3, 1, 2)
             flow = dequantise_flow(flow, streams.flow_bound)
+            if crop != size:  # a resized window: the field is resampled and its vectors scale with it
+                flow = F.interpolate(flow, size=(size, size), mode="bilinear", align_corners=False) * (size / crop)
             if window.flip:  # the mirrored motion moves the other way along x
                 flow = flow.flip(-1) * torch.tensor([-1.0, 1.0]).view(1, 2, 1, 1)
             out["flow"] = flow.contiguous()
@@ -140,7 +154,7 @@ class SignClipDataset(Dataset):
             entry = streams.keypoints[video_id]
             points = torch.from_numpy(np.asarray(entry["keypoints"], np.float32)[window.steps])
             resized = round(store_size * streams.scale)
-            out["keypoints"] = transform_keypoints(points, tuple(entry["frame_size"]), resized, top, left, crop, crop,
+            out["keypoints"] = transform_keypoints(points, tuple(entry["frame_size"]), resized, top, left, crop, size,
                                                    window.flip)
         return out
 

@@ -72,7 +72,8 @@ def clip_dataset(store: FrameStore, index: list[dict], vocab: Vocabulary, split:
                  train: bool, teacher_view: bool = False, features: FeatureStore | None = None) -> SignClipDataset:
     """Clips of ``split`` as ``params`` (a data view, see ``data_view``) describes them.
 
-    With ``resize`` the crop is resized for the model (``video``); ``teacher_view`` keeps the crop itself as
+    ``crop_scale`` ([lo, hi]): training windows of a random fraction of the frame, resized to ``crop``. With
+    ``resize`` the crop is resized for the model (``video``); ``teacher_view`` keeps the crop itself as
     ``video_teacher`` for a high-resolution teacher (CRKD: one crop, two resolutions). With ``features``
     the streams of ``params["streams"]`` come along (SignKD: flow and keypoints).
     """
@@ -81,10 +82,11 @@ def clip_dataset(store: FrameStore, index: list[dict], vocab: Vocabulary, split:
     crop_key, views = "video", ()
     if resize:
         crop_key, views = ("video_teacher" if teacher_view else None), (("video", int(resize)),)
+    crop_scale = tuple(params["crop_scale"]) if params.get("crop_scale") else None
     aug = Augmentation(crop=int(params["crop"]), train=train, flip=bool(params.get("flip", True)),
                        temporal_scale=float(params.get("temporal_scale", 0.2)),
                        temporal_context=int(params.get("temporal_context", 12)), crop_key=crop_key,
-                       resized_views=views)
+                       resized_views=views, crop_scale=crop_scale)
     streams = aligned_streams(features, split, params)
     kept = [r for r in records(index, split) if r.id in packed and (streams is None or _has_streams(streams, r.id))]
     return SignClipDataset(packed, kept, vocab, aug, seed=int(params.get("train", {}).get("seed", 0)),
