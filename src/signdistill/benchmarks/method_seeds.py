@@ -5,9 +5,10 @@ Each run of a parameters file (``conf/base/parameters_crkd.yml``: ``crkd_scratch
 under ``data/`` (and the feature store when the run reads streams), exactly as its Kedro pipeline would
 train it, then decoded and scored on dev and test. A teacher (``--teacher``) is trained once (seed 0) and
 frozen for every distilled run. Each training runs in a fresh spawned process; finished runs are skipped
-(result files under ``<out>_runs/``) and a killed run resumes from its last epoch checkpoint. Prints the
-per-run table, mean / std / spread per run and, for every ``*_scratch`` / ``*_distilled`` pair, the gain and
-whether it exceeds the larger of the two spreads.
+(result files under ``<out>_runs/``, each run's model package beside its result) and a killed run resumes
+from its last epoch checkpoint. Prints the per-run table, mean / std / spread per run and, for every
+``*_scratch`` / ``*_distilled`` pair (or every run against ``--reference``), the gain and whether it exceeds
+the larger of the two spreads.
 
 Run: ``uv run python -m signdistill.benchmarks.method_seeds --params conf/base/parameters_crkd.yml
 --teacher crkd_teacher --runs crkd_scratch crkd_distilled --seeds 0 1 2``. Torch and the core only (no
@@ -207,7 +208,8 @@ def main(argv: list[str] | None = None) -> dict:
                 distilled = "distill" in _run_params(args.params, run, seed, None, [], args.device)
                 if distilled and teacher_file is None:
                     raise SystemExit(f"{run} is distilled: name its teacher with --teacher")
-                atomic_json(done, fresh_process(job(run, seed, str(teacher_file) if distilled else None)))
+                package = done.with_suffix(".pt")  # kept for later analysis (e.g. benchmarks.gsba_accuracy)
+                atomic_json(done, fresh_process(job(run, seed, str(teacher_file) if distilled else None, package)))
             results.append(json.loads(done.read_text()))
     reference = None
     if args.reference:
