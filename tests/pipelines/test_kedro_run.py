@@ -203,6 +203,15 @@ def test_single_network_methods_are_compared_with_the_baseline(project: Path, mo
     assert all(terms in epoch for epoch in history)  # the method's own losses were trained
     if method == "smkd":  # two epochs: synchronous stage, then the decoupled stage at a small rate
         assert history[1]["lr"] < history[0]["lr"]
+        from signdistill.benchmarks.gsba_accuracy import gsba_by_radius
+        from signdistill.models.registry import read_package
+        from signdistill.training.recipes import read_index
+
+        by_d = gsba_by_radius(read_package(data / "06_models/smkd.pkl"), FrameStore(data / "03_primary/frame_store"),
+                              read_index(data / "02_intermediate/corpus_index.csv"), data / "01_raw/synthsign")
+        coverage = [by_d[d]["coverage"] for d in range(5)]
+        assert by_d[0]["sign_frames"] > 0 and coverage == sorted(coverage)  # a wider radius labels more frames
+        assert all(0 <= by_d[d]["frame_accuracy"] <= 1 for d in by_d)
 
 
 @pytest.mark.parametrize(("pipeline_name", "tables"), [

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import pickle
 from pathlib import Path
 
 import pandas as pd
@@ -26,7 +25,7 @@ from signdistill.data.atomic import atomic_json
 from signdistill.data.features import FeatureConfig
 from signdistill.data.vocabulary import Vocabulary
 from signdistill.decoding.video import end_to_end_latency
-from signdistill.models.registry import build_recognizer, load_recognizer
+from signdistill.models.registry import build_recognizer, load_recognizer, read_package
 from signdistill.training.recipes import data_view
 
 STAGES = ("read", "rgb", "flow", "keypoints", "model", "decode", "total")
@@ -34,7 +33,7 @@ STAGES = ("read", "rgb", "flow", "keypoints", "model", "decode", "total")
 
 def _model(package_path: Path, params: dict, vocabulary: dict) -> tuple[torch.nn.Module, dict, Vocabulary, bool]:
     if package_path.exists():
-        package = pickle.loads(package_path.read_bytes())
+        package = read_package(package_path)
         return load_recognizer(package), package["data"], Vocabulary.from_dict(package["vocabulary"]), True
     vocab = Vocabulary.from_dict(vocabulary)
     model = build_recognizer(params["kind"], len(vocab), params["model"]).eval()

@@ -7,9 +7,12 @@ A *model package* is what training nodes save and evaluation nodes load: ``{"kin
 
 from __future__ import annotations
 
+import pickle
 from dataclasses import asdict, fields
+from pathlib import Path
 from typing import Any
 
+import torch
 from torch import nn
 
 from signdistill.models.baseline import BaselineConfig, BaselineRecognizer
@@ -66,3 +69,15 @@ def load_recognizer(package: dict) -> nn.Module:
     model = build_recognizer(package["kind"], num_classes, config, **inputs)
     model.load_state_dict(package["state_dict"])
     return model.eval()
+
+
+def read_package(path: str | Path) -> dict:
+    """A model package from a file: the catalog's pickle (``data/06_models/<run>.pkl``) or a ``torch.save``
+    file (``.pt``, as the benchmarks keep them)."""
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"no model package at {path}")
+    if path.suffix == ".pkl":
+        with open(path, "rb") as handle:
+            return pickle.load(handle)
+    return torch.load(path, map_location="cpu", weights_only=False)
