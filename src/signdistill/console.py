@@ -146,7 +146,14 @@ def profile(model: str = typer.Argument(..., help="A name in signdistill.metrics
     net, inputs = MODEL_BUILDERS[model](resolution=resolution, frames=frames, vocab=vocab, **extra)
     net = net.to(device)
     inputs = tuple(move(x) for x in inputs)
-    stats = profile_model(net, inputs, warmup=warmup, repeats=repeats)
+    try:
+        stats = profile_model(net, inputs, warmup=warmup, repeats=repeats)
+    except NotImplementedError as err:  # value-dependent ops (valid-frame selection, packing) have no meta kernel
+        if device != "meta":
+            raise
+        typer.echo(f"error: {model} selects frames by value, which shapes alone cannot trace; profile it with "
+                   f"--device cpu ({str(err).splitlines()[0]})", err=True)
+        raise typer.Exit(2) from err
     _print({"model": model, "resolution": resolution, "frames": frames, "vocab": vocab, "channels": channels,
             **stats}, as_json)
 

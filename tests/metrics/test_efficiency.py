@@ -91,6 +91,9 @@ def test_profile_cli() -> None:
     gray = runner.invoke(app, [*args[:-1], "--channels", "1"])
     assert gray.exit_code == 0 and "channels: 1" in gray.stdout
     assert runner.invoke(app, ["profile", "nope"]).exit_code == 2
+    meta = runner.invoke(app, ["profile", "baseline", "--resolution", "32", "--frames", "8", "--vocab", "5",
+                               "--channels", "4", "--device", "meta"])
+    assert meta.exit_code == 2 and "--device cpu" in meta.output  # the baseline packs its sequences by value
 
 
 def test_lstm_macs_are_counted_from_shapes_and_real_steps() -> None:
