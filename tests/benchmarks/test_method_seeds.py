@@ -47,16 +47,18 @@ def test_step_times_build_each_run_as_its_recipe_does() -> None:
     """The step-time benchmark's batches carry what each run reads, and one real step runs for each kind."""
     from pathlib import Path
 
-    from signdistill.benchmarks.step_times import run_params, step_seconds, synthetic_batch
+    from signdistill.benchmarks.method_seeds import run_params
+    from signdistill.benchmarks.step_times import step_seconds, synthetic_batch
     from signdistill.data.vocabulary import Vocabulary
 
     conf = Path(__file__).resolve().parents[2] / "conf/base"
     vocab = Vocabulary(("A", "B", "C", "D", "E", "F", "G"))
-    crkd = synthetic_batch(run_params(conf, "crkd", "crkd_distilled"), 2, 12, vocab, teacher_view=True)
+    crkd = synthetic_batch(run_params(conf / "parameters_crkd.yml", "crkd_distilled"), 2, 12, vocab, teacher_view=True)
     assert crkd["video"].shape[2:4] == (40, 40) and crkd["video_teacher"].shape[2:4] == (112, 112)
-    signkd = synthetic_batch(run_params(conf, "signkd", "signkd_distilled"), 2, 12, vocab, teacher_view=True)
+    signkd = synthetic_batch(run_params(conf / "parameters_signkd.yml", "signkd_distilled"), 2, 12, vocab,
+                             teacher_view=True)
     assert signkd["flow"].shape == (2, 12, 2, 56, 56) and signkd["keypoints"].shape == (2, 12, 133, 3)
-    assert set(synthetic_batch(run_params(conf, "baseline", "student_res"), 2, 12, vocab, False)) == {
+    assert set(synthetic_batch(run_params(conf / "parameters_baseline.yml", "student_res"), 2, 12, vocab, False)) == {
         "video", "lengths", "labels", "label_lengths", "ids"}
     for method, run, teacher in (("baseline", "student_res", None), ("crkd", "crkd_distilled", "crkd_teacher")):
         row = step_seconds(conf, method, run, teacher, vocab, frames=24, device="cpu", repeats=1)

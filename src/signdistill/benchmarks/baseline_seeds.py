@@ -20,9 +20,8 @@ import json
 from pathlib import Path
 
 import numpy as np
-import yaml
 
-from signdistill.benchmarks.method_seeds import apply_overrides, fresh_process, spread_summary
+from signdistill.benchmarks.method_seeds import apply_overrides, fresh_process, run_params, spread_summary
 from signdistill.data.atomic import atomic_json
 
 TARGET_TEACHER = (10.0, 40.0)  # test WER band at the teacher resolution (percent)
@@ -31,8 +30,7 @@ TARGET_GAP = 5.0  # the student resolution must be at least this many points wor
 
 def _params(conf: Path, resolution: str, seed: int, epochs: int | None, device: str,
             overrides: list[str]) -> dict:
-    params = yaml.safe_load((conf / "parameters_baseline.yml").read_text())[resolution]["baseline"]
-    params = apply_overrides(params, overrides)
+    params = apply_overrides(run_params(conf / "parameters_baseline.yml", resolution), overrides)
     params["train"]["seed"] = seed
     params["train"]["device"] = device
     if epochs is not None:

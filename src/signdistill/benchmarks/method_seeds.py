@@ -155,12 +155,17 @@ def apply_overrides(params: dict, overrides: list[str]) -> dict:
     return params
 
 
-def _run_params(params_file: Path, run: str, seed: int, epochs: int | None, overrides: list[str],
-                device: str) -> dict:
+def run_params(params_file: Path, run: str) -> dict:
+    """A run's recogniser parameters from a ``parameters_<method>.yml`` (the baseline's nest under ``baseline``)."""
     sections = yaml.safe_load(params_file.read_text())
     if run not in sections:
         raise SystemExit(f"{params_file} has no run {run!r}; it has {sorted(k for k in sections if k[0] != '_')}")
-    params = apply_overrides(sections[run]["recognizer"], overrides)
+    return sections[run].get("recognizer") or sections[run]["baseline"]
+
+
+def _run_params(params_file: Path, run: str, seed: int, epochs: int | None, overrides: list[str],
+                device: str) -> dict:
+    params = apply_overrides(run_params(params_file, run), overrides)
     params["train"].update({"seed": seed, "device": device, **({"epochs": epochs} if epochs else {})})
     return params
 

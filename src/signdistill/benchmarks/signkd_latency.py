@@ -25,8 +25,8 @@ from signdistill.data.atomic import atomic_json
 from signdistill.data.features import FeatureConfig
 from signdistill.data.vocabulary import Vocabulary
 from signdistill.decoding.video import end_to_end_latency
-from signdistill.models.registry import build_recognizer, load_recognizer, read_package
-from signdistill.training.recipes import data_view
+from signdistill.models.registry import load_recognizer, read_package
+from signdistill.training.recipes import build_model, data_view
 
 STAGES = ("read", "rgb", "flow", "keypoints", "model", "decode", "total")
 
@@ -36,8 +36,7 @@ def _model(package_path: Path, params: dict, vocabulary: dict) -> tuple[torch.nn
         package = read_package(package_path)
         return load_recognizer(package), package["data"], Vocabulary.from_dict(package["vocabulary"]), True
     vocab = Vocabulary.from_dict(vocabulary)
-    model = build_recognizer(params["kind"], len(vocab), params["model"]).eval()
-    return model, data_view(params), vocab, False
+    return build_model(params, vocab).eval(), data_view(params), vocab, False
 
 
 def format_table(result: dict) -> str:

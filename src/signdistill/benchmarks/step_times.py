@@ -14,7 +14,6 @@ Run: ``uv run python -m signdistill.benchmarks.step_times [--device cuda] [--fra
 from __future__ import annotations
 
 import argparse
-import copy
 import json
 import math
 import tempfile
@@ -23,12 +22,12 @@ from pathlib import Path
 
 import pandas as pd
 import torch
-import yaml
 
+from signdistill.benchmarks.method_seeds import run_params
 from signdistill.data.atomic import atomic_json
 from signdistill.data.vocabulary import Vocabulary
-from signdistill.models.registry import build_recognizer
-from signdistill.training.recipes import build_distiller, model_inputs
+from signdistill.metrics.efficiency import sync_device
+from signdistill.training.recipes import build_model
 from signdistill.training.trainer import TrainConfig, Trainer
 
 # (parameters file, run, its teacher run when distilled)
@@ -37,12 +36,6 @@ RUNS = [("baseline", "teacher_res", None), ("baseline", "student_res", None),
         ("crkd", "crkd_teacher", None), ("crkd", "crkd_scratch", None), ("crkd", "crkd_distilled", "crkd_teacher"),
         ("signkd", "signkd_teacher", None), ("signkd", "signkd_scratch", None),
         ("signkd", "signkd_distilled", "signkd_teacher")]
-
-
-def run_params(conf: Path, method: str, run: str) -> dict:
-    """A run's recogniser parameters (the baseline file nests them under ``baseline``)."""
-    section = yaml.safe_load((conf / f"parameters_{method}.yml").read_text())[run]
-    return copy.deepcopy(section.get("recognizer") or section["baseline"])
 
 
 def synthetic_batch(params: dict, batch: int, frames: int, vocab: Vocabulary, teacher_view: bool) -> dict:
@@ -63,21 +56,12 @@ def synthetic_batch(params: dict, batch: int, frames: int, vocab: Vocabulary, te
     return out
 
 
-def _sync(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-
-
 def step_seconds(conf: Path, method: str, run: str, teacher: str | None, vocab: Vocabulary, frames: int,
                  device: str, repeats: int) -> dict:
-    params = run_params(conf, method, run)
+    params = run_params(conf / f"parameters_{method}.yml", run)
     torch.manual_seed(0)
-    kind = params.get("kind", "baseline")
-    model = build_recognizer(kind, len(vocab), params["model"], **model_inputs(kind, params["model"], vocab))
-    if teacher:
-        t_params = run_params(conf, method, teacher)
-        model = build_distiller(build_recognizer(t_params.get("kind", "baseline"), len(vocab), t_params["model"]),
-                                model, params.get("distill", {}))
+    model = build_model(params, vocab, build_model(run_params(conf / f"parameters_{method}.yml", teacher), vocab)
+                        if teacher else None)
     train = {**params["train"], "device": device}
     config = TrainConfig(**train)
     with tempfile.TemporaryDirectory() as tmp:
@@ -86,10 +70,10 @@ def step_seconds(conf: Path, method: str, run: str, teacher: str | None, vocab: 
         batch = synthetic_batch(params, config.batch_size, frames, vocab, teacher is not None)
         times = []
         for i in range(repeats + 1):  # the first step builds caches and autotunes: untimed
-            _sync(trainer.device)
+            sync_device(trainer.device)
             start = time.perf_counter()
             trainer.train_step(batch)
-            _sync(trainer.device)
+            sync_device(trainer.device)
             if i:
                 times.append(time.perf_counter() - start)
     times.sort()

@@ -24,6 +24,7 @@ from signdistill.data.features import FeatureConfig, video_flow, video_keypoints
 from signdistill.data.frames import read_frames
 from signdistill.data.vocabulary import Vocabulary
 from signdistill.flow.tvl1 import dequantise_flow
+from signdistill.metrics.efficiency import sync_device
 from signdistill.pose.heatmaps import transform_keypoints
 
 
@@ -35,12 +36,10 @@ class StageTimer:
     seconds: dict[str, float] = field(default_factory=dict)
 
     def time(self, stage: str, work: Callable[[], object]) -> object:
-        if self.device.type == "cuda":
-            torch.cuda.synchronize(self.device)
+        sync_device(self.device)
         start = time.perf_counter()
         result = work()
-        if self.device.type == "cuda":
-            torch.cuda.synchronize(self.device)
+        sync_device(self.device)
         self.seconds[stage] = self.seconds.get(stage, 0.0) + time.perf_counter() - start
         return result
 

@@ -74,7 +74,7 @@ def count_macs(model: nn.Module, example_inputs: tuple) -> int:
     return counter.get_total_flops() // 2 + uncounted[0]
 
 
-def _sync(device: torch.device) -> None:
+def sync_device(device: torch.device) -> None:
     """Wait for queued kernels so wall-clock time covers the work, not just its launch."""
     if device.type == "cuda":
         torch.cuda.synchronize(device)
@@ -99,10 +99,10 @@ def measure_latency(model: nn.Module, example_inputs: tuple, warmup: int = 2, re
     times = []
     with torch.inference_mode():
         for i in range(warmup + repeats):
-            _sync(device)
+            sync_device(device)
             start = time.perf_counter()
             model(*example_inputs)
-            _sync(device)
+            sync_device(device)
             if i >= warmup:
                 times.append(time.perf_counter() - start)
     return times

@@ -110,15 +110,21 @@ def recognizer_recipe(store_root: Path, index: list[dict], vocabulary: dict, par
     store = FrameStore(Path(store_root))
     torch.manual_seed(int(params["train"]["seed"]))
     kind = params.get("kind", "baseline")
-    model = build_recognizer(kind, len(vocab), params["model"], **model_inputs(kind, params["model"], vocab))
-    if teacher is not None:
-        model = build_distiller(teacher, model, params.get("distill", {}))
+    model = build_model(params, vocab, teacher)
     distilling = teacher is not None
     train_set = clip_dataset(store, index, vocab, "train", params, True, teacher_view=distilling, features=features)
     # a distilled student is evaluated on its own input alone: no teacher view, no teacher streams
     dev_set = clip_dataset(store, index, vocab, "dev", {**params, "streams": None} if distilling else params, False,
                            features=features)
     return Recipe(model, train_set, dev_set, vocab, TrainConfig(**params["train"]), kind)
+
+
+def build_model(params: dict, vocab: Vocabulary, teacher: nn.Module | None = None) -> nn.Module:
+    """The recogniser of ``params`` (``kind``, ``model``) for ``vocab``; with a frozen ``teacher``, the distiller
+    of ``params["distill"]`` around it and the fresh student."""
+    kind = params.get("kind", "baseline")
+    model = build_recognizer(kind, len(vocab), params["model"], **model_inputs(kind, params["model"], vocab))
+    return model if teacher is None else build_distiller(teacher, model, params.get("distill", {}))
 
 
 def model_inputs(kind: str, model: dict, vocab: Vocabulary) -> dict:
