@@ -24,8 +24,8 @@ import yaml
 from signdistill.data.atomic import atomic_json
 from signdistill.data.features import FeatureConfig
 from signdistill.data.vocabulary import Vocabulary
-from signdistill.decoding.video import end_to_end_latency
-from signdistill.models.registry import load_recognizer, read_package
+from signdistill.decoding.video import end_to_end_latency, packaged_model
+from signdistill.models.registry import read_package
 from signdistill.training.recipes import build_model, data_view
 
 STAGES = ("read", "rgb", "flow", "keypoints", "model", "decode", "total")
@@ -33,8 +33,7 @@ STAGES = ("read", "rgb", "flow", "keypoints", "model", "decode", "total")
 
 def _model(package_path: Path, params: dict, vocabulary: dict) -> tuple[torch.nn.Module, dict, Vocabulary, bool]:
     if package_path.exists():
-        package = read_package(package_path)
-        return load_recognizer(package), package["data"], Vocabulary.from_dict(package["vocabulary"]), True
+        return (*packaged_model(read_package(package_path)), True)
     vocab = Vocabulary.from_dict(vocabulary)
     return build_model(params, vocab).eval(), data_view(params), vocab, False
 

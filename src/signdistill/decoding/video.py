@@ -25,6 +25,7 @@ from signdistill.data.frames import read_frames
 from signdistill.data.vocabulary import Vocabulary
 from signdistill.flow.tvl1 import dequantise_flow
 from signdistill.metrics.efficiency import sync_device
+from signdistill.models.registry import load_recognizer
 from signdistill.pose.heatmaps import transform_keypoints
 
 
@@ -117,6 +118,11 @@ def time_recognition(model: nn.Module, frames: np.ndarray, view: dict, vocabular
         if i:
             runs.append({**timer.seconds, "total": sum(timer.seconds.values())})
     return {stage: float(np.median([r[stage] for r in runs])) for stage in runs[0]}
+
+
+def packaged_model(package: dict) -> tuple[nn.Module, dict, Vocabulary]:
+    """What ``end_to_end_latency`` takes for a trained model package: the model, its data view, its vocabulary."""
+    return load_recognizer(package), package["data"], Vocabulary.from_dict(package["vocabulary"])
 
 
 def end_to_end_latency(models: dict[str, tuple[nn.Module, dict, Vocabulary]], source: Path,

@@ -8,9 +8,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from signdistill.data.features import FeatureConfig
-from signdistill.data.vocabulary import Vocabulary
-from signdistill.decoding.video import end_to_end_latency
-from signdistill.models.registry import load_recognizer
+from signdistill.decoding.video import end_to_end_latency, packaged_model
 from signdistill.pipelines.evaluation.nodes import compare_runs
 
 # For orientation only, PHOENIX-2014T test WER: Table 3's full teacher (VE+KE+FE, MLP fusion at M1-M4) and
@@ -28,8 +26,7 @@ def signkd_latency(teacher: dict, student: dict, index: pd.DataFrame, features: 
     test = index[index.split == "test"]
     if test.empty:
         raise ValueError("the corpus index has no test video to time")
-    models = {name: (load_recognizer(package), package["data"], Vocabulary.from_dict(package["vocabulary"]))
-              for name, package in (("signkd_teacher", teacher), ("signkd_distilled", student))}
+    models = {"signkd_teacher": packaged_model(teacher), "signkd_distilled": packaged_model(student)}
     return end_to_end_latency(models, Path(test.source.iloc[0]), FeatureConfig.from_params(features),
                               evaluation["decoder"], int(evaluation["beam_width"]),
                               int(evaluation.get("latency_repeats", 3)))
