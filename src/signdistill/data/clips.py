@@ -138,25 +138,38 @@ class SignClipDataset(Dataset):
 
     def _streams(self, video_id: str, window: ClipWindow, store_size: int) -> dict:
         """The aligned streams of ``window``: the RGB crop scaled to the streams' store (see ``AlignedStreams``)."""
-        streams, out = self.streams, {}
-        top, left = round(window.top * streams.scale), round(window.left * streams.scale)
-        crop, size = round(window.crop * streams.scale), round(self.aug.crop * streams.scale)
-        if streams.flow is not None:
-            codes = streams.flow[video_id][window.steps, top:top + crop, left:left + crop]
-            flow = torch.from_numpy(np.ascontiguousarray(codes)).permute(0, 3, 1, 2)
-            flow = dequantise_flow(flow, streams.flow_bound)
-            if crop != size:  # a resized window: the field is resampled and its vectors scale with it
-                flow = F.interpolate(flow, size=(size, size), mode="bilinear", align_corners=False) * (size / crop)
-            if window.flip:  # the mirrored motion moves the other way along x
-                flow = flow.flip(-1) * torch.tensor([-1.0, 1.0]).view(1, 2, 1, 1)
-            out["flow"] = flow.contiguous()
-        if streams.keypoints is not None:
-            entry = streams.keypoints[video_id]
-            points = torch.from_numpy(np.asarray(entry["keypoints"], np.float32)[window.steps])
-            resized = round(store_size * streams.scale)
-            out["keypoints"] = transform_keypoints(points, tuple(entry["frame_size"]), resized, top, left, crop, size,
-                                                   window.flip)
-        return out
+        streams = self.streams
+        codes = streams.flow[video_id] if streams.flow is not None else None
+        entry = streams.keypoints[video_id] if streams.keypoints is not None else None
+        return window_streams(window, self.aug.crop, store_size, streams.scale, codes,
+                              None if entry is None else entry["keypoints"],
+                              None if entry is None else tuple(entry["frame_size"]), streams.flow_bound)
+
+
+def window_streams(window: ClipWindow, crop: int, store_size: int, scale: float, flow_codes: np.ndarray | None = None,
+                   keypoints: np.ndarray | None = None, frame_size: tuple[int, int] | None = None,
+                   flow_bound: float = 20.0) -> dict:
+    """Flow and keypoints of one video seen through an RGB ``window`` of a ``store_size`` store whose output is
+    ``crop`` px: ``flow`` float ``[T, 2, c, c]`` from uint8 codes ``[T, h, w, 2]`` of a store ``scale`` times
+    as large (c = crop x scale; a resized window resamples the field and scales its vectors, a flip mirrors it
+    and negates dx) and ``keypoints`` ``[T, 133, 3]`` from source pixels (``frame_size`` (h, w)) into that
+    c x c crop (a flip also swaps left and right labels)."""
+    out = {}
+    top, left = round(window.top * scale), round(window.left * scale)
+    side, size = round(window.crop * scale), round(crop * scale)
+    if flow_codes is not None:
+        codes = flow_codes[window.steps, top:top + side, left:left + side]
+        flow = dequantise_flow(torch.from_numpy(np.ascontiguousarray(codes)).permute(0, 3, 1, 2), flow_bound)
+        if side != size:  # a resized window: the field is resampled and its vectors scale with it
+            flow = F.interpolate(flow, size=(size, size), mode="bilinear", align_corners=False) * (size / side)
+        if window.flip:  # the mirrored motion moves the other way along x
+            flow = flow.flip(-1) * torch.tensor([-1.0, 1.0]).view(1, 2, 1, 1)
+        out["flow"] = flow.contiguous()
+    if keypoints is not None:
+        points = torch.from_numpy(np.asarray(keypoints, np.float32)[window.steps])
+        out["keypoints"] = transform_keypoints(points, frame_size, round(store_size * scale), top, left, side, size,
+                                               window.flip)
+    return out
 
 
 def resize_frames(frames: np.ndarray, size: int) -> np.ndarray:

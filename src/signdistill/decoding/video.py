@@ -19,14 +19,12 @@ import numpy as np
 import torch
 from torch import nn
 
-from signdistill.data.clips import resize_frames
+from signdistill.data.clips import ClipWindow, resize_frames, window_streams
 from signdistill.data.features import FeatureConfig, video_flow, video_keypoints
 from signdistill.data.frames import read_frames
 from signdistill.data.vocabulary import Vocabulary
-from signdistill.flow.tvl1 import dequantise_flow
 from signdistill.metrics.efficiency import sync_device
 from signdistill.models.registry import load_recognizer
-from signdistill.pose.heatmaps import transform_keypoints
 
 
 @dataclass
@@ -68,22 +66,22 @@ def video_batch(frames: np.ndarray, view: dict, features: FeatureConfig | None =
     streams = view.get("streams") or []
     if streams and features is None:
         raise ValueError(f"streams {streams} need the FeatureConfig the model's features were made with")
-    if streams:
-        scale = features.flow_size / size
-        s_top, s_crop = round(top * scale), round(crop * scale)
+    if not streams:
+        return batch
+    window = ClipWindow(np.arange(len(frames)), top, top, crop, False)  # the evaluation view: centre, whole clip
+    scale = features.flow_size / size
     if "flow" in streams:
         def flow() -> torch.Tensor:
             codes = video_flow(resize_frames(frames, features.flow_size), features, str(device))
-            window = torch.from_numpy(np.ascontiguousarray(codes[:, s_top:s_top + s_crop, s_top:s_top + s_crop]))
-            return dequantise_flow(window.permute(0, 3, 1, 2), features.flow_bound)[None].to(device)
+            return window_streams(window, crop, size, scale, flow_codes=codes,
+                                  flow_bound=features.flow_bound)["flow"][None].to(device)
 
         batch["flow"] = timer.time("flow", flow)
     if "keypoints" in streams:
         def keypoints() -> torch.Tensor:
             points, _ = video_keypoints(frames, features)
-            mapped = transform_keypoints(torch.from_numpy(points), tuple(frames.shape[1:3]), round(size * scale),
-                                         s_top, s_top, s_crop, s_crop, False)
-            return mapped[None].to(device)
+            return window_streams(window, crop, size, scale, keypoints=points,
+                                  frame_size=tuple(frames.shape[1:3]))["keypoints"][None].to(device)
 
         batch["keypoints"] = timer.time("keypoints", keypoints)
     return batch
