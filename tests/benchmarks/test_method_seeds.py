@@ -63,3 +63,17 @@ def test_step_times_build_each_run_as_its_recipe_does() -> None:
     for method, run, teacher in (("baseline", "student_res", None), ("crkd", "crkd_distilled", "crkd_teacher")):
         row = step_seconds(conf, method, run, teacher, vocab, frames=24, device="cpu", repeats=1)
         assert row["step_s"] > 0 and row["batch"] == 2 and row["run"] == run
+
+
+def test_pipeline_checkpoints_only_for_the_run_the_pipeline_trains() -> None:
+    """Warming a pipeline's checkpoints is allowed only for the exact run it resumes (seed, no overrides)."""
+    from pathlib import Path
+
+    from signdistill.benchmarks.method_seeds import pipeline_checkpoints
+
+    params = Path(__file__).resolve().parents[2] / "conf/base/parameters_smkd.yml"
+    assert pipeline_checkpoints(params, "smkd_ws", 0, "") == Path("data/06_models/checkpoints/smkd_ws")
+    with pytest.raises(SystemExit, match="seed 1"):
+        pipeline_checkpoints(params, "smkd_ws", 1, "")
+    with pytest.raises(SystemExit, match="overrides"):
+        pipeline_checkpoints(params, "smkd_ws", 0, "_e8")

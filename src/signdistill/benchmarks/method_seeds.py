@@ -23,11 +23,14 @@ import hashlib
 import json
 import logging
 import multiprocessing
+import os
 import time
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
 import numpy as np
+import torch
 import yaml
 
 from signdistill.data.atomic import atomic_json
@@ -46,6 +49,8 @@ def run_job(job: dict) -> dict:
     """Train one run at one seed (distilled from ``job["teacher"]``, a package file, if given), decode dev and
     test, score them; saves the model package to ``job["save"]`` if given. Returns WERs and wall times."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")  # a spawned process
+    if job.get("threads"):
+        torch.set_num_threads(int(job["threads"]))
     data, params = Path(job["data"]), job["params"]
     evaluation = yaml.safe_load((Path(job["conf"]) / "parameters_evaluation.yml").read_text())["evaluation"]
     index = read_index(data / "02_intermediate/corpus_index.csv")
@@ -76,9 +81,20 @@ def run_job(job: dict) -> dict:
 
 def fresh_process(job: dict) -> dict:
     """``run_job`` in its own spawned process, one at a time (training already uses every core)."""
+    return [result for _, result in fresh_processes([job], 1)][0]
+
+
+def fresh_processes(jobs: list[dict], concurrent: int) -> Iterator[tuple[int, dict]]:
+    """``run_job`` on every job, each in its own spawned process, ``concurrent`` at a time with the cores
+    shared out. Small networks use cores poorly: on 2 cores two single-threaded SMKD trainings side by side
+    step at 0.213 s each against 0.141 s for one on both cores (1.3x the throughput, plus the per-epoch
+    beam search, which is single-threaded). Yields (job index, result) as each finishes."""
+    threads = max(1, (os.cpu_count() or 1) // concurrent) if concurrent > 1 else None
     context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(1, mp_context=context, max_tasks_per_child=1) as pool:
-        return pool.submit(run_job, job).result()
+    with ProcessPoolExecutor(concurrent, mp_context=context, max_tasks_per_child=1) as pool:
+        futures = {pool.submit(run_job, {**job, "threads": threads}): i for i, job in enumerate(jobs)}
+        for future in as_completed(futures):
+            yield futures[future], future.result()
 
 
 def spread_summary(runs: list[dict], key: str = "run") -> dict:
@@ -170,6 +186,16 @@ def _run_params(params_file: Path, run: str, seed: int, epochs: int | None, over
     return params
 
 
+def pipeline_checkpoints(params_file: Path, run: str, seed: int, tag_extra: str) -> Path:
+    """The run's own ``checkpoint_dir`` (where its Kedro pipeline checkpoints), for its configured seed only:
+    the pipeline resumes a checkpoint of the same training configuration, so it must be that run exactly."""
+    params = run_params(params_file, run)
+    if tag_extra or seed != int(params["train"].get("seed", 0)):
+        raise SystemExit(f"--pipeline-checkpoints: {run} at seed {seed}{' with ' + tag_extra if tag_extra else ''} "
+                         f"is not the run its pipeline trains (seed {params['train'].get('seed', 0)}, no overrides)")
+    return Path(params["checkpoint_dir"])
+
+
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--params", type=Path, required=True, help="a parameters_<method>.yml with run sections")
@@ -179,6 +205,11 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--epochs", type=int, default=None, help="override every run's epochs")
     parser.add_argument("--set", dest="overrides", nargs="*", default=[], metavar="KEY=VALUE")
     parser.add_argument("--device", default="auto")
+    parser.add_argument("--jobs", type=int, default=1, help="runs trained side by side, the cores shared out")
+    parser.add_argument("--pipeline-checkpoints", action="store_true",
+                        help="checkpoint each run where its Kedro pipeline does (the run's checkpoint_dir), so that "
+                             "e.g. `kedro run --pipelines ablations_smkd` resumes the finished trainings; only for "
+                             "the configured seed, without --epochs or --set")
     parser.add_argument("--conf", type=Path, default=Path("conf/base"))
     parser.add_argument("--data", type=Path, default=Path("data"))
     parser.add_argument("--out", type=Path, default=None, help="default data/08_reporting/<params stem>_seeds")
@@ -195,9 +226,11 @@ def main(argv: list[str] | None = None) -> dict:
 
     def job(run: str, seed: int, teacher: str | None = None, save: Path | None = None) -> dict:
         params = _run_params(args.params, run, seed, args.epochs, args.overrides, args.device)
+        checkpoints = args.data / "06_models/checkpoints/seeds" / f"{run}_seed{seed}{tag_extra}"
+        if args.pipeline_checkpoints:
+            checkpoints = pipeline_checkpoints(args.params, run, seed, tag_extra)
         return {"data": str(args.data), "conf": str(args.conf), "params": params, "run": run, "teacher": teacher,
-                "save": str(save) if save else None,
-                "checkpoints": str(args.data / "06_models/checkpoints/seeds" / f"{run}_seed{seed}{tag_extra}")}
+                "save": str(save) if save else None, "checkpoints": str(checkpoints)}
 
     teacher_file = None
     if args.teacher:
@@ -205,17 +238,20 @@ def main(argv: list[str] | None = None) -> dict:
         if load_checkpoint(teacher_file) is None:
             result = fresh_process(job(args.teacher, 0, save=teacher_file))
             atomic_json(runs_dir / f"{args.teacher}_seed0{tag_extra}.json", result)
-    results = []
+    pending, files = [], []
     for run in args.runs:
         for seed in args.seeds:
             done = runs_dir / f"{run}_seed{seed}{tag_extra}.json"
+            files.append(done)
             if not done.exists():
                 distilled = "distill" in _run_params(args.params, run, seed, None, [], args.device)
                 if distilled and teacher_file is None:
                     raise SystemExit(f"{run} is distilled: name its teacher with --teacher")
                 package = done.with_suffix(".pt")  # kept for later analysis (e.g. benchmarks.gsba_accuracy)
-                atomic_json(done, fresh_process(job(run, seed, str(teacher_file) if distilled else None, package)))
-            results.append(json.loads(done.read_text()))
+                pending.append((done, job(run, seed, str(teacher_file) if distilled else None, package)))
+    for i, result in fresh_processes([j for _, j in pending], args.jobs):  # each saved as soon as it finishes
+        atomic_json(pending[i][0], result)
+    results = [json.loads(done.read_text()) for done in files]
     reference = None
     if args.reference:
         reference, _, pattern = args.reference.partition("=")
