@@ -77,6 +77,26 @@ def test_other_configuration_does_not_resume(tmp_path: Path) -> None:
     assert again.resume() is False
 
 
+def test_a_run_built_from_other_parameters_does_not_resume(tmp_path: Path) -> None:
+    """Same training section, other model or data view (CTCA's frame_stride, the crop): start afresh. Where
+    the run lives and how many processes train it do not matter."""
+    from signdistill.training.recipes import run_fingerprint
+
+    params = {"kind": "ctca", "crop": 36, "model": {"frame_stride": 2}, "train": CONFIG,
+              "checkpoint_dir": "a", "ddp": {"nproc_per_node": 1}}
+    vocabulary = {"glosses": ["A", "B"]}
+    same = run_fingerprint({**params, "checkpoint_dir": "b", "ddp": {"nproc_per_node": 2}}, vocabulary)
+    assert run_fingerprint(params, vocabulary) == same
+    for other in ({**params, "model": {"frame_stride": 1}}, {**params, "crop": 48}):
+        assert run_fingerprint(other, vocabulary) != same
+    assert run_fingerprint(params, {"glosses": ["A", "C"]}) != same
+    first = TrainConfig(**{**CONFIG, "epochs": 1}, run_fingerprint=same)
+    Trainer(_model(), _dataset(), _loss_evaluator, first, tmp_path).fit()
+    assert Trainer(_model(), _dataset(), _loss_evaluator, first, tmp_path).resume() is True
+    moved = TrainConfig(**{**CONFIG, "epochs": 1}, run_fingerprint=run_fingerprint({**params, "crop": 48}, vocabulary))
+    assert Trainer(_model(), _dataset(), _loss_evaluator, moved, tmp_path).resume() is False
+
+
 class _NaNOnce(BaselineRecognizer):
     """Returns a NaN loss for any batch that holds video v2."""
 

@@ -7,6 +7,8 @@ trains exactly what a single process would, only over more devices.
 from __future__ import annotations
 
 import csv
+import hashlib
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -116,7 +118,18 @@ def recognizer_recipe(store_root: Path, index: list[dict], vocabulary: dict, par
     # a distilled student is evaluated on its own input alone: no teacher view, no teacher streams
     dev_set = clip_dataset(store, index, vocab, "dev", {**params, "streams": None} if distilling else params, False,
                            features=features)
-    return Recipe(model, train_set, dev_set, vocab, TrainConfig(**params["train"]), kind)
+    config = TrainConfig(**params["train"], run_fingerprint=run_fingerprint(params, vocabulary))
+    return Recipe(model, train_set, dev_set, vocab, config, kind)
+
+
+def run_fingerprint(params: dict, vocabulary: dict) -> str:
+    """What a checkpoint must have been trained with to be resumed, besides the training section: the model,
+    the data view, the distillation options and the vocabulary (changing ``model.frame_stride`` or ``crop``
+    must start afresh, not continue someone else's weights). Where the run lives and how many processes train
+    it (``checkpoint_dir``, ``ddp``) do not count."""
+    kept = {k: v for k, v in params.items() if k not in ("train", "checkpoint_dir", "ddp")}
+    text = json.dumps({"params": kept, "vocabulary": vocabulary}, sort_keys=True, default=str)
+    return hashlib.sha1(text.encode()).hexdigest()[:12]
 
 
 def build_model(params: dict, vocab: Vocabulary, teacher: nn.Module | None = None) -> nn.Module:

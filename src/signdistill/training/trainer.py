@@ -47,6 +47,7 @@ class TrainConfig:
     seed: int = 0
     num_workers: int = 0
     device: str = "auto"
+    run_fingerprint: str = ""  # everything else the run was built from (training.recipes.run_fingerprint)
 
     def fingerprint(self) -> str:
         return hashlib.sha1(json.dumps(asdict(self), sort_keys=True).encode()).hexdigest()[:12]
