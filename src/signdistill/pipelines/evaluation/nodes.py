@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
+import numpy as np
 import pandas as pd
 import torch
 from matplotlib.figure import Figure
@@ -102,7 +103,7 @@ def compare_runs(runs: dict[str, tuple[pd.DataFrame, pd.DataFrame]], paper: dict
                      "paper_wer": ref.get("wer"), "paper_params_m": ref.get("params_m"),
                      "paper_gmacs": ref.get("gmacs")})
     table = pd.DataFrame(rows)
-    fig, ax = plt.subplots(figsize=(5, 3.4))
+    fig, (ax, bars) = plt.subplots(1, 2, figsize=(10, 3.6), gridspec_kw={"width_ratios": [1, 1.3]})
     for row in rows:
         ax.scatter(row["gmacs"], row["test_wer"], s=40)
         ax.annotate(row["run"], (row["gmacs"], row["test_wer"]), fontsize=8, xytext=(4, 4),
@@ -111,10 +112,24 @@ def compare_runs(runs: dict[str, tuple[pd.DataFrame, pd.DataFrame]], paper: dict
     ax.set_xlabel(f"GMACs per {int(rows[0]['frames'])}-frame clip")
     ax.set_ylabel("test WER (%)")
     ax.set_title("WER against cost (this corpus)", fontsize=9)
+    _wer_bars(bars, rows)
     fig.tight_layout()
     metrics = {f"{row['run']}_{key}": {"value": float(row[key]), "step": 0}
                for row in rows for key in ("test_wer", "dev_wer", "params_m", "gmacs")}
     return table, fig, metrics
+
+
+def _wer_bars(ax: plt.Axes, rows: list[dict]) -> None:
+    """Each run's test WER here next to the paper's for the same row (ablation rows often share one cost, so
+    the scatter alone would stack them)."""
+    x = np.arange(len(rows))
+    ax.bar(x - 0.2, [r["test_wer"] for r in rows], 0.4, label="this corpus")
+    ax.bar(x + 0.2, [r["paper_wer"] if r["paper_wer"] is not None else np.nan for r in rows], 0.4,
+           label="paper (its data set)")
+    ax.set_xticks(x, [r["run"] for r in rows], rotation=30, ha="right", fontsize=7)
+    ax.set_ylabel("test WER (%)")
+    ax.set_title("test WER: this corpus and the paper", fontsize=9)
+    ax.legend(fontsize=7)
 
 
 def compare_with_baseline(baseline_wer: pd.DataFrame, baseline_cost: pd.DataFrame, method_wer: pd.DataFrame,

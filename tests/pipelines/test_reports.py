@@ -1,0 +1,34 @@
+"""Report tables and plots of the evaluation pipeline's pure nodes (no Kedro session needed)."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import pandas as pd  # noqa: E402
+import pytest  # noqa: E402
+
+from signdistill.pipelines.evaluation.nodes import ablation_table  # noqa: E402
+
+
+def _wer(test: float) -> pd.DataFrame:
+    return pd.DataFrame([{"split": s, "signer": "all", "wer": w, "sub": 0.0, "del": w / 2, "ins": 0.0}
+                         for s, w in (("dev", test + 1), ("test", test))])
+
+
+def _cost(gmacs: float) -> pd.DataFrame:
+    return pd.DataFrame([{"model": "m", "frames": 200, "params_m": 2.0, "gmacs": gmacs, "latency_s": 0.1}])
+
+
+def test_ablation_table_puts_each_row_next_to_the_paper() -> None:
+    rows = {"a": ("baseline", 24.7, None), "b": ("+ WS", 21.4, None), "c": ("ours only", None, None)}
+    table, fig, metrics = ablation_table(_wer(22.8), _cost(1.2), _wer(11.6), _cost(1.2), _wer(30.0), _cost(1.2),
+                                         rows=rows)
+    assert list(table.row) == ["baseline", "+ WS", "ours only"]
+    assert table.set_index("run").loc["b", "test_wer"] == pytest.approx(11.6)
+    assert table.set_index("run").loc["b", "paper_wer"] == pytest.approx(21.4)
+    scatter, bars = fig.axes
+    heights = [patch.get_height() for patch in bars.patches]
+    assert heights[:3] == pytest.approx([22.8, 11.6, 30.0]) and heights[3:5] == pytest.approx([24.7, 21.4])
+    assert metrics["a_test_wer"]["value"] == pytest.approx(22.8)
