@@ -32,3 +32,19 @@ def test_ablation_table_puts_each_row_next_to_the_paper() -> None:
     heights = [patch.get_height() for patch in bars.patches]
     assert heights[:3] == pytest.approx([22.8, 11.6, 30.0]) and heights[3:5] == pytest.approx([24.7, 21.4])
     assert metrics["a_test_wer"]["value"] == pytest.approx(22.8)
+
+
+def test_efficiency_counts_only_what_runs_at_inference() -> None:
+    """CTCA's TCN branch and cross-modality module train only: the profile of its package leaves them out."""
+    import torch
+
+    from signdistill.models.ctca import CTCAConfig, CTCARecognizer
+    from signdistill.models.registry import package_model
+    from signdistill.pipelines.evaluation.nodes import efficiency_table
+
+    config = CTCAConfig(num_classes=5, width=4, tcn_channels=16, lstm_hidden=8, lstm_layers=1)
+    model = CTCARecognizer(config, gloss_embeddings=torch.randn(5, 12))
+    package = package_model("ctca", model, model.state_dict(), {"glosses": list("abcd")}, {"crop": 16})
+    row = efficiency_table(package, {"profile_frames": 8}).iloc[0]
+    inference = sum(p.numel() for p in model.export().parameters())
+    assert row["params"] == inference < sum(p.numel() for p in model.parameters())

@@ -68,8 +68,11 @@ def training_curves(history: dict) -> Figure:
 
 def efficiency_table(package: dict, params: dict) -> pd.DataFrame:
     """Parameters, MACs and measured latency of the network for one clip at the model's input resolution
-    (feature streams, when the model reads them, as ready inputs: their extraction is not included)."""
+    (feature streams, when the model reads them, as ready inputs: their extraction is not included). A model
+    with an ``export()`` (CTCA: SPM + BLSTM) is measured as exported: training-only branches are not counted."""
     model = load_recognizer(package)
+    if hasattr(model, "export"):
+        model = model.export().eval()
     size = int(package["data"].get("resize") or package["data"]["crop"])
     frames = int(params["profile_frames"])
     batch = {"video": torch.randint(0, 255, (1, frames, size, size, 3), dtype=torch.uint8),
