@@ -38,7 +38,7 @@ from signdistill.data.features import FeatureStore
 from signdistill.data.store import FrameStore
 from signdistill.data.vocabulary import Vocabulary
 from signdistill.metrics.efficiency import count_parameters
-from signdistill.models.registry import load_recognizer
+from signdistill.models.registry import inference_network, load_recognizer
 from signdistill.training.checkpoint import load_checkpoint, save_atomic
 from signdistill.training.evaluate import decode_splits, score_splits, wer_evaluator
 from signdistill.training.recipes import read_index, recognizer_recipe
@@ -69,7 +69,7 @@ def run_job(job: dict) -> dict:
     model = load_recognizer(package)
     out = {"run": job["run"], "seed": params["train"]["seed"], "epochs": params["train"]["epochs"],
            "best_epoch": result.best_epoch, "train_s": train_s, "skipped_batches": result.skipped_batches,
-           "params_m": count_parameters(model) / 1e6}
+           "params_m": count_parameters(inference_network(model)) / 1e6}
     hypotheses = decode_splits(model, FrameStore(store_root), index, Vocabulary.from_dict(vocabulary),
                                package["data"], evaluation["decoder"], int(evaluation["beam_width"]),
                                features=features)

@@ -71,6 +71,12 @@ def load_recognizer(package: dict) -> nn.Module:
     return model.eval()
 
 
+def inference_network(model: nn.Module) -> nn.Module:
+    """What runs at test time: a model with an ``export()`` (CTCA: SPM + BLSTM) without its training-only
+    branches, any other model as it is. Cost figures (parameters, MACs, latency) are of this network."""
+    return model.export().eval() if hasattr(model, "export") else model
+
+
 def read_package(path: str | Path) -> dict:
     """A model package from a file: the catalog's pickle (``data/06_models/<run>.pkl``) or a ``torch.save``
     file (``.pt``, as the benchmarks keep them)."""

@@ -12,7 +12,7 @@ from signdistill.data.features import FeatureStore
 from signdistill.data.store import FrameStore
 from signdistill.data.vocabulary import Vocabulary
 from signdistill.metrics.efficiency import profile_model
-from signdistill.models.registry import load_recognizer
+from signdistill.models.registry import inference_network, load_recognizer
 from signdistill.training.evaluate import decode_splits as decode_model_splits
 from signdistill.training.evaluate import score_splits
 
@@ -68,11 +68,9 @@ def training_curves(history: dict) -> Figure:
 
 def efficiency_table(package: dict, params: dict) -> pd.DataFrame:
     """Parameters, MACs and measured latency of the network for one clip at the model's input resolution
-    (feature streams, when the model reads them, as ready inputs: their extraction is not included). A model
-    with an ``export()`` (CTCA: SPM + BLSTM) is measured as exported: training-only branches are not counted."""
-    model = load_recognizer(package)
-    if hasattr(model, "export"):
-        model = model.export().eval()
+    (feature streams, when the model reads them, as ready inputs: their extraction is not included), of the
+    inference network only (``inference_network``: CTCA's training-only branches are not counted)."""
+    model = inference_network(load_recognizer(package))
     size = int(package["data"].get("resize") or package["data"]["crop"])
     frames = int(params["profile_frames"])
     batch = {"video": torch.randint(0, 255, (1, frames, size, size, 3), dtype=torch.uint8),
