@@ -187,13 +187,14 @@ def _run_params(params_file: Path, run: str, seed: int, epochs: int | None, over
 
 
 def pipeline_checkpoints(params_file: Path, run: str, seed: int, tag_extra: str) -> Path:
-    """The run's own ``checkpoint_dir`` (where its Kedro pipeline checkpoints), for its configured seed only:
-    the pipeline resumes a checkpoint of the same training configuration, so it must be that run exactly."""
+    """The run's own ``checkpoint_dir`` (where its Kedro pipeline checkpoints) for its configured seed, None for
+    other seeds: the pipeline resumes a checkpoint of the same training configuration, so only that run exactly
+    may go there. Overrides (``--set``, ``--epochs``) make every seed another run: an error."""
     params = run_params(params_file, run)
-    if tag_extra or seed != int(params["train"].get("seed", 0)):
-        raise SystemExit(f"--pipeline-checkpoints: {run} at seed {seed}{' with ' + tag_extra if tag_extra else ''} "
-                         f"is not the run its pipeline trains (seed {params['train'].get('seed', 0)}, no overrides)")
-    return Path(params["checkpoint_dir"])
+    if tag_extra:
+        raise SystemExit(f"--pipeline-checkpoints: {run} with {tag_extra} is not the run its pipeline trains "
+                         "(no --set or --epochs)")
+    return Path(params["checkpoint_dir"]) if seed == int(params["train"].get("seed", 0)) else None
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -209,7 +210,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--pipeline-checkpoints", action="store_true",
                         help="checkpoint each run where its Kedro pipeline does (the run's checkpoint_dir), so that "
                              "e.g. `kedro run --pipelines ablations_smkd` resumes the finished trainings; only for "
-                             "the configured seed, without --epochs or --set")
+                             "the configured seed (other seeds as without it), not with --epochs or --set")
     parser.add_argument("--conf", type=Path, default=Path("conf/base"))
     parser.add_argument("--data", type=Path, default=Path("data"))
     parser.add_argument("--out", type=Path, default=None, help="default data/08_reporting/<params stem>_seeds")
@@ -228,7 +229,7 @@ def main(argv: list[str] | None = None) -> dict:
         params = _run_params(args.params, run, seed, args.epochs, args.overrides, args.device)
         checkpoints = args.data / "06_models/checkpoints/seeds" / f"{run}_seed{seed}{tag_extra}"
         if args.pipeline_checkpoints:
-            checkpoints = pipeline_checkpoints(args.params, run, seed, tag_extra)
+            checkpoints = pipeline_checkpoints(args.params, run, seed, tag_extra) or checkpoints
         return {"data": str(args.data), "conf": str(args.conf), "params": params, "run": run, "teacher": teacher,
                 "save": str(save) if save else None, "checkpoints": str(checkpoints)}
 
