@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 import torch
 from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter, ScalarFormatter
 
 from signdistill.data.features import FeatureStore
 from signdistill.data.store import FrameStore
@@ -110,6 +111,8 @@ def compare_runs(runs: dict[str, tuple[pd.DataFrame, pd.DataFrame]], paper: dict
         ax.annotate(row["run"], (row["gmacs"], row["test_wer"]), fontsize=8, xytext=(4, 4),
                     textcoords="offset points")
     ax.set_xscale("log")
+    ax.xaxis.set_major_formatter(ScalarFormatter())  # plain numbers; the default 2x10^0, 3x10^0... overlap
+    ax.xaxis.set_minor_formatter(FuncFormatter(lambda v, _: f"{v:g}" if f"{v:g}"[0] in "25" else ""))
     ax.set_xlabel(f"GMACs per {int(rows[0]['frames'])}-frame clip")
     ax.set_ylabel("test WER (%)")
     ax.set_title("WER against cost (this corpus)", fontsize=9)
