@@ -57,7 +57,7 @@ def test_step_times_build_each_run_as_its_recipe_does() -> None:
     assert crkd["video"].shape[2:4] == (40, 40) and crkd["video_teacher"].shape[2:4] == (112, 112)
     signkd = synthetic_batch(run_params(conf / "parameters_signkd.yml", "signkd_distilled"), 2, 12, vocab,
                              teacher_view=True)
-    assert signkd["flow"].shape == (2, 12, 2, 56, 56) and signkd["keypoints"].shape == (2, 12, 133, 3)
+    assert signkd["flow"].shape == (2, 12, 2, 28, 28) and signkd["keypoints"].shape == (2, 12, 133, 3)
     assert set(synthetic_batch(run_params(conf / "parameters_baseline.yml", "student_res"), 2, 12, vocab, False)) == {
         "video", "lengths", "labels", "label_lengths", "ids"}
     for method, run, teacher in (("baseline", "student_res", None), ("crkd", "crkd_distilled", "crkd_teacher")):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 import torch
 import yaml
 
@@ -12,6 +13,7 @@ from signdistill.training.recipes import build_distiller
 from signdistill.training.trainer import TrainConfig, make_optimizer, weighted_loss
 
 CONF = Path(__file__).resolve().parents[2] / "conf"
+PAPER_ENVS = {"phoenix2014": "phoenix2014", "phoenix2014t": "phoenix2014t", "csl_daily": "csl_daily"}  # env: layout
 
 
 def _one_distillation_step(distiller: torch.nn.Module, batch: dict, train: dict, terms: set[str]) -> None:
@@ -42,8 +44,29 @@ def test_phoenix2014_crkd_builds_and_steps() -> None:
     _one_distillation_step(distiller, batch, student_params["train"], {"ctc", "mse", "kld"})
 
 
-def test_phoenix2014_signkd_builds_and_steps() -> None:
-    params = yaml.safe_load((CONF / "phoenix2014/parameters_signkd.yml").read_text())
+@pytest.mark.parametrize("env", PAPER_ENVS)
+def test_paper_env_resolves_the_papers_settings(env: str) -> None:
+    """What Kedro loads for ``--env <env>``: base merged with the env, the user sets only the data root."""
+    from kedro.config import OmegaConfigLoader
+
+    loader = OmegaConfigLoader(str(CONF), base_env="base", default_run_env=env)
+    params, catalog = loader["parameters"], loader["catalog"]
+    assert catalog["corpus"]["layout"] == PAPER_ENVS[env] and catalog["corpus"]["generate"] is False
+    teacher = params["signkd_teacher"]["recognizer"]
+    assert (teacher["store_size"], teacher["crop"], teacher["crop_scale"], teacher["temporal_scale"]) == (
+        256, 224, [0.7, 1.0], 0.5)
+    assert teacher["model"]["heatmap_sigma"] == params["features"]["heatmap_sigma"] == 4.0
+    assert params["features"]["flow_size"] * teacher["crop"] // teacher["store_size"] == 112  # flow/heatmaps 112
+    assert params["features"]["keypoint_stride"] == 1 and params["features"]["flow_bound"] == 20.0
+    train = teacher["train"]
+    assert (train["lr"], train["weight_decay"], train["schedule"], train["epochs"]) == (1.0e-3, 1.0e-3, "cosine", 60)
+    assert params["evaluation"]["beam_width"] == 5 and "profile_frames" in params["evaluation"]
+    assert {256, 128} <= set(params["preprocess"]["resolutions"].values())
+
+
+@pytest.mark.parametrize("env", PAPER_ENVS)
+def test_paper_env_signkd_builds_and_steps(env: str) -> None:
+    params = yaml.safe_load((CONF / env / "parameters_signkd.yml").read_text())
     teacher_params, student_params = params["signkd_teacher"]["recognizer"], params["signkd_distilled"]["recognizer"]
     assert teacher_params["crop_scale"] == student_params["crop_scale"] == [0.7, 1.0]  # the paper's random crop
     torch.manual_seed(0)

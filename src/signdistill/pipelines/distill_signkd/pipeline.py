@@ -1,13 +1,13 @@
-"""Wiring of ``distill_signkd``: data stages, teacher, scratch and distilled students, evaluation, report."""
+"""Wiring of ``distill_signkd``: data stages, teacher, single-stream encoders, scratch and distilled students,
+evaluation, report."""
 
 from kedro.pipeline import Pipeline, node, pipeline
 
 from signdistill.pipelines import features, preprocess, synth, teacher_signkd
 from signdistill.pipelines.baseline.nodes import distill_with_features
-from signdistill.pipelines.distill_signkd.nodes import signkd_latency, signkd_report
+from signdistill.pipelines.distill_signkd.nodes import REPORT_RUNS, SINGLE_STREAM, signkd_latency, signkd_report
 from signdistill.pipelines.evaluation.pipeline import TRAINING_INPUTS, evaluate_runs, train_run
-
-RUNS = ("signkd_teacher", "signkd_scratch", "signkd_distilled")
+from signdistill.pipelines.teacher_signkd.pipeline import teacher_run
 
 
 def distilled_run(run: str = "signkd_distilled") -> Pipeline:
@@ -20,16 +20,18 @@ def distilled_run(run: str = "signkd_distilled") -> Pipeline:
 
 
 def _report() -> Pipeline:
-    inputs = [f"{run}.{table}" for run in RUNS for table in ("wer_table", "efficiency_table")]
+    inputs = [f"{run}.{table}" for run in REPORT_RUNS for table in ("wer_table", "efficiency_table")]
     return Pipeline([
         node(signkd_latency, ["signkd_teacher.model", "signkd_distilled.model", "corpus_index", "params:features",
                               "params:evaluation"], "signkd_latency", name="signkd_end_to_end_latency"),
-        node(signkd_report, [*inputs, "signkd_latency"], ["signkd_report", "signkd_report_plot",
+        node(signkd_report, ["signkd_latency", *inputs], ["signkd_report", "signkd_report_plot",
                                                           "signkd_report_metrics"], name="signkd_report"),
     ])
 
 
 def create_pipeline(**kwargs) -> Pipeline:
     data = synth.create_pipeline() + preprocess.create_pipeline() + features.create_pipeline()
-    return (data + teacher_signkd.create_pipeline() + train_run("signkd_scratch") + distilled_run()
-            + evaluate_runs(["signkd_scratch", "signkd_distilled"]) + _report())
+    single = sum((teacher_run(run) for run in SINGLE_STREAM), Pipeline([]))
+    return (data + teacher_signkd.create_pipeline() + single + evaluate_runs(SINGLE_STREAM, features=True)
+            + train_run("signkd_scratch") + distilled_run() + evaluate_runs(["signkd_scratch", "signkd_distilled"])
+            + _report())
