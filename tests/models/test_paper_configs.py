@@ -69,9 +69,13 @@ def test_paper_env_signkd_builds_and_steps(env: str) -> None:
     params = yaml.safe_load((CONF / env / "parameters_signkd.yml").read_text())
     teacher_params, student_params = params["signkd_teacher"]["recognizer"], params["signkd_distilled"]["recognizer"]
     assert teacher_params["crop_scale"] == student_params["crop_scale"] == [0.7, 1.0]  # the paper's random crop
-    torch.manual_seed(0)
-    teacher = build_recognizer(teacher_params["kind"], 6, teacher_params["model"])
-    student = build_recognizer(student_params["kind"], 6, student_params["model"])
+    weights = {teacher_params["model"]["weights"], student_params["model"]["weights"]}
+    assert weights == {"data/01_raw/weights/s3d-d76dad2f.pth"}  # torchvision's Kinetics-400 S3D, a local file
+    with pytest.raises(FileNotFoundError, match="s3d-d76dad2f.pth"):  # not shipped: the message says how to get it
+        build_recognizer(teacher_params["kind"], 6, teacher_params["model"])
+    torch.manual_seed(0)  # random initialisation stands in for the weights here
+    teacher = build_recognizer(teacher_params["kind"], 6, {**teacher_params["model"], "weights": None})
+    student = build_recognizer(student_params["kind"], 6, {**student_params["model"], "weights": None})
     distiller = build_distiller(teacher, student, student_params["distill"]).train()
     frames, crop = 8, teacher_params["crop"]
     batch = {"video": torch.randint(0, 255, (1, frames, crop, crop, 3), dtype=torch.uint8),

@@ -186,12 +186,12 @@ def _pad_videos(videos: Sequence[torch.Tensor], length: int) -> torch.Tensor:
 
 
 def collate_clips(items: Sequence[dict]) -> dict:
-    """Zero-pad every per-frame tensor (video views, flow, keypoints) to the longest clip; labels concatenated,
-    as ``F.ctc_loss`` takes them."""
+    """Zero-pad every per-frame tensor (video views, flow, keypoints, cached teacher targets) along time to the
+    longest in the batch; labels concatenated, as ``F.ctc_loss`` takes them."""
     lengths = torch.tensor([it["video"].shape[0] for it in items], dtype=torch.long)
     views = [k for k, v in items[0].items() if isinstance(v, torch.Tensor) and k != "labels"]  # per-frame
     labels = [it["labels"] for it in items]
-    return {**{k: _pad_videos([it[k] for it in items], int(lengths.max())) for k in views},
+    return {**{k: _pad_videos([it[k] for it in items], max(int(it[k].shape[0]) for it in items)) for k in views},
             "lengths": lengths, "labels": torch.cat(labels),
             "label_lengths": torch.tensor([len(x) for x in labels], dtype=torch.long),
             "ids": [it["id"] for it in items], "signers": [it["signer"] for it in items]}

@@ -35,16 +35,31 @@ from signdistill.models.signkd import SignKDStudent, SignKDTeacher, frame_kl, pa
 HKD_LOSS_WEIGHTS = {"kd_feature": 0.5, "kd_output": 1.0, "ctc": 1.0}
 
 
-def cosine_feature_loss(student: torch.Tensor, teacher: torch.Tensor,
-                        lengths: torch.Tensor | None = None) -> torch.Tensor:
-    """Eq. 3-4 for one stage: mean over valid (t, y, x) of 1 - cos(f_h, f_t) over channels ([B, C, T, H, W])."""
+def cosine_feature_loss(student: torch.Tensor, teacher: torch.Tensor, lengths: torch.Tensor | None = None,
+                        reduction: str = "mean") -> torch.Tensor:
+    """Eq. 3-4 for one stage ([B, C, T, H, W] features): 1 - cos(f_h, f_t) over channels at every valid (t, y, x),
+    averaged over those locations (``"mean"``) or summed per clip and averaged over the batch (``"sum"``, eq. 4)."""
     if student.shape != teacher.shape:
         raise ValueError(f"student {tuple(student.shape)} and teacher {tuple(teacher.shape)} features differ")
+    if reduction not in ("mean", "sum"):
+        raise ValueError(f"unknown feature loss reduction {reduction!r} (mean | sum)")
     loss = 1 - F.cosine_similarity(student.float(), teacher.float(), dim=1)  # [B, T, H, W]
-    if lengths is None:
-        return loss.mean()
-    mask = time_mask(lengths.to(loss.device), loss.shape[1]).to(loss.dtype)[:, :, None, None]
-    return (loss * mask).sum() / (mask.sum() * loss.shape[2] * loss.shape[3]).clamp(min=1)
+    steps = torch.full((loss.shape[0],), loss.shape[1], device=loss.device) if lengths is None else lengths
+    mask = time_mask(steps.to(loss.device), loss.shape[1]).to(loss.dtype)[:, :, None, None]
+    total = (loss * mask).sum()
+    if reduction == "sum":
+        return total / loss.shape[0]
+    return total / (mask.sum() * loss.shape[2] * loss.shape[3]).clamp(min=1)
+
+
+def cached_teacher_outputs(batch: dict) -> dict | None:
+    """The teacher's outputs from targets cached offline (``training.teacher_cache``), None when the batch has none:
+    stored time-first ``[B, T_i, C, H, W]`` / ``[B, T/4, V]``, returned as the teacher's forward returns them."""
+    if "teacher_log_probs" not in batch:
+        return None
+    stages = sorted(k for k in batch if k.startswith("teacher_stage"))
+    return {"log_probs": batch["teacher_log_probs"].float(),
+            "stage_features": [batch[k].float().transpose(1, 2) for k in stages]}
 
 
 class SignKDDistiller(nn.Module):
@@ -58,12 +73,14 @@ class SignKDDistiller(nn.Module):
     """
 
     def __init__(self, teacher: SignKDTeacher, student: SignKDStudent,
-                 feature_stages: Iterable[int | str] = (1, 2, 3, 4), output_loss: bool = True) -> None:
+                 feature_stages: Iterable[int | str] = (1, 2, 3, 4), output_loss: bool = True,
+                 feature_reduction: str = "mean") -> None:
         super().__init__()
         self.teacher = teacher.eval().requires_grad_(False)
         self.student = student
         self.feature_stages = parse_stages(feature_stages, "S")
         self.output_loss = output_loss
+        self.feature_reduction = feature_reduction
         self.adapters = nn.ModuleDict({
             f"S{i}": nn.Conv3d(student.stage_channels[i - 1], teacher.stage_channels[i - 1], 3, padding=1)
             for i in self.feature_stages})
@@ -79,8 +96,10 @@ class SignKDDistiller(nn.Module):
             return out
         if not self.training and any(key not in batch for key in self.teacher.input_keys):
             return out
-        with torch.no_grad():
-            teacher = self.teacher({k: v for k, v in batch.items() if k not in ("labels", "label_lengths")})
+        teacher = cached_teacher_outputs(batch)
+        if teacher is None:
+            with torch.no_grad():
+                teacher = self.teacher({k: v for k, v in batch.items() if k not in ("labels", "label_lengths")})
         losses = dict(out["losses"])
         if self.feature_stages:
             losses["kd_feature"] = sum(self.feature_loss(i, out["stage_features"][i - 1],
@@ -94,4 +113,5 @@ class SignKDDistiller(nn.Module):
                      lengths: torch.Tensor) -> torch.Tensor:
         """L_F's term for stage ``stage``: adapter(f_s) against f_t on the student's grid, valid steps only."""
         hint = self.adapters[f"S{stage}"](student)
-        return cosine_feature_loss(hint, resize_to(teacher, hint.shape[2:]), s3d_block_lengths(lengths, stage))
+        return cosine_feature_loss(hint, resize_to(teacher, hint.shape[2:]), s3d_block_lengths(lengths, stage),
+                                   self.feature_reduction)

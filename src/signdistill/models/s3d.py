@@ -162,5 +162,10 @@ def load_kinetics_s3d(encoder: S3DEncoder, source: str | Path | dict[str, torch.
     """Load torchvision Kinetics-400 S3D weights (a local file or a state dict) into a width-1.0 encoder."""
     if encoder.width != 1.0:
         raise ValueError(f"Kinetics S3D weights need width 1.0, the encoder has width {encoder.width}")
+    if not isinstance(source, dict) and not Path(source).is_file():
+        raise FileNotFoundError(
+            f"Kinetics-400 S3D weights not found at {source}: save torchvision's "
+            "S3D_Weights.KINETICS400_V1 state dict there (s3d-d76dad2f.pth, from a machine with internet: "
+            "torchvision.models.video.s3d(weights='KINETICS400_V1').state_dict()), or set model.weights: null")
     state = source if isinstance(source, dict) else torch.load(source, map_location="cpu", weights_only=True)
     encoder.load_state_dict(kinetics_encoder_state(state, encoder.in_channels))

@@ -278,6 +278,8 @@ class SignKDTeacherConfig:
     bn_momentum: float = 0.1
     weights: str | None = None  # local torchvision Kinetics-400 S3D state dict (width 1.0 only)
     heatmap_sigma: float = 4.0  # Gaussian sigma in heatmap pixels when heatmaps are rendered from keypoints
+    heatmap_size: int | None = None  # rendered heatmap side; None: half the RGB clip's (112 for 224, the paper)
+    sd_warmup_epochs: int = 0  # self-distillation ramps linearly from 0 over these epochs (the paper: none stated)
 
 
 def _check_streams(streams: Sequence[str]) -> tuple[str, ...]:
@@ -287,16 +289,22 @@ def _check_streams(streams: Sequence[str]) -> tuple[str, ...]:
     return tuple(s for s in STREAMS if s in streams)  # canonical order: the joint head's concatenation
 
 
-def stream_inputs(batch: dict, streams: Sequence[str], sigma: float = 4.0) -> dict[str, torch.Tensor]:
+def stream_inputs(batch: dict, streams: Sequence[str], sigma: float = 4.0,
+                  heatmap_size: int | None = None) -> dict[str, torch.Tensor]:
     """The enabled streams' encoder inputs [B, C, T, H, W] from the batch (see the module docstring).
 
     Without ``heatmaps``, the heatmap stream renders them on the batch's device from ``keypoints`` [B, T, 133, 3]
-    (already in the crop's pixels, e.g. ``data.clips.AlignedStreams``) at half the RGB size, the flow's size.
+    (already in the crop's pixels, e.g. ``data.clips.AlignedStreams``, a square of the flow's side) at
+    ``heatmap_size`` (default half the RGB size, the flow's size in the paper).
     """
     out = {}
     if "heatmap" in streams and "heatmaps" not in batch and "keypoints" in batch:
-        size = batch["video"].shape[2] // 2 if "video" in batch else batch["flow"].shape[-1]
-        batch = {**batch, "heatmaps": signkd_heatmaps(batch["keypoints"].float(), size, sigma)}
+        size = heatmap_size or (batch["video"].shape[2] // 2 if "video" in batch else batch["flow"].shape[-1])
+        keypoints = batch["keypoints"].float()
+        side = batch["flow"].shape[-1] if "flow" in batch else size
+        if side != size:  # keypoints are in the pixels of the streams' crop (the flow's side): onto the heatmap grid
+            keypoints = keypoints * torch.tensor([size / side, size / side, 1.0], device=keypoints.device)
+        batch = {**batch, "heatmaps": signkd_heatmaps(keypoints, size, sigma)}
     for stream in streams:
         key = STREAM_BATCH_KEYS[stream]
         if key not in batch:
@@ -345,6 +353,19 @@ class SignKDTeacher(nn.Module):
         if config.weights:
             for encoder in self.encoders.values():
                 load_kinetics_s3d(encoder, config.weights)
+        self.sd_scale = 1.0
+
+    def start_epoch(self, epoch: int, epochs: int) -> float:
+        """Self-distillation warm-up (the trainer's epoch hook; the learning rate is left as it is).
+
+        The SD target is the detached late ensemble, which early in training predicts blank almost
+        everywhere; at full weight from the first step it pulls every head towards blank (on the default
+        corpus the teacher ended deletion-dominated). The paper states no warm-up; ours ramps the term's
+        factor linearly, 0 at epoch 0 and 1 from epoch ``sd_warmup_epochs``.
+        """
+        warmup = self.config.sd_warmup_epochs
+        self.sd_scale = 1.0 if warmup <= 0 else min(1.0, epoch / warmup)
+        return 1.0
 
     @property
     def input_keys(self) -> tuple[str, ...]:
@@ -372,7 +393,8 @@ class SignKDTeacher(nn.Module):
         return blocks, stages
 
     def forward(self, batch: dict) -> dict:
-        blocks, stages = self.encode(stream_inputs(batch, self.streams, self.config.heatmap_sigma))
+        blocks, stages = self.encode(stream_inputs(batch, self.streams, self.config.heatmap_sigma,
+                                                   self.config.heatmap_size))
         pooled = [pool_sequence(blocks[s][-1]) for s in self.streams]
         logits = {s: self.heads[s](p) for s, p in zip(self.streams, pooled, strict=True)}
         if "joint" in self.heads:
@@ -397,7 +419,7 @@ class SignKDTeacher(nn.Module):
                                 for s in self.streams for level in self.pyramids[s](*blocks[s][1:]))
         if self.config.self_distillation and len(heads) > 1:
             target = out["log_probs"].detach()
-            losses["sd"] = sum(frame_kl(target, lp, lengths) for lp in heads)
+            losses["sd"] = self.sd_scale * sum(frame_kl(target, lp, lengths) for lp in heads)
         return losses
 
 

@@ -20,7 +20,8 @@ from signdistill.data.features import FeatureStore
 from signdistill.data.store import FrameStore
 from signdistill.data.vocabulary import Vocabulary
 from signdistill.models.registry import build_recognizer, package_model
-from signdistill.training.trainer import TrainConfig
+from signdistill.training.teacher_cache import TeacherTargetDataset, cache_key
+from signdistill.training.trainer import TrainConfig, resolve_device
 
 
 @dataclass
@@ -119,7 +120,22 @@ def recognizer_recipe(store_root: Path, index: list[dict], vocabulary: dict, par
     dev_set = clip_dataset(store, index, vocab, "dev", {**params, "streams": None} if distilling else params, False,
                            features=features)
     config = TrainConfig(**params["train"], run_fingerprint=run_fingerprint(params, vocabulary))
+    views = int(params.get("distill", {}).get("cache_views", 0)) if distilling else 0
+    if views:
+        train_set = cached_teacher_targets(teacher, train_set, params, views, resolve_device(config.device))
     return Recipe(model, train_set, dev_set, vocab, config, kind)
+
+
+def cached_teacher_targets(teacher: nn.Module, train_set: SignClipDataset, params: dict, views: int,
+                           device: torch.device) -> TeacherTargetDataset:
+    """The training clips with the frozen teacher's targets of ``views`` augmentation views, computed once under
+    ``distill.cache_dir`` (default ``data/05_model_input/teacher_targets``) in a folder keyed by the teacher's
+    weights and the data view (``training.teacher_cache``)."""
+    root = Path(params["distill"].get("cache_dir", "data/05_model_input/teacher_targets"))
+    key = cache_key(teacher, data_view(params), views, int(params["train"].get("seed", 0)))
+    cached = TeacherTargetDataset(train_set, root / key, views)
+    cached.build(teacher, device)
+    return cached
 
 
 def run_fingerprint(params: dict, vocabulary: dict) -> str:
@@ -161,5 +177,5 @@ def build_distiller(teacher: nn.Module, student: nn.Module, options: dict) -> nn
         from signdistill.losses.signkd import SignKDDistiller
 
         return SignKDDistiller(teacher, student, options.get("feature_stages", (1, 2, 3, 4)),
-                               bool(options.get("output_loss", True)))
+                               bool(options.get("output_loss", True)), options.get("feature_reduction", "mean"))
     raise ValueError(f"unknown distillation method {method!r} (crkd | signkd)")

@@ -11,13 +11,10 @@ from signdistill.data.features import FeatureConfig
 from signdistill.decoding.video import end_to_end_latency, packaged_model
 from signdistill.pipelines.evaluation.nodes import compare_runs
 
-# For orientation only, PHOENIX-2014T test WER: Table 3's full teacher (VE+KE+FE, MLP fusion at M1-M4) and its
-# single encoders, Table 4(b)'s single-modal student trained with CTC alone and with every distillation loss.
+# For orientation only, PHOENIX-2014T test WER: Table 3's full teacher (VE+KE+FE, MLP fusion at M1-M4), Table
+# 4(b)'s single-modal student trained with CTC alone and with every distillation loss.
 PAPER = {
     "signkd_teacher": {"wer": 18.1},
-    "skd_ve": {"wer": 21.8},
-    "skd_ke": {"wer": 25.2},
-    "skd_fe": {"wer": 30.8},
     "signkd_scratch": {"wer": 21.8},
     "signkd_distilled": {"wer": 19.9},
 }
@@ -35,13 +32,11 @@ def signkd_latency(teacher: dict, student: dict, index: pd.DataFrame, features: 
                               int(evaluation.get("latency_repeats", 3)))
 
 
-# Table 3's VE, KE and FE rows: each of the teacher's encoders trained alone, with its own head
-SINGLE_STREAM = ("skd_ve", "skd_ke", "skd_fe")
-REPORT_RUNS = ("signkd_teacher", *SINGLE_STREAM, "signkd_scratch", "signkd_distilled")
+REPORT_RUNS = ("signkd_teacher", "signkd_scratch", "signkd_distilled")
 
 
 def signkd_report(latency: dict, *tables: pd.DataFrame) -> tuple[pd.DataFrame, Figure, dict]:
-    """Teacher, its encoders trained alone (RGB, keypoints, flow), RGB student from scratch and distilled: WER
+    """Teacher, RGB student from scratch and distilled: WER
     (del/ins), parameters, MACs, network latency, and end to end (video in, glosses out: the teacher's flow and
     keypoints included) with its ratio. ``tables``: each of ``REPORT_RUNS``' wer and efficiency tables."""
     runs = dict(zip(REPORT_RUNS, zip(tables[::2], tables[1::2], strict=True), strict=True))

@@ -1,13 +1,12 @@
-"""Wiring of ``distill_signkd``: data stages, teacher, single-stream encoders, scratch and distilled students,
-evaluation, report."""
+"""Wiring of ``distill_signkd``: data stages, teacher, scratch and distilled students, evaluation, report (the
+teacher's single-stream encoders are Table 3's rows, in ``ablations_signkd``)."""
 
 from kedro.pipeline import Pipeline, node, pipeline
 
 from signdistill.pipelines import features, preprocess, synth, teacher_signkd
 from signdistill.pipelines.baseline.nodes import distill_with_features
-from signdistill.pipelines.distill_signkd.nodes import REPORT_RUNS, SINGLE_STREAM, signkd_latency, signkd_report
+from signdistill.pipelines.distill_signkd.nodes import REPORT_RUNS, signkd_latency, signkd_report
 from signdistill.pipelines.evaluation.pipeline import TRAINING_INPUTS, evaluate_runs, train_run
-from signdistill.pipelines.teacher_signkd.pipeline import teacher_run
 
 
 def distilled_run(run: str = "signkd_distilled") -> Pipeline:
@@ -31,7 +30,5 @@ def _report() -> Pipeline:
 
 def create_pipeline(**kwargs) -> Pipeline:
     data = synth.create_pipeline() + preprocess.create_pipeline() + features.create_pipeline()
-    single = sum((teacher_run(run) for run in SINGLE_STREAM), Pipeline([]))
-    return (data + teacher_signkd.create_pipeline() + single + evaluate_runs(SINGLE_STREAM, features=True)
-            + train_run("signkd_scratch") + distilled_run() + evaluate_runs(["signkd_scratch", "signkd_distilled"])
-            + _report())
+    return (data + teacher_signkd.create_pipeline() + train_run("signkd_scratch") + distilled_run()
+            + evaluate_runs(["signkd_scratch", "signkd_distilled"]) + _report())

@@ -1,0 +1,161 @@
+"""Dev WER against wall seconds, epoch by epoch, for candidate configurations trained side by side in one run.
+
+A candidate is ``NAME=RUN[,KEY=VALUE...]``: the run ``RUN`` of the parameters file (``--params``, SignKD's by
+default) with dotted overrides (``model.width=0.25``, ``train.lr=2e-3``, ``crop=28``), e.g.
+``--candidate w25=signkd_teacher,model.width=0.25``. Distilled candidates (runs with a ``distill`` section)
+take the teacher package given by ``--teacher FILE`` (a ``data/06_models/<run>.pkl`` or a ``method_seeds``
+``.pt``). Each candidate trains in its own spawned process (``--jobs`` at a time, the cores shared out, so
+side-by-side wall times are comparable), exactly as its pipeline would train it (``training.recipes``); after
+every epoch its wall seconds since the start, train losses and dev WER are appended to
+``<out>/<name>.json``, so progress can be watched and a killed benchmark resumes (checkpoints under
+``<out>/checkpoints/<name>``). At the end it prints, per candidate, dev WER at each epoch with the wall time
+it took to get there, the best dev WER and its test WER, and writes ``<out>/summary.json`` and a plot
+``<out>/time_to_accuracy.png``.
+
+Run: ``uv run python -m signdistill.benchmarks.time_to_accuracy --candidate a=signkd_scratch
+--candidate b=signkd_scratch,train.lr=2e-3 --epochs 6 --jobs 2``. Torch and the core only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import time
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import torch  # noqa: E402
+import yaml  # noqa: E402
+
+from signdistill.benchmarks.method_seeds import apply_overrides, fresh_processes, run_params  # noqa: E402
+from signdistill.data.atomic import atomic_json  # noqa: E402
+from signdistill.data.features import FeatureStore  # noqa: E402
+from signdistill.data.store import FrameStore  # noqa: E402
+from signdistill.data.vocabulary import Vocabulary  # noqa: E402
+from signdistill.metrics.efficiency import count_parameters  # noqa: E402
+from signdistill.models.registry import inference_network, load_recognizer  # noqa: E402
+from signdistill.training.checkpoint import load_checkpoint  # noqa: E402
+from signdistill.training.evaluate import decode_splits, score_splits, wer_evaluator  # noqa: E402
+from signdistill.training.recipes import read_index, recognizer_recipe  # noqa: E402
+from signdistill.training.trainer import Trainer  # noqa: E402
+
+
+def parse_candidate(text: str) -> tuple[str, str, list[str]]:
+    """``NAME=RUN[,KEY=VALUE...]`` -> (name, run, overrides)."""
+    name, sep, rest = text.partition("=")
+    if not sep or not rest:
+        raise argparse.ArgumentTypeError(f"candidate {text!r} is not NAME=RUN[,KEY=VALUE...]")
+    run, *overrides = rest.split(",")
+    return name, run, overrides
+
+
+def train_candidate(job: dict) -> dict:
+    """Train one candidate, logging each epoch's wall time and dev WER; score the best epoch on test."""
+    logging.basicConfig(level=logging.WARNING)
+    if job.get("threads"):
+        torch.set_num_threads(int(job["threads"]))
+    data, params, out = Path(job["data"]), job["params"], Path(job["out"])
+    index = read_index(data / "02_intermediate/corpus_index.csv")
+    vocabulary = json.loads((data / "03_primary/vocabulary.json").read_text())
+    store_root = data / "03_primary/frame_store"
+    features = FeatureStore(data / "04_feature/features") if params.get("streams") else None
+    teacher = load_recognizer(load_checkpoint(Path(job["teacher"]))) if job.get("teacher") else None
+    start = time.perf_counter()
+    recipe = recognizer_recipe(store_root, index, vocabulary, params, teacher, features)
+    evaluate = wer_evaluator(recipe.dev_set, recipe.vocabulary, rules=params.get("rules", "none"))
+    log_file = out / f"{job['name']}.json"
+    record = {"name": job["name"], "run": job["run"], "overrides": job["overrides"], "epochs": []}
+
+    def on_epoch(epoch: int, metrics: dict) -> None:
+        record["epochs"].append({"epoch": epoch, "wall_s": time.perf_counter() - start,
+                                 **{k: v for k, v in metrics.items() if isinstance(v, int | float)}})
+        atomic_json(log_file, record)
+
+    result = Trainer(recipe.model, recipe.train_set, evaluate, recipe.config, out / "checkpoints" / job["name"],
+                     on_epoch=on_epoch).fit()
+    package = recipe.package(result.best_state, vocabulary, params)
+    model = load_recognizer(package)
+    evaluation = yaml.safe_load((Path(job["conf"]) / "parameters_evaluation.yml").read_text())["evaluation"]
+    hypotheses = decode_splits(model, FrameStore(store_root), index, Vocabulary.from_dict(vocabulary),
+                               package["data"], evaluation["decoder"], int(evaluation["beam_width"]),
+                               features=features, splits=("test",))
+    scores = score_splits(hypotheses, index, params.get("rules", "none"))["test"]
+    record.update({"best_epoch": result.best_epoch, "best_dev_wer": result.best_dev_wer,
+                   "test_wer": float(scores["wer"]), "test_del": float(scores["del"]),
+                   "test_ins": float(scores["ins"]), "params_m": count_parameters(inference_network(model)) / 1e6,
+                   "train_s": record["epochs"][-1]["wall_s"] if record["epochs"] else 0.0})
+    atomic_json(log_file, record)
+    return record
+
+
+def format_table(records: list[dict]) -> str:
+    epochs = max(len(r["epochs"]) for r in records)
+    lines = [f"{'candidate':<16}" + "".join(f"{'e' + str(e + 1):>12}" for e in range(epochs))
+             + f"{'best dev':>10}{'test':>7}{'del':>6}{'params M':>9}"]
+    for r in records:
+        cells = "".join(f"{e['dev_wer']:>6.1f}@{e['wall_s']:>4.0f}s" for e in r["epochs"])
+        cells += " " * 12 * (epochs - len(r["epochs"]))
+        lines.append(f"{r['name']:<16}{cells}{r['best_dev_wer']:>10.1f}{r['test_wer']:>7.1f}{r['test_del']:>6.1f}"
+                     f"{r['params_m']:>9.3f}")
+    lines.append("cells: dev WER @ wall seconds since the candidate started (epoch by epoch)")
+    return "\n".join(lines)
+
+
+def plot(records: list[dict], path: Path) -> None:
+    fig, ax = plt.subplots(figsize=(8, 5))
+    for r in records:
+        ax.plot([e["wall_s"] / 60 for e in r["epochs"]], [e["dev_wer"] for e in r["epochs"]], marker="o",
+                label=f"{r['name']} (test {r['test_wer']:.1f})")
+    ax.set(xlabel="wall minutes (side by side)", ylabel="dev WER (%)", title="Time to accuracy")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def main(argv: list[str] | None = None) -> list[dict]:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--params", type=Path, default=Path("conf/base/parameters_signkd.yml"))
+    parser.add_argument("--candidate", type=parse_candidate, action="append", required=True,
+                        help="NAME=RUN[,KEY=VALUE...] (repeatable)")
+    parser.add_argument("--teacher", default=None, help="teacher package for distilled candidates")
+    parser.add_argument("--epochs", type=int, default=None, help="override every candidate's epochs")
+    parser.add_argument("--jobs", type=int, default=2, help="candidates trained side by side")
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--conf", type=Path, default=Path("conf/base"))
+    parser.add_argument("--data", type=Path, default=Path("data"))
+    parser.add_argument("--out", type=Path, default=Path("data/08_reporting/time_to_accuracy"))
+    args = parser.parse_args(argv)
+    args.out.mkdir(parents=True, exist_ok=True)
+    jobs, records = [], {}
+    for name, run, overrides in args.candidate:
+        params = apply_overrides(run_params(args.params, run), overrides)
+        params["train"]["device"] = args.device
+        if args.epochs:
+            params["train"]["epochs"] = args.epochs
+        if params.get("distill") and not args.teacher:
+            raise SystemExit(f"candidate {name} is distilled: pass --teacher FILE")
+        done = args.out / f"{name}.json"
+        if done.exists() and "test_wer" in json.loads(done.read_text()):
+            records[name] = json.loads(done.read_text())
+            continue
+        jobs.append({"name": name, "run": run, "overrides": overrides, "params": params, "data": str(args.data),
+                     "conf": str(args.conf), "out": str(args.out),
+                     "teacher": args.teacher if params.get("distill") else None})
+    for i, record in fresh_processes(jobs, args.jobs, target=train_candidate):
+        records[jobs[i]["name"]] = record
+        print(f"{record['name']}: best dev {record['best_dev_wer']:.1f}, test {record['test_wer']:.1f}", flush=True)
+    ordered = [records[name] for name, _, _ in args.candidate]
+    atomic_json(args.out / "summary.json", {"candidates": ordered})
+    plot(ordered, args.out / "time_to_accuracy.png")
+    print(format_table(ordered))
+    return ordered
+
+
+if __name__ == "__main__":
+    main()
