@@ -5,9 +5,9 @@ corpus either: this fails CI in seconds instead of wasting an hour of training. 
 and optimiser exactly as its training recipe does (``training.recipes.build_model``, the run's ``train``
 section: optimiser, learning rate, weight decay, loss weights, clipping) and takes ``STEPS`` steps of
 ``Trainer.train_step`` on one fixed batch: two clips of random frames at the run's input size (and the flow and
-keypoint streams a multi-modal model reads) with fixed gloss labels. The weighted training loss must fall below
-``FRACTION`` of its value at the first step. Clips are short (``FRAMES``) so that the whole file stays well
-under two minutes on two CPU cores.
+keypoint streams a multi-modal model reads) with fixed gloss labels. The weighted training loss (the best of the
+last three steps) must fall below the case's fraction of its value at the first step. Clips are short
+(``FRAMES``) so that the whole file stays well under two minutes on two CPU cores.
 """
 
 from __future__ import annotations
@@ -29,16 +29,20 @@ MAX_SIZE = 56  # larger crops (the 112 px teachers) are halved: the recipe is wh
 VOCAB = Vocabulary(tuple(f"G{i:02d}" for i in range(10)))
 LABELS = [[3, 7], [5, 1]]
 
-# (parameters file, run, teacher run for a distilled run, steps, fraction of the first loss to fall below)
+# (parameters file, run, teacher run for a distilled run, steps, fraction of the first loss to fall below). A
+# distilled student keeps its distillation terms against a random teacher's targets, which it cannot match
+# exactly (cosine features, output KL): its bar is looser. For scale, SignKD's old recipe (width 0.125, lr 1e-3,
+# weight decay 1e-3) was still at 40% (student) and 44% (teacher) of its first loss after 20 steps.
+STEPS = 20
 CASES = [
-    ("baseline", "student_res", None, 40, 0.3),
-    ("crkd", "crkd_teacher", None, 40, 0.3),
-    ("crkd", "crkd_scratch", None, 40, 0.3),
-    ("smkd", "smkd", None, 40, 0.3),
-    ("ctca", "ctca", None, 40, 0.3),
-    ("signkd", "signkd_teacher", None, 40, 0.3),
-    ("signkd", "signkd_scratch", None, 40, 0.3),
-    ("signkd", "signkd_distilled", "signkd_teacher", 40, 0.3),
+    ("baseline", "student_res", None, STEPS, 0.1),
+    ("crkd", "crkd_teacher", None, STEPS, 0.1),
+    ("crkd", "crkd_scratch", None, STEPS, 0.1),
+    ("smkd", "smkd", None, STEPS, 0.1),
+    ("ctca", "ctca", None, STEPS, 0.1),
+    ("signkd", "signkd_teacher", None, STEPS, 0.1),
+    ("signkd", "signkd_scratch", None, STEPS, 0.1),
+    ("signkd", "signkd_distilled", "signkd_teacher", STEPS, 0.3),
 ]
 
 
@@ -90,6 +94,6 @@ def test_recipe_overfits_one_batch(parameters: dict, method: str, run: str, teac
         trainer.model.train()
         losses = [trainer.train_step(batch) for _ in range(steps)]
     assert all(loss is not None for loss in losses), f"{run}: a step had a non-finite loss"
-    first, last = losses[0]["loss"], min(loss["loss"] for loss in losses[-5:])
+    first, last = losses[0]["loss"], min(loss["loss"] for loss in losses[-3:])
     assert last < fraction * first, (f"{run} did not overfit one batch: weighted loss {first:.2f} -> {last:.2f} "
                                      f"in {steps} steps (needs < {fraction:.0%} of the first)")

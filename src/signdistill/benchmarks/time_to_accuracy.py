@@ -69,14 +69,19 @@ def train_candidate(job: dict) -> dict:
     evaluate = wer_evaluator(recipe.dev_set, recipe.vocabulary, rules=params.get("rules", "none"))
     log_file = out / f"{job['name']}.json"
     record = {"name": job["name"], "run": job["run"], "overrides": job["overrides"], "epochs": []}
+    clock = {"start": start}
 
     def on_epoch(epoch: int, metrics: dict) -> None:
-        record["epochs"].append({"epoch": epoch, "wall_s": time.perf_counter() - start,
+        record["epochs"].append({"epoch": epoch, "wall_s": time.perf_counter() - clock["start"],
                                  **{k: v for k, v in metrics.items() if isinstance(v, int | float)}})
         atomic_json(log_file, record)
 
-    result = Trainer(recipe.model, recipe.train_set, evaluate, recipe.config, out / "checkpoints" / job["name"],
-                     on_epoch=on_epoch).fit()
+    trainer = Trainer(recipe.model, recipe.train_set, evaluate, recipe.config, out / "checkpoints" / job["name"],
+                      on_epoch=on_epoch)
+    if trainer.resume() and log_file.exists():  # a killed benchmark: keep the finished epochs and their clock
+        record["epochs"] = [e for e in json.loads(log_file.read_text())["epochs"] if e["epoch"] < trainer.start_epoch]
+        clock["start"] -= record["epochs"][-1]["wall_s"] if record["epochs"] else 0.0
+    result = trainer.fit()
     package = recipe.package(result.best_state, vocabulary, params)
     model = load_recognizer(package)
     evaluation = yaml.safe_load((Path(job["conf"]) / "parameters_evaluation.yml").read_text())["evaluation"]
