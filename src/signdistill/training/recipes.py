@@ -177,5 +177,6 @@ def build_distiller(teacher: nn.Module, student: nn.Module, options: dict) -> nn
         from signdistill.losses.signkd import SignKDDistiller
 
         return SignKDDistiller(teacher, student, options.get("feature_stages", (1, 2, 3, 4)),
-                               bool(options.get("output_loss", True)), options.get("feature_reduction", "mean"))
+                               bool(options.get("output_loss", True)), options.get("feature_reduction", "mean"),
+                               options.get("output_reduction", "mean"))
     raise ValueError(f"unknown distillation method {method!r} (crkd | signkd)")
