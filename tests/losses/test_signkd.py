@@ -103,3 +103,21 @@ def test_student_alone_at_inference(batch: dict) -> None:
     assert set(scored["losses"]) == {"ctc"}
     with pytest.raises(KeyError, match="heatmaps"):
         model.train()({**rgb_only, "labels": batch["labels"], "label_lengths": batch["label_lengths"]})
+
+
+def test_feature_loss_reductions_scale_with_time_not_space() -> None:
+    """``time`` counts each time step like CTC and does not change with the resolution; ``sum`` (eq. 4 as written)
+    grows with the area; ``mean`` changes with neither."""
+    torch.manual_seed(0)
+    student, teacher = torch.randn(2, 8, 6, 4, 4), torch.randn(2, 8, 6, 4, 4)
+    lengths = torch.tensor([6, 6])
+    big = [torch.nn.functional.interpolate(x, scale_factor=(1, 2, 2), mode="nearest") for x in (student, teacher)]
+    longer = [torch.cat([x, x], dim=2) for x in (student, teacher)]
+    loss = {r: cosine_feature_loss(student, teacher, lengths, r) for r in ("mean", "time", "sum")}
+    assert cosine_feature_loss(*big, lengths, "time") == pytest.approx(float(loss["time"]), rel=1e-5)
+    assert cosine_feature_loss(*big, lengths, "sum") == pytest.approx(4 * float(loss["sum"]), rel=1e-5)
+    assert cosine_feature_loss(*big, lengths, "mean") == pytest.approx(float(loss["mean"]), rel=1e-5)
+    assert cosine_feature_loss(*longer, 2 * lengths, "time") == pytest.approx(2 * float(loss["time"]), rel=1e-5)
+    assert cosine_feature_loss(*longer, 2 * lengths, "mean") == pytest.approx(float(loss["mean"]), rel=1e-5)
+    with pytest.raises(ValueError, match="reduction"):
+        cosine_feature_loss(student, teacher, lengths, "max")
