@@ -104,17 +104,22 @@ def format_table(records: list[dict]) -> str:
     for r in records:
         cells = "".join(f"{e['dev_wer']:>6.1f}@{e['wall_s']:>4.0f}s" for e in r["epochs"])
         cells += " " * 12 * (epochs - len(r["epochs"]))
+        if "test_wer" not in r:  # unfinished (--report)
+            best = min((e["dev_wer"] for e in r["epochs"]), default=float("nan"))
+            lines.append(f"{r['name']:<16}{cells}{best:>10.1f}{'-':>7}{'-':>6}{'-':>9}")
+            continue
         lines.append(f"{r['name']:<16}{cells}{r['best_dev_wer']:>10.1f}{r['test_wer']:>7.1f}{r['test_del']:>6.1f}"
                      f"{r['params_m']:>9.3f}")
-    lines.append("cells: dev WER @ wall seconds since the candidate started (epoch by epoch)")
+    lines.append("cells: dev WER @ wall seconds since the candidate started (epoch by epoch); - : not finished")
     return "\n".join(lines)
 
 
 def plot(records: list[dict], path: Path) -> None:
     fig, ax = plt.subplots(figsize=(8, 5))
     for r in records:
+        test = f"test {r['test_wer']:.1f}" if "test_wer" in r else "unfinished"
         ax.plot([e["wall_s"] / 60 for e in r["epochs"]], [e["dev_wer"] for e in r["epochs"]], marker="o",
-                label=f"{r['name']} (test {r['test_wer']:.1f})")
+                label=f"{r['name']} ({test})")
     ax.set(xlabel="wall minutes (side by side)", ylabel="dev WER (%)", title="Time to accuracy")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
@@ -135,6 +140,8 @@ def main(argv: list[str] | None = None) -> list[dict]:
     parser.add_argument("--conf", type=Path, default=Path("conf/base"))
     parser.add_argument("--data", type=Path, default=Path("data"))
     parser.add_argument("--out", type=Path, default=Path("data/08_reporting/time_to_accuracy"))
+    parser.add_argument("--report", action="store_true",
+                        help="train nothing: tabulate the candidates' records as they stand (finished or not)")
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     jobs, records = [], {}
@@ -146,9 +153,11 @@ def main(argv: list[str] | None = None) -> list[dict]:
         if params.get("distill") and not args.teacher:
             raise SystemExit(f"candidate {name} is distilled: pass --teacher FILE")
         done = args.out / f"{name}.json"
-        if done.exists() and "test_wer" in json.loads(done.read_text()):
+        if done.exists() and ("test_wer" in json.loads(done.read_text()) or args.report):
             records[name] = json.loads(done.read_text())
             continue
+        if args.report:
+            raise SystemExit(f"--report: candidate {name} has no record {done}")
         jobs.append({"name": name, "run": run, "overrides": overrides, "params": params, "data": str(args.data),
                      "conf": str(args.conf), "out": str(args.out),
                      "teacher": args.teacher if params.get("distill") else None})
