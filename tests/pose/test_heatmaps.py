@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import torch
 
-from signdistill.pose.heatmaps import render_heatmaps, signkd_heatmaps, transform_keypoints
+from signdistill.pose.heatmaps import part_centred, render_heatmaps, signkd_heatmaps, transform_keypoints
 from signdistill.pose.layout import LEFT_HAND, RIGHT_HAND
 
 
@@ -42,3 +43,22 @@ def test_flip_swaps_hands_and_mirrors_x() -> None:
 def test_signkd_subset_shape() -> None:
     maps = signkd_heatmaps(torch.rand(4, 133, 3) * 112, out_size=112)
     assert maps.shape == (4, 79, 112, 112)
+
+
+def test_part_centred_magnifies_each_hand_about_its_centre() -> None:
+    """A 2 px hand at the frame's edge becomes a 6 px hand at the centre (zoom 3); wrists stay where they were;
+    an undetected hand stays empty."""
+    keypoints = torch.zeros(1, 133, 3)
+    keypoints[0, 9] = torch.tensor([3.0, 20.0, 1.0])  # left wrist (body)
+    keypoints[0, LEFT_HAND] = torch.tensor([3.0, 20.0, 1.0])
+    keypoints[0, LEFT_HAND[1], :2] = torch.tensor([5.0, 20.0])  # one fingertip 2 px to the right
+    out = part_centred(keypoints, 28, 3.0)
+    hand = out[0, LEFT_HAND, :2]
+    assert float(hand[:, 0].max() - hand[:, 0].min()) == pytest.approx(6.0)
+    centroid = hand.mean(0)
+    assert torch.allclose(centroid, torch.tensor([13.5, 13.5]), atol=1e-4)
+    assert torch.equal(out[0, 9], keypoints[0, 9])
+    assert float(out[0, RIGHT_HAND, 2].sum()) == 0.0  # no detection: no heatmap
+    maps = signkd_heatmaps(keypoints, 28, 1.0, part_zoom=3.0)
+    assert float(maps[0, 42:63].sum()) == 0.0  # right hand channels (after body 11, mouth 10, left hand 21)
+    assert float(maps[0, 21:42].sum()) > 0

@@ -279,6 +279,7 @@ class SignKDTeacherConfig:
     weights: str | None = None  # local torchvision Kinetics-400 S3D state dict (width 1.0 only)
     heatmap_sigma: float = 4.0  # Gaussian sigma in heatmap pixels when heatmaps are rendered from keypoints
     heatmap_size: int | None = None  # rendered heatmap side; None: half the RGB clip's (112 for 224, the paper)
+    heatmap_part_zoom: float | None = None  # hands and mouth magnified about their centres (pose.heatmaps)
     sd_warmup_epochs: int = 0  # self-distillation ramps linearly from 0 over these epochs (the paper: none stated)
 
 
@@ -289,8 +290,8 @@ def _check_streams(streams: Sequence[str]) -> tuple[str, ...]:
     return tuple(s for s in STREAMS if s in streams)  # canonical order: the joint head's concatenation
 
 
-def stream_inputs(batch: dict, streams: Sequence[str], sigma: float = 4.0,
-                  heatmap_size: int | None = None) -> dict[str, torch.Tensor]:
+def stream_inputs(batch: dict, streams: Sequence[str], sigma: float = 4.0, heatmap_size: int | None = None,
+                  part_zoom: float | None = None) -> dict[str, torch.Tensor]:
     """The enabled streams' encoder inputs [B, C, T, H, W] from the batch (see the module docstring).
 
     Without ``heatmaps``, the heatmap stream renders them on the batch's device from ``keypoints`` [B, T, 133, 3]
@@ -304,7 +305,7 @@ def stream_inputs(batch: dict, streams: Sequence[str], sigma: float = 4.0,
         side = batch["flow"].shape[-1] if "flow" in batch else size
         if side != size:  # keypoints are in the pixels of the streams' crop (the flow's side): onto the heatmap grid
             keypoints = keypoints * torch.tensor([size / side, size / side, 1.0], device=keypoints.device)
-        batch = {**batch, "heatmaps": signkd_heatmaps(keypoints, size, sigma)}
+        batch = {**batch, "heatmaps": signkd_heatmaps(keypoints, size, sigma, part_zoom)}
     for stream in streams:
         key = STREAM_BATCH_KEYS[stream]
         if key not in batch:
@@ -394,7 +395,7 @@ class SignKDTeacher(nn.Module):
 
     def forward(self, batch: dict) -> dict:
         blocks, stages = self.encode(stream_inputs(batch, self.streams, self.config.heatmap_sigma,
-                                                   self.config.heatmap_size))
+                                                   self.config.heatmap_size, self.config.heatmap_part_zoom))
         pooled = [pool_sequence(blocks[s][-1]) for s in self.streams]
         logits = {s: self.heads[s](p) for s, p in zip(self.streams, pooled, strict=True)}
         if "joint" in self.heads:

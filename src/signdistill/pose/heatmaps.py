@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import torch
 
-from signdistill.pose.layout import HFLIP, SIGNKD_79
+from signdistill.pose.layout import HFLIP, LEFT_HAND, MOUTH, RIGHT_HAND, SIGNKD_79
 
 
 def render_heatmaps(keypoints: torch.Tensor, size: tuple[int, int], sigma: float = 4.0) -> torch.Tensor:
@@ -40,7 +40,40 @@ def transform_keypoints(keypoints: torch.Tensor, source_size: tuple[int, int], r
     return out
 
 
-def signkd_heatmaps(keypoints: torch.Tensor, out_size: int, sigma: float = 4.0) -> torch.Tensor:
-    """SignKD's 79-channel input: [T, 133, 3] (already transformed) -> [T, 79, out, out]."""
+def signkd_heatmaps(keypoints: torch.Tensor, out_size: int, sigma: float = 4.0,
+                    part_zoom: float | None = None) -> torch.Tensor:
+    """SignKD's 79-channel input: [T, 133, 3] (already transformed) -> [T, 79, out, out].
+
+    ``part_zoom`` (not in the paper): each hand's and the mouth's points are drawn around their own centre,
+    magnified ``part_zoom`` times (``part_centred``); body and face contour stay where they are in the frame.
+    """
+    if part_zoom:
+        keypoints = part_centred(keypoints, out_size, part_zoom)
     subset = keypoints[..., torch.as_tensor(SIGNKD_79, device=keypoints.device), :]
     return render_heatmaps(subset, (out_size, out_size), sigma)
+
+
+# Parts that carry a sign's fine shape (hand shape, mouth pattern) and are few pixels wide in a small frame.
+PARTS = (LEFT_HAND, RIGHT_HAND, MOUTH)
+
+
+def part_centred(keypoints: torch.Tensor, size: int, zoom: float) -> torch.Tensor:
+    """[..., 133, 3] keypoints in a ``size`` frame -> the same with each part of ``PARTS`` moved to the frame's
+    centre and magnified ``zoom`` times about its own score-weighted centroid.
+
+    Why: at the embedded 28 px a hand is ~5 px wide, so its 21 points blur into one blob and the keypoint
+    stream cannot tell the hand shapes of a minimal pair apart; magnified about its centroid the shape spans
+    ``zoom`` times as many pixels. Where a part lies stays in the body channels (the wrists, 9 and 10, and the
+    nose), which are not moved. Points outside the frame after magnification render as nothing (Gaussians
+    centred outside), and undetected parts (scores 0) stay empty.
+    """
+    out = keypoints.clone()
+    centre = (size - 1) / 2
+    for part in PARTS:
+        index = torch.as_tensor(part, device=keypoints.device)
+        points = keypoints[..., index, :]
+        weight = points[..., 2:3]
+        total = weight.sum(-2, keepdim=True).clamp(min=1e-6)
+        centroid = (points[..., :2] * weight).sum(-2, keepdim=True) / total
+        out[..., index, :2] = (points[..., :2] - centroid) * zoom + centre
+    return out
