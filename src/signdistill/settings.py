@@ -2,5 +2,7 @@
 
 from kedro.config import OmegaConfigLoader
 
+from signdistill.hooks import HOOKS  # noqa: F401 - Kedro reads it from here
+
 CONFIG_LOADER_CLASS = OmegaConfigLoader
 CONFIG_LOADER_ARGS = {"base_env": "base", "default_run_env": "local"}

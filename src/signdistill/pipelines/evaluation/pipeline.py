@@ -84,3 +84,15 @@ def ablation_tables(tables: dict[str, dict[str, tuple]]) -> Pipeline:
         nodes.append(node(report, inputs, [f"{name}_report", f"{name}_report_plot", f"{name}_report_metrics"],
                           name=f"{name}_report"))
     return Pipeline(nodes)
+
+
+def paper_rows(pipeline: Pipeline) -> dict[str, list[tuple[str, str]]]:
+    """``{run: [(table, row label), ...]}`` of the ablation tables (``ablation_tables``' report nodes) in
+    ``pipeline``: what MLflow tags each run with."""
+    rows: dict[str, list[tuple[str, str]]] = {}
+    for report in pipeline.nodes:
+        table_rows = getattr(report.func, "keywords", {}).get("rows")
+        if report.name.endswith("_report") and isinstance(table_rows, dict):
+            for run, (label, *_) in table_rows.items():
+                rows.setdefault(run, []).append((report.name.removesuffix("_report"), label))
+    return rows
