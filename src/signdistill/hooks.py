@@ -44,6 +44,7 @@ class RecognizerRunsHook:
         self.parent_id: str | None = None
         self.experiment_id: str | None = None
         self.children: dict[str, tracking.ChildRun] = {}
+        self.run_ids: dict[str, str] = {}  # every child opened in this kedro run, open or ended
         self.pending: Counter[str] = Counter()
         self.rows: dict[str, list[tuple[str, str]]] = {}
         self.env: str = ""
@@ -128,6 +129,7 @@ class RecognizerRunsHook:
             params = tracking.recognizer_params(self._params, run)
             self.children[run] = tracking.ChildRun.open(self.client, self.experiment_id, self.parent_id, run,
                                                         params, self._tags(run, params))
+            self.run_ids[run] = self.children[run].run_id
         return self.children[run]
 
     def _tags(self, run: str, params: dict | None) -> dict[str, str]:
@@ -170,6 +172,11 @@ class RecognizerRunsHook:
                 self.client.log_text(self.parent_id, value.to_csv(index=False), f"reports/{name}.csv")
             elif name.endswith("_report_plot") and isinstance(value, Figure):
                 self.client.log_figure(self.parent_id, value, f"reports/{name.removesuffix('_plot')}.png")
+            elif name.endswith("_latency") and isinstance(value, dict) and isinstance(value.get("seconds"), dict):
+                self.client.log_dict(self.parent_id, value, f"reports/{name}.json")
+                for run, stages in value["seconds"].items():  # video in, glosses out: on the runs timed
+                    if run in self.run_ids and "total" in stages:
+                        self.client.log_metric(self.run_ids[run], "e2e_latency_s", float(stages["total"]))
 
     def _end_children(self, status: str) -> None:
         tracking.set_epoch_callback(None)

@@ -191,3 +191,22 @@ def test_interrupted_run_is_killed_and_resumes_its_mlflow_run(server: str, proje
     assert continued["info"]["status"] == "FINISHED"
     assert _steps(server, continued["info"]["run_id"], "dev_wer") == [1, 2, 3]
     assert _tags(continued)["mlflow.parentRunId"] != parent_id  # under the kedro run that finished it
+
+
+def test_compare_methods_notebook_reads_the_store(server: str, monkeypatch) -> None:
+    """``notebooks/compare_methods.ipynb`` executed (nbclient) against the runs of the tests above."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", server)
+    monkeypatch.setenv("SIGNDISTILL_EXPERIMENT", "signdistill")
+    notebook = nbformat.read(REPO / "notebooks/compare_methods.ipynb", as_version=4)
+    NotebookClient(notebook, timeout=300, kernel_name="python3",
+                   resources={"metadata": {"path": str(REPO / "notebooks")}}).execute()
+    outputs = [output for cell in notebook.cells if cell.cell_type == "code" for output in cell.outputs]
+    text = "\n".join(str(o.get("text", "")) + str(o.get("data", {}).get("text/plain", "")) for o in outputs)
+    print(text)
+    assert "9 trained recognisers in experiment 'signdistill'" in text
+    assert "SMKD" in text and "distilled" in text and "21.0" in text  # smkd, with the paper's number beside
+    assert "+ WS + WN" in text
+    assert sum("image/png" in o.get("data", {}) for o in outputs) == 2  # the leaderboard and the ablation plots
