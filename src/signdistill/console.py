@@ -280,6 +280,62 @@ def pose(source: Path = typer.Argument(..., metavar="SOURCE", hidden=True),
     _print(payload, as_json)
 
 
+@app.command()
+def recognize(source: Path = typer.Argument(..., metavar="SOURCE", hidden=True),
+              model: Path = typer.Option(..., metavar="PATH", help="A trained model: data/06_models/<run>.pkl."),
+              fps: float = typer.Option(25.0, metavar="FPS", help="Frames per second of SOURCE (PHOENIX: 25)."),
+              decoder: str = typer.Option("beam", metavar="NAME", help="greedy | beam (CTC prefix beam search)."),
+              beam_width: int = typer.Option(10, metavar="N", help="Beam width of the beam decoder."),
+              features_config: Path = typer.Option(Path("conf/base/parameters_features.yml"), metavar="PATH",
+                                                   help="The features parameters a flow/keypoint model was trained "
+                                                        "with (only read for such a model)."),
+              as_json: bool = typer.Option(False, "--json", help=JSON_HELP)) -> None:
+    """Recognise the glosses of one video, each with its time span (from the CTC spikes).
+
+    SOURCE is a video file or a folder of frames. A model that reads optical flow and keypoints (a SignKD
+    teacher) gets them computed here, with the settings of --features-config.
+    """
+    from signdistill.data.frames import FrameReadError, read_frames
+    from signdistill.decoding.spans import recognise_spans
+    from signdistill.decoding.video import packaged_model
+    from signdistill.models.registry import read_package
+
+    try:
+        network, view, vocabulary = packaged_model(read_package(model))
+        features = _features_for(view, features_config, model)
+        frames = read_frames(source)
+    except (FileNotFoundError, ValueError, FrameReadError) as err:
+        typer.echo(f"error: {err}", err=True)
+        raise typer.Exit(2) from err
+    spans = recognise_spans(network, frames, view, vocabulary, fps, features, decoder, beam_width)
+    if as_json:
+        typer.echo(json.dumps({"source": str(source), "model": str(model), "frames": len(frames), "fps": fps,
+                               "glosses": [span.as_dict() for span in spans]}, indent=1))
+        return
+    for span in spans:
+        typer.echo(f"{span.start_s:7.2f} - {span.end_s:7.2f} s  {span.gloss}")
+    if not spans:
+        typer.echo("(no gloss recognised)")
+
+
+def _features_for(view: dict, config: Path, model: Path):
+    """The FeatureConfig for a model that reads flow or keypoints (None for an RGB model)."""
+    streams = view.get("streams") or []
+    if not streams:
+        return None
+    if not config.is_file():
+        raise FileNotFoundError(f"{model} reads {' and '.join(streams)}, computed here with the features settings "
+                                f"it was trained with: {config} not found (give --features-config)")
+    import yaml
+
+    from signdistill.data.features import FeatureConfig
+
+    params = (yaml.safe_load(config.read_text()) or {}).get("features")
+    if not isinstance(params, dict):
+        raise ValueError(f"{config} has no `features:` section")
+    return FeatureConfig.from_params(params)
+
+
 @bench.command("flow")
 def bench_flow(size: int = typer.Option(112, metavar="PX", help="Frame size: 112 or 224."),
                pairs: int = typer.Option(32, metavar="N",
