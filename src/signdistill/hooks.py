@@ -24,6 +24,7 @@ from kedro.pipeline.node import Node
 from matplotlib.figure import Figure
 from mlflow import MlflowClient
 from mlflow.entities import RunStatus
+from mlflow.exceptions import MlflowException
 
 from signdistill.pipelines import tracking
 from signdistill.pipelines.evaluation.pipeline import paper_rows
@@ -85,8 +86,12 @@ class RecognizerRunsHook:
             self._epochs_logged = 0
 
             def on_epoch(epoch: int, metrics: dict) -> None:
-                child.log_epoch(epoch, metrics)
-                self._epochs_logged += 1
+                try:
+                    child.log_epoch(epoch, metrics)
+                    self._epochs_logged += 1
+                except (MlflowException, OSError) as error:  # tracking must never stop a training
+                    log.warning("epoch %d of %s not logged to MLflow (%s); logged after the node", epoch,
+                                node.namespace, error)
 
             tracking.set_epoch_callback(on_epoch)
 
