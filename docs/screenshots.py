@@ -33,7 +33,7 @@ def wait_for(url: str, process: subprocess.Popen, seconds: float = 300) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            sys.exit(f"{process.args[0]} exited before answering {url}")
+            sys.exit(f"{process.args[0]} exited ({process.returncode}) before answering {url}")
         try:
             urllib.request.urlopen(url, timeout=2)
             return
@@ -49,13 +49,15 @@ def api(base: str, endpoint: str, body: dict) -> dict:
         return json.loads(response.read())
 
 
-def screenshot(url: str, out: Path, size: str = "1600,1000", budget_ms: int = 30000) -> None:
+def screenshot(url: str, out: Path, size: str = "1600,1000", budget_ms: int = 15000) -> None:
+    """Headless Chromium after ``budget_ms`` of the page's virtual time (the apps load their data first)."""
     browser = shutil.which("chromium") or shutil.which("chromium-browser")
     if browser is None:
         sys.exit("chromium not found (apt-get install chromium)")
     out.parent.mkdir(parents=True, exist_ok=True)
     subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
-                    f"--window-size={size}", f"--virtual-time-budget={budget_ms}", f"--screenshot={out}", url],
+                    f"--window-size={size}", f"--virtual-time-budget={budget_ms}",
+                    "--run-all-compositor-stages-before-draw", f"--screenshot={out}", url],
                    check=True, capture_output=True, timeout=300)
     print(f"{out}  <- {url}")
 
@@ -87,14 +89,18 @@ def mlflow_compare(store: str, experiment: str, pipeline: str, out: Path) -> Non
 
 def kedro_viz(pipeline: str, out: Path) -> None:
     port = free_port()
+    log = out.with_suffix(".log")  # the server's own output, kept for when it stops early
+    out.parent.mkdir(parents=True, exist_ok=True)
     viz = subprocess.Popen([str(Path(sys.executable).with_name("kedro")), "viz", "run", "--no-browser", "--host",
-                            "127.0.0.1", "--port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                            "127.0.0.1", "--port", str(port)], stdout=open(log, "w"),  # noqa: SIM115
+                           stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
     try:
         wait_for(f"http://127.0.0.1:{port}/api/main", viz, seconds=600)
         screenshot(f"http://127.0.0.1:{port}/?pid={pipeline}", out, size="1800,1100")
     finally:
         viz.terminate()
         viz.wait(30)
+    log.unlink()
 
 
 def main() -> None:
@@ -104,9 +110,12 @@ def main() -> None:
     parser.add_argument("--compare", default="ablations_smkd", help="pipeline whose child runs are compared")
     parser.add_argument("--lineage", default="distill_signkd", help="pipeline drawn by Kedro-Viz")
     parser.add_argument("--out", type=Path, default=Path("docs/img"), help="folder for the PNGs")
+    parser.add_argument("--only", choices=("mlflow", "viz"), help="take one of the two screenshots")
     args = parser.parse_args()
-    mlflow_compare(args.store, args.experiment, args.compare, args.out / f"mlflow_compare_{args.compare}.png")
-    kedro_viz(args.lineage, args.out / f"kedro_viz_{args.lineage}.png")
+    if args.only != "viz":
+        mlflow_compare(args.store, args.experiment, args.compare, args.out / f"mlflow_compare_{args.compare}.png")
+    if args.only != "mlflow":
+        kedro_viz(args.lineage, args.out / f"kedro_viz_{args.lineage}.png")
 
 
 if __name__ == "__main__":
