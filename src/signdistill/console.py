@@ -6,11 +6,16 @@ import json
 import logging
 from pathlib import Path
 
+import click
 import typer
+from typer.core import TyperCommand
 
+# Plain help (no rich panels): value options show a name (PATH, N), never a <type> tag, and flags show nothing.
 app = typer.Typer(help="SignDistill: continuous sign language recognition with knowledge distillation.",
-                  no_args_is_help=True)
-bench = typer.Typer(help="Benchmarks: each prints figures measured side by side in one run.", no_args_is_help=True)
+                  no_args_is_help=True, rich_markup_mode=None, add_completion=False)
+bench = typer.Typer(help="Benchmarks: each prints figures measured side by side in one run.", no_args_is_help=True,
+                    rich_markup_mode=None)
+JSON_HELP = "Print the result as JSON."
 app.add_typer(bench, name="bench")
 
 
@@ -29,10 +34,10 @@ def _main(verbose: bool = typer.Option(False, "--verbose", "-v", help="Log at IN
 
 
 @app.command()
-def synth(out: Path = typer.Option(..., help="Corpus root to write (PHOENIX-2014 layout)."),
-          preset: str = typer.Option("default", help="tiny | default | phoenix_like"),
-          seed: int = typer.Option(0, help="Everything is deterministic from this seed."),
-          workers: int = typer.Option(0, help="Processes (0 = all cores)."),
+def synth(out: Path = typer.Option(..., metavar="PATH", help="Corpus root to write (PHOENIX-2014 layout)."),
+          preset: str = typer.Option("default", metavar="NAME", help="tiny | default | phoenix_like"),
+          seed: int = typer.Option(0, metavar="N", help="Everything is deterministic from this seed."),
+          workers: int = typer.Option(0, metavar="N", help="Processes (0 = all cores)."),
           force: bool = typer.Option(False, help="Regenerate even if the corpus is current.")) -> None:
     """Generate a SynthSign corpus (skipped when the corpus for these parameters already exists)."""
     from signdistill.synth.corpus import generate_corpus, get_preset
@@ -42,9 +47,13 @@ def synth(out: Path = typer.Option(..., help="Corpus root to write (PHOENIX-2014
 
 
 @app.command()
-def corpus(root: Path = typer.Argument(..., help="Corpus root."),
-           layout: str = typer.Option("auto", help="auto|phoenix2014|phoenix2014t|csl_daily|video_csv")) -> None:
-    """Print a JSON summary of a corpus: samples, frames, vocabulary, unknown glosses, problems."""
+def corpus(root: Path = typer.Argument(..., metavar="ROOT", hidden=True),
+           layout: str = typer.Option("auto", metavar="NAME",
+                                      help="auto | phoenix2014 | phoenix2014t | csl_daily | video_csv")) -> None:
+    """Print a JSON summary of a corpus: samples, frames, vocabulary, unknown glosses, problems.
+
+    ROOT is the corpus root (the folder that holds its annotations and frames or videos).
+    """
     from signdistill.data.corpora import summarise_corpus
 
     try:
@@ -56,7 +65,8 @@ def corpus(root: Path = typer.Argument(..., help="Corpus root."),
 
 
 @bench.command("synth")
-def bench_synth(videos: int = typer.Option(24), as_json: bool = typer.Option(False, "--json")) -> None:
+def bench_synth(videos: int = typer.Option(24, metavar="N", help="Tiny-preset videos to generate per timing."),
+                as_json: bool = typer.Option(False, "--json", help=JSON_HELP)) -> None:
     """SynthSign generation speed (videos/s) on all cores against one core."""
     from signdistill.benchmarks.data_speed import bench_synth as run
 
@@ -64,8 +74,9 @@ def bench_synth(videos: int = typer.Option(24), as_json: bool = typer.Option(Fal
 
 
 @bench.command("preprocess")
-def bench_preprocess(corpus: Path = typer.Option(Path("data/01_raw/synthsign")),
-                     as_json: bool = typer.Option(False, "--json")) -> None:
+def bench_preprocess(corpus: Path = typer.Option(Path("data/01_raw/synthsign"), metavar="PATH",
+                                                 help="Corpus root whose videos are decoded and packed."),
+                     as_json: bool = typer.Option(False, "--json", help=JSON_HELP)) -> None:
     """Decode + resize + pack frames/s (cold) and the time of an unchanged rerun."""
     from signdistill.benchmarks.data_speed import bench_preprocess as run
 
@@ -73,10 +84,13 @@ def bench_preprocess(corpus: Path = typer.Option(Path("data/01_raw/synthsign")),
 
 
 @bench.command("loader")
-def bench_loader(corpus: Path = typer.Option(Path("data/01_raw/synthsign")),
-                 store: Path = typer.Option(Path("data/03_primary/frame_store")),
-                 size: int = typer.Option(128), workers: int = typer.Option(2),
-                 as_json: bool = typer.Option(False, "--json")) -> None:
+def bench_loader(corpus: Path = typer.Option(Path("data/01_raw/synthsign"), metavar="PATH",
+                                             help="Corpus root (the image files to decode)."),
+                 store: Path = typer.Option(Path("data/03_primary/frame_store"), metavar="PATH",
+                                            help="Packed frame store built from that corpus."),
+                 size: int = typer.Option(128, metavar="PX", help="Stored frame size to read."),
+                 workers: int = typer.Option(2, metavar="N", help="DataLoader worker processes."),
+                 as_json: bool = typer.Option(False, "--json", help=JSON_HELP)) -> None:
     """DataLoader frames/s from the packed store against decoding the image files."""
     from signdistill.benchmarks.data_speed import bench_loader as run
 
@@ -84,9 +98,12 @@ def bench_loader(corpus: Path = typer.Option(Path("data/01_raw/synthsign")),
 
 
 @bench.command("mediapipe")
-def bench_mediapipe(videos: int = typer.Option(40), seed: int = typer.Option(0), workers: int = typer.Option(2),
-                    stride: int = typer.Option(1, help="MediaPipe on every n-th frame, the rest interpolated."),
-                    as_json: bool = typer.Option(False, "--json")) -> None:
+def bench_mediapipe(videos: int = typer.Option(40, metavar="N", help="SynthSign default-preset videos to run."),
+                    seed: int = typer.Option(0, metavar="N", help="Seed of the generated videos."),
+                    workers: int = typer.Option(2, metavar="N", help="Processes running MediaPipe."),
+                    stride: int = typer.Option(1, metavar="N",
+                                               help="MediaPipe on every n-th frame, the rest interpolated."),
+                    as_json: bool = typer.Option(False, "--json", help=JSON_HELP)) -> None:
     """MediaPipe Holistic detection rates, PCK@0.1 and frames/s per core on SynthSign default videos."""
     from signdistill.benchmarks.mediapipe_synthsign import format_table, run
 
@@ -95,9 +112,12 @@ def bench_mediapipe(videos: int = typer.Option(40), seed: int = typer.Option(0),
 
 
 @app.command()
-def score(ref: Path = typer.Option(..., help="References: '<id> <gloss> ...' lines, or a PHOENIX corpus CSV."),
-          hyp: Path = typer.Option(..., help="Hypotheses: '<id> <gloss> ...' lines (a bare id = empty)."),
-          rules: str = typer.Option("phoenix2014", help="Cleanup before scoring: phoenix2014 | phoenix2014t | none"),
+def score(ref: Path = typer.Option(..., metavar="PATH",
+                                   help="References: '<id> <gloss> ...' lines, or a PHOENIX corpus CSV."),
+          hyp: Path = typer.Option(..., metavar="PATH",
+                                   help="Hypotheses: '<id> <gloss> ...' lines (a bare id = empty)."),
+          rules: str = typer.Option("phoenix2014", metavar="NAME",
+                                    help="Cleanup before scoring: phoenix2014 | phoenix2014t | none"),
           as_json: bool = typer.Option(False, "--json", help="Everything, per-sample rows included, as JSON.")) -> None:
     """WER (%) with substitutions, deletions and insertions; per signer when the references are a corpus CSV."""
     from signdistill.metrics.wer import read_corpus_csv, read_transcripts, score_corpus
@@ -117,22 +137,41 @@ def score(ref: Path = typer.Option(..., help="References: '<id> <gloss> ...' lin
     _print(result, as_json)
 
 
-@app.command()
-def profile(model: str = typer.Argument(..., help="A name in signdistill.metrics.efficiency.MODEL_BUILDERS."),
-            resolution: int = typer.Option(112, help="Input height and width in pixels."),
-            frames: int = typer.Option(200, help="Frames in the clip."),
-            vocab: int = typer.Option(1296, help="Output classes (glosses + blank)."),
-            channels: int | None = typer.Option(None, help="Model width/input channels, passed to the builder."),
-            device: str = typer.Option("cpu", help="cpu | cuda | cuda:N | meta (shapes only: parameters and "
+def model_names() -> list[str]:
+    """The networks ``profile`` builds (each model module registers its own)."""
+    import signdistill.models.registry  # noqa: F401 - imports every model module, which registers its builder
+    from signdistill.metrics.efficiency import MODEL_BUILDERS
+
+    return sorted(MODEL_BUILDERS)
+
+
+class _ProfileCommand(TyperCommand):
+    """``profile --help`` lists the model names, read from the registry only when help is asked for."""
+
+    def format_help(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        names = ", ".join(model_names())
+        self.help = f"{self.help.split(chr(10))[0]}\n\nMODEL, the network to build, is one of: {names}."
+        super().format_help(ctx, formatter)
+
+
+@app.command(cls=_ProfileCommand)
+def profile(model: str = typer.Argument(..., metavar="MODEL", hidden=True),
+            resolution: int = typer.Option(112, metavar="PX", help="Input height and width in pixels."),
+            frames: int = typer.Option(200, metavar="N", help="Frames in the clip."),
+            vocab: int = typer.Option(1296, metavar="N", help="Output classes (glosses + blank)."),
+            channels: int | None = typer.Option(None, metavar="N",
+                                                help="Model width/input channels, passed to the builder."),
+            device: str = typer.Option("cpu", metavar="DEVICE",
+                                       help="cpu | cuda | cuda:N | meta (shapes only: parameters and "
                                                    "MACs in a fraction of a second, no latency)"),
-            warmup: int = typer.Option(2, help="Untimed passes before timing."),
-            repeats: int = typer.Option(5, help="Timed passes; the median is reported."),
-            as_json: bool = typer.Option(False, "--json")) -> None:
+            warmup: int = typer.Option(2, metavar="N", help="Untimed passes before timing."),
+            repeats: int = typer.Option(5, metavar="N", help="Timed passes; the median is reported."),
+            as_json: bool = typer.Option(False, "--json", help=JSON_HELP)) -> None:
     """Parameters, MACs (G) and median latency for one clip."""
     from signdistill.metrics.efficiency import MODEL_BUILDERS, profile_model
 
-    if model not in MODEL_BUILDERS:
-        typer.echo(f"error: unknown model {model!r}; known: {', '.join(sorted(MODEL_BUILDERS))}", err=True)
+    if model not in model_names():
+        typer.echo(f"error: unknown model {model!r}; known: {', '.join(model_names())}", err=True)
         raise typer.Exit(2)
     extra = {} if channels is None else {"channels": channels}
     if device == "meta":  # no kernel runs on meta tensors, so there is nothing to time
@@ -159,8 +198,9 @@ def profile(model: str = typer.Argument(..., help="A name in signdistill.metrics
 
 
 @bench.command("heatmaps")
-def bench_heatmaps(frames: int = typer.Option(256), size: int = typer.Option(112),
-                   as_json: bool = typer.Option(False, "--json")) -> None:
+def bench_heatmaps(frames: int = typer.Option(256, metavar="N", help="Frames of 133 keypoints to render."),
+                   size: int = typer.Option(112, metavar="PX", help="Heatmap height and width in pixels."),
+                   as_json: bool = typer.Option(False, "--json", help=JSON_HELP)) -> None:
     """Heatmap frames/s: separable batched rendering (CPU, and GPU when present) against a dense loop."""
     from signdistill.benchmarks.heatmaps import run
 
@@ -168,12 +208,16 @@ def bench_heatmaps(frames: int = typer.Option(256), size: int = typer.Option(112
 
 
 @app.command()
-def flow(img1: Path = typer.Argument(..., help="First frame (any image file OpenCV reads)."),
-         img2: Path = typer.Argument(..., help="Second frame, same size."),
-         out: Path = typer.Option(..., help="Where to write the [H,W,2] float32 (dx, dy) .npy."),
-         backend: str = typer.Option("torch", help="torch | opencv (cv2.optflow.DualTVL1 with its defaults)"),
-         device: str = typer.Option("cpu", help="torch backend: cpu | cuda | cuda:N")) -> None:
-    """TV-L1 optical flow from IMG1 to IMG2 (both converted to grayscale): img1(x) ~ img2(x + flow(x))."""
+def flow(img1: Path = typer.Argument(..., metavar="IMG1", hidden=True),
+         img2: Path = typer.Argument(..., metavar="IMG2", hidden=True),
+         out: Path = typer.Option(..., metavar="PATH", help="Where to write the [H,W,2] float32 (dx, dy) .npy."),
+         backend: str = typer.Option("torch", metavar="NAME",
+                                     help="torch | opencv (cv2.optflow.DualTVL1 with its defaults)"),
+         device: str = typer.Option("cpu", metavar="DEVICE", help="torch backend: cpu | cuda | cuda:N")) -> None:
+    """TV-L1 optical flow from IMG1 to IMG2 (both converted to grayscale): img1(x) ~ img2(x + flow(x)).
+
+    IMG1 and IMG2 are two frames of the same size, any image files OpenCV reads.
+    """
     import cv2
     import numpy as np
 
@@ -204,10 +248,14 @@ def flow(img1: Path = typer.Argument(..., help="First frame (any image file Open
 
 
 @app.command()
-def pose(source: Path = typer.Argument(..., help="An image, a video file or a folder of frames."),
+def pose(source: Path = typer.Argument(..., metavar="SOURCE", hidden=True),
          as_json: bool = typer.Option(False, "--json", help="Print every keypoint as JSON."),
-         out: Path | None = typer.Option(None, help="Also write the keypoints as a float32 [T,133,3] .npy.")) -> None:
-    """MediaPipe Holistic keypoints in the COCO-WholeBody-133 layout: x, y in pixels and a score (0 = not found)."""
+         out: Path | None = typer.Option(None, metavar="PATH",
+                                         help="Also write the keypoints as a float32 [T,133,3] .npy.")) -> None:
+    """MediaPipe Holistic keypoints in the COCO-WholeBody-133 layout: x, y in pixels and a score (0 = not found).
+
+    SOURCE is an image, a video file or a folder of frames.
+    """
     import numpy as np
 
     from signdistill.data.frames import IMAGE_EXTENSIONS, FrameReadError, read_frames, read_image
@@ -232,10 +280,67 @@ def pose(source: Path = typer.Argument(..., help="An image, a video file or a fo
     _print(payload, as_json)
 
 
+@app.command()
+def recognize(source: Path = typer.Argument(..., metavar="SOURCE", hidden=True),
+              model: Path = typer.Option(..., metavar="PATH", help="A trained model: data/06_models/<run>.pkl."),
+              fps: float = typer.Option(25.0, metavar="FPS", help="Frames per second of SOURCE (PHOENIX: 25)."),
+              decoder: str = typer.Option("beam", metavar="NAME", help="greedy | beam (CTC prefix beam search)."),
+              beam_width: int = typer.Option(10, metavar="N", help="Beam width of the beam decoder."),
+              features_config: Path = typer.Option(Path("conf/base/parameters_features.yml"), metavar="PATH",
+                                                   help="The features parameters a flow/keypoint model was trained "
+                                                        "with (only read for such a model)."),
+              as_json: bool = typer.Option(False, "--json", help=JSON_HELP)) -> None:
+    """Recognise the glosses of one video, each with its time span (from the CTC spikes).
+
+    SOURCE is a video file or a folder of frames. A model that reads optical flow and keypoints (a SignKD
+    teacher) gets them computed here, with the settings of --features-config.
+    """
+    from signdistill.data.frames import FrameReadError, read_frames
+    from signdistill.decoding.spans import recognise_spans
+    from signdistill.decoding.video import packaged_model
+    from signdistill.models.registry import read_package
+
+    try:
+        network, view, vocabulary = packaged_model(read_package(model))
+        features = _features_for(view, features_config, model)
+        frames = read_frames(source)
+    except (FileNotFoundError, ValueError, FrameReadError) as err:
+        typer.echo(f"error: {err}", err=True)
+        raise typer.Exit(2) from err
+    spans = recognise_spans(network, frames, view, vocabulary, fps, features, decoder, beam_width)
+    if as_json:
+        typer.echo(json.dumps({"source": str(source), "model": str(model), "frames": len(frames), "fps": fps,
+                               "glosses": [span.as_dict() for span in spans]}, indent=1))
+        return
+    for span in spans:
+        typer.echo(f"{span.start_s:7.2f} - {span.end_s:7.2f} s  {span.gloss}")
+    if not spans:
+        typer.echo("(no gloss recognised)")
+
+
+def _features_for(view: dict, config: Path, model: Path):
+    """The FeatureConfig for a model that reads flow or keypoints (None for an RGB model)."""
+    streams = view.get("streams") or []
+    if not streams:
+        return None
+    if not config.is_file():
+        raise FileNotFoundError(f"{model} reads {' and '.join(streams)}, computed here with the features settings "
+                                f"it was trained with: {config} not found (give --features-config)")
+    import yaml
+
+    from signdistill.data.features import FeatureConfig
+
+    params = (yaml.safe_load(config.read_text()) or {}).get("features")
+    if not isinstance(params, dict):
+        raise ValueError(f"{config} has no `features:` section")
+    return FeatureConfig.from_params(params)
+
+
 @bench.command("flow")
-def bench_flow(size: int = typer.Option(112, help="Frame size: 112 or 224."),
-               pairs: int = typer.Option(32, help="SynthSign frame pairs for the speed and agreement tables."),
-               as_json: bool = typer.Option(False, "--json")) -> None:
+def bench_flow(size: int = typer.Option(112, metavar="PX", help="Frame size: 112 or 224."),
+               pairs: int = typer.Option(32, metavar="N",
+                                         help="SynthSign frame pairs for the speed and agreement tables."),
+               as_json: bool = typer.Option(False, "--json", help=JSON_HELP)) -> None:
     """TV-L1: accuracy, pairs/s and agreement of the torch backend against OpenCV, side by side."""
     from signdistill.benchmarks.flow import format_report, run
 

@@ -12,11 +12,12 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from kedro.io import AbstractDataset, DatasetError
+from kedro.io import AbstractDataset
 
 from signdistill.data.corpora import CorpusIndex, read_corpus
 from signdistill.data.features import FeatureConfig, FeatureStore, build_feature_store
 from signdistill.data.store import FrameStore, build_frame_store
+from signdistill.errors import MissingInputError
 from signdistill.synth.corpus import generate_corpus, get_preset
 
 log = logging.getLogger(__name__)
@@ -45,7 +46,8 @@ class CorpusDataset(AbstractDataset[dict, CorpusIndex]):
     def save(self, data: dict) -> None:
         if not self._generate:
             if not self._path.exists():
-                raise DatasetError(f"corpus root {self._path} does not exist: set its path in conf/<env>/catalog.yml")
+                raise MissingInputError(f"corpus root {self._path} does not exist: set `corpus.path` in "
+                                        "conf/<env>/catalog.yml")
             log.info("Corpus %s is external: nothing to generate", self._path)
             return
         preset = get_preset(data["preset"], **data.get("overrides", {}))

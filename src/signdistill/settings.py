@@ -1,6 +1,16 @@
-"""Kedro project settings: OmegaConf configuration with ``base`` + ``local`` (or an ``--env``)."""
+"""Kedro project settings: OmegaConf configuration with ``base`` + ``local`` (or an ``--env``; ``quick``: see
+``signdistill.config``), and the hooks that give every trained recogniser its MLflow run."""
 
-from kedro.config import OmegaConfigLoader
+import warnings
 
-CONFIG_LOADER_CLASS = OmegaConfigLoader
+from signdistill.config import SignDistillConfigLoader
+from signdistill.hooks import HOOKS  # noqa: F401 - Kedro reads it from here
+
+CONFIG_LOADER_CLASS = SignDistillConfigLoader
 CONFIG_LOADER_ARGS = {"base_env": "base", "default_run_env": "local"}
+
+# Third-party notices printed on every run that a user cannot act on (dotted dataset names are Kedro's own
+# namespaces here); they would bury the one line that a run stopped by bad input prints.
+for _message in (r"register_new_resolver\(\) is deprecated", r"One or more dataset names contain '\.'",
+                 r".*Add type hints to the `predict` method"):
+    warnings.filterwarnings("ignore", message=_message, category=UserWarning)

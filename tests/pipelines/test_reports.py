@@ -48,3 +48,27 @@ def test_efficiency_counts_only_what_runs_at_inference() -> None:
     row = efficiency_table(package, {"profile_frames": 8}).iloc[0]
     inference = sum(p.numel() for p in model.export().parameters())
     assert row["params"] == inference < sum(p.numel() for p in model.parameters())
+
+
+def test_report_figures_name_the_table_and_the_paper_rows() -> None:
+    """Titled by the table, rows as the paper labels them, runs of one cost spread apart, whole epochs."""
+    from signdistill.pipelines.evaluation.nodes import training_curves
+    from signdistill.pipelines.evaluation.pipeline import table_title
+
+    rows = {"a": ("baseline", 24.7, None), "b": ("+ WS + WN", 21.4, None)}
+    _, fig, _ = ablation_table(_wer(22.8), _cost(1.2), _wer(22.8), _cost(1.2), rows=rows,
+                               title=table_title("smkd_table1"))
+    assert fig._suptitle.get_text().startswith("SMKD Table 1")
+    scatter, bars = fig.axes
+    assert [t.get_text() for t in bars.get_xticklabels()] == ["baseline", "+ WS + WN"]
+    assert [t.get_text() for t in scatter.get_legend().get_texts()] == ["baseline", "+ WS + WN"]
+    xs = [collection.get_offsets()[0][0] for collection in scatter.collections]
+    assert xs[0] != xs[1] and xs == pytest.approx([1.2, 1.2], rel=0.03)  # equal cost and WER: not one dot
+    history = {"epochs": [{"epoch": e, "train_loss": 1.0 / (e + 1), "dev_wer": 90.0 - e} for e in range(3)],
+               "best_epoch": 2}
+    curves = training_curves(history, run="smkd_ws")
+    assert "smkd_ws" in curves._suptitle.get_text()
+    curves.canvas.draw()
+    assert list(curves.axes[0].get_xticks()) == [1, 2, 3]
+    one = training_curves({"epochs": history["epochs"][:1], "best_epoch": 0}, run="smkd_ws")
+    assert list(one.axes[1].get_xticks()) == [1]

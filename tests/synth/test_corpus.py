@@ -38,8 +38,12 @@ def test_layout_is_read_as_phoenix2014(tiny_corpus: Path) -> None:
     assert [len(index.split(s)) for s in ("train", "dev", "test")] == [4, 2, 2]
     frames = sorted((tiny_corpus / "features" / "fullFrame-210x260px" / "train").glob("*/1/images0001.jpg"))
     assert len(frames) == 4
-    header = (tiny_corpus / "annotations" / "manual" / "train.corpus.csv").read_text().splitlines()[0]
+    header, *rows = (tiny_corpus / "annotations" / "manual" / "train.corpus.csv").read_text().splitlines()
     assert header == "id|folder|signer|annotation"
+    for row in rows:  # the folder column globs the frames as written, as a tool like VAC's preprocessing does
+        video_id, folder = row.split("|")[:2]
+        found = sorted((tiny_corpus / "features" / "fullFrame-210x260px" / "train").glob(folder))
+        assert found and found[0].name == "images0001.jpg" and found[0].parent.parent.name == video_id
 
 
 def test_groundtruth_matches_frames(tiny_corpus: Path) -> None:

@@ -24,6 +24,7 @@ from signdistill.data.frames import (
     is_video_file,
 )
 from signdistill.data.vocabulary import Vocabulary
+from signdistill.errors import InputError, MissingInputError
 
 LAYOUTS = ("phoenix2014", "phoenix2014t", "csl_daily", "video_csv")
 SPLITS = ("train", "dev", "test")
@@ -139,9 +140,9 @@ def _read_table(path: Path, split: str, required: Sequence[str], id_column: str)
 def _require_dir(path: Path, what: str) -> Path:
     """Fail early, naming the path, when the part of the corpus that holds annotations is absent."""
     if not path.exists():
-        raise FileNotFoundError(f"{what} not found: {path}")
+        raise MissingInputError(f"{what} not found: {path}")
     if not path.is_dir():
-        raise ValueError(f"{what} is not a directory: {path}")
+        raise InputError(f"{what} is not a directory: {path}")
     return path
 
 
@@ -149,7 +150,7 @@ def _require_any(paths: Sequence[Path], what: str) -> None:
     """Raise when none of a layout's split files exists: there is nothing to read at all."""
     if not any(path.is_file() for path in paths):
         looked = ", ".join(str(path) for path in paths)
-        raise FileNotFoundError(f"no {what} found (looked for {looked})")
+        raise MissingInputError(f"no {what} found (looked for {looked})")
 
 
 def _strip_glob(folder: str) -> str:
@@ -230,7 +231,7 @@ def _csl_daily(root: Path) -> tuple[list[_Entry], list[Problem]]:
     """CSL-Daily: glosses in ``video_map.txt``, the split of each name in ``split_1.txt``."""
     video_map = root / "video_map.txt"
     if not video_map.is_file():
-        raise FileNotFoundError(f"CSL-Daily annotation file not found: {video_map}")
+        raise MissingInputError(f"CSL-Daily annotation file not found: {video_map}")
     problems: list[Problem] = []
     splits = _csl_splits(root / "split_1.txt", problems)
     table = _read_table(video_map, "*", ("name", "gloss"), "name")
@@ -315,11 +316,11 @@ def detect_layout(root: Path) -> str:
             return "video_csv"
         if folder == manual and (root / "features").is_dir():
             return "phoenix2014"
-        raise ValueError(
+        raise InputError(
             f"{csvs[0]} looks like a PHOENIX-2014 CSV, but its folder column names no video file "
             f"({', '.join(VIDEO_EXTENSIONS)}) and {root / 'features'} does not exist"
         )
-    raise ValueError(
+    raise InputError(
         f"no known corpus layout under {root}: expected annotations/manual/PHOENIX-2014-T.<split>.corpus.csv "
         "(phoenix2014t), video_map.txt (csl_daily), annotations/manual/<split>.corpus.csv with features/ "
         "(phoenix2014), or <split>.corpus.csv naming video files (video_csv)"

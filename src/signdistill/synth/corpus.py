@@ -202,7 +202,7 @@ def generate_corpus(root: Path, preset: SynthPreset, seed: int = 0, workers: int
     by_name = {g.name: g for g in lexicon + rest_glosses()}
     jobs = [(root, p, by_name, signers[p.signer], seed, preset) for p in plans]
     frames = _run_jobs(jobs, workers, progress)
-    _write_annotations(root, plans)
+    _write_annotations(root, plans, preset.image_ext)
     atomic_write_text(root / "lexicon.json", json.dumps([g.to_dict() for g in lexicon], indent=1))
     atomic_write_text(root / "signers.json", json.dumps([_signer_record(s) for s in signers], indent=1))
     manifest = {
@@ -218,10 +218,12 @@ def _run_jobs(jobs: list[tuple], workers: int | None, progress: bool) -> int:
     return sum(parallel_map(_write_video, jobs, workers or 0, "SynthSign videos", progress))
 
 
-def _write_annotations(root: Path, plans: Iterable[VideoPlan]) -> None:
+def _write_annotations(root: Path, plans: Iterable[VideoPlan], image_ext: str) -> None:
+    """The PHOENIX-2014 CSVs; the folder column is a glob of the frames as written (PHOENIX itself ships PNG,
+    SynthSign JPEG), so that tools which glob it (VAC's preprocessing) find them."""
     for split in SPLITS:
         rows = ["id|folder|signer|annotation"]
-        rows += [f"{p.id}|{p.id}/1/*.png|Signer{p.signer + 1:02d}|{' '.join(p.glosses)}" for p in plans
+        rows += [f"{p.id}|{p.id}/1/*.{image_ext}|Signer{p.signer + 1:02d}|{' '.join(p.glosses)}" for p in plans
                  if p.split == split]
         atomic_write_text(root / "annotations" / "manual" / f"{split}.corpus.csv", "\n".join(rows) + "\n")
 

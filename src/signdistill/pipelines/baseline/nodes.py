@@ -10,6 +10,7 @@ import pandas as pd
 from signdistill.data.features import FeatureStore
 from signdistill.data.store import FrameStore
 from signdistill.models.registry import load_recognizer
+from signdistill.pipelines.tracking import epoch_callback
 from signdistill.training.checkpoint import save_atomic
 from signdistill.training.distributed import launch
 from signdistill.training.evaluate import wer_evaluator
@@ -17,14 +18,6 @@ from signdistill.training.recipes import recognizer_recipe
 from signdistill.training.trainer import Trainer, TrainResult
 
 log = logging.getLogger(__name__)
-
-
-def _log_epoch(epoch: int, metrics: dict) -> None:
-    """Per-epoch curves into the MLflow run that kedro-mlflow opened for this pipeline (if any)."""
-    import mlflow
-
-    if mlflow.active_run() is not None:
-        mlflow.log_metrics({k: float(v) for k, v in metrics.items() if k != "epoch"}, step=epoch)
 
 
 def _train_distributed(store: FrameStore, index: pd.DataFrame, vocabulary: dict, params: dict,
@@ -53,7 +46,7 @@ def train_recognizer(store: FrameStore, index: pd.DataFrame, vocabulary: dict, p
     else:
         evaluate = wer_evaluator(recipe.dev_set, recipe.vocabulary, rules=params.get("rules", "none"))
         result = Trainer(recipe.model, recipe.train_set, evaluate, recipe.config, Path(params["checkpoint_dir"]),
-                         on_epoch=_log_epoch).fit()
+                         on_epoch=epoch_callback()).fit()  # the run's MLflow curves (signdistill.hooks)
     history = {"epochs": result.history, "best_epoch": result.best_epoch, "best_dev_wer": result.best_dev_wer,
                "skipped_batches": result.skipped_batches}
     return recipe.package(result.best_state, vocabulary, params), history

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import torch
 from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter, ScalarFormatter
+from matplotlib.ticker import FuncFormatter, MaxNLocator, ScalarFormatter
 
 from signdistill.data.features import FeatureStore
 from signdistill.data.store import FrameStore
@@ -50,12 +50,20 @@ def wer_tables(hypotheses: dict[str, dict[str, str]], index: pd.DataFrame, param
     return pd.DataFrame(rows), metrics
 
 
-def training_curves(history: dict) -> Figure:
-    """Training losses and dev WER by epoch, the best epoch marked."""
+def training_curves(history: dict, run: str = "") -> Figure:
+    """Training losses and dev WER by epoch of ``run``, the best epoch marked."""
     epochs = [h["epoch"] + 1 for h in history["epochs"]]
-    fig, (ax_loss, ax_wer) = plt.subplots(1, 2, figsize=(9, 3.2))
+    fig, (ax_loss, ax_wer) = plt.subplots(1, 2, figsize=(9, 3.4))
+    if run:
+        fig.suptitle(f"{run}: training curves", fontsize=10)
+    for ax in (ax_loss, ax_wer):  # epochs are whole: ticks on them, never 0.95 ... 1.05
+        if len(epochs) <= 12:
+            ax.set_xticks(epochs)
+        else:
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.set_xlim(min(epochs) - 0.5, max(epochs) + 0.5)
     for key in sorted(k for k in history["epochs"][0] if k.startswith("train_")):
-        ax_loss.plot(epochs, [h[key] for h in history["epochs"]], label=key[6:])
+        ax_loss.plot(epochs, [h[key] for h in history["epochs"]], label=key[6:], marker=".")
     ax_loss.set_xlabel("epoch")
     ax_loss.set_ylabel("loss")
     ax_loss.legend(fontsize=7)
@@ -85,14 +93,17 @@ def efficiency_table(package: dict, params: dict) -> pd.DataFrame:
     return pd.DataFrame([{"model": f"{package['kind']}@{size}px", "frames": frames, **stats}])
 
 
-def compare_runs(runs: dict[str, tuple[pd.DataFrame, pd.DataFrame]], paper: dict[str, dict]) -> tuple[
-        pd.DataFrame, Figure, dict]:
+def compare_runs(runs: dict[str, tuple[pd.DataFrame, pd.DataFrame]], paper: dict[str, dict], title: str = "",
+                 labels: dict[str, str] | None = None) -> tuple[pd.DataFrame, Figure, dict]:
     """One table of test WER (del/ins) and cost per run, next to the paper's numbers for orientation.
 
     ``runs``: ``{label: (wer_table, efficiency_table)}`` from each run's evaluation; ``paper``: ``{label:
     {"wer", "params_m", "gmacs"}}`` as the paper reports them (its data set and scale, not comparable
-    in absolute terms). Returns the table, a WER-against-MACs plot and the metrics for MLflow.
+    in absolute terms). ``title`` names the figure (the table); ``labels`` names the runs in it as the
+    paper names its rows (default: the run names). Returns the table, a WER-against-MACs plot and the metrics
+    for MLflow.
     """
+    labels = labels or {}
     rows = []
     for label, (wer, efficiency) in runs.items():
         test = wer[(wer.split == "test") & (wer.signer == "all")].iloc[0]
@@ -105,32 +116,52 @@ def compare_runs(runs: dict[str, tuple[pd.DataFrame, pd.DataFrame]], paper: dict
                      "paper_wer": ref.get("wer"), "paper_params_m": ref.get("params_m"),
                      "paper_gmacs": ref.get("gmacs")})
     table = pd.DataFrame(rows)
-    fig, (ax, bars) = plt.subplots(1, 2, figsize=(10, 3.6), gridspec_kw={"width_ratios": [1, 1.3]})
-    for row in rows:
-        ax.scatter(row["gmacs"], row["test_wer"], s=40)
-        ax.annotate(row["run"], (row["gmacs"], row["test_wer"]), fontsize=8, xytext=(4, 4),
-                    textcoords="offset points")
-    ax.set_xscale("log")
-    ax.xaxis.set_major_formatter(ScalarFormatter())  # plain numbers; the default 2x10^0, 3x10^0... overlap
-    ax.xaxis.set_minor_formatter(FuncFormatter(lambda v, _: f"{v:g}" if f"{v:g}"[0] in "25" else ""))
-    ax.set_xlabel(f"GMACs per {int(rows[0]['frames'])}-frame clip")
+    fig, (ax, bars) = plt.subplots(1, 2, figsize=(11, 4.2), gridspec_kw={"width_ratios": [1, 1.3]})
+    if title:
+        fig.suptitle(title, fontsize=11)
+    _cost_scatter(ax, rows, labels)
+    costs = [float(row["gmacs"]) for row in rows]
+    if max(costs) > 3 * min(costs):  # costs an order apart: log scale; else a linear one keeps tick labels
+        ax.set_xscale("log")
+        ax.xaxis.set_major_formatter(ScalarFormatter())  # plain numbers; the default 2x10^0, 3x10^0... overlap
+        ax.xaxis.set_minor_formatter(FuncFormatter(lambda v, _: f"{v:g}" if f"{v:g}"[0] in "25" else ""))
+    else:
+        ax.set_xlim(min(costs) * 0.85, max(costs) * 1.15)
+    stacked = len({round(c, 9) for c in costs}) < len(costs)
+    ax.set_xlabel(f"GMACs per {int(rows[0]['frames'])}-frame clip"
+                  + (" (runs of equal cost spread 2% sideways)" if stacked else ""), fontsize=9)
     ax.set_ylabel("test WER (%)")
     ax.set_title("WER against cost (this corpus)", fontsize=9)
-    _wer_bars(bars, rows)
+    _wer_bars(bars, rows, labels)
     fig.tight_layout()
     metrics = {f"{row['run']}_{key}": {"value": float(row[key]), "step": 0}
                for row in rows for key in ("test_wer", "dev_wer", "params_m", "gmacs")}
     return table, fig, metrics
 
 
-def _wer_bars(ax: plt.Axes, rows: list[dict]) -> None:
+def _cost_scatter(ax: plt.Axes, rows: list[dict], labels: dict[str, str]) -> None:
+    """One marker per run, named in the legend; runs that share one cost (ablation rows often do) are spread
+    a little sideways around it, so that none hides another."""
+    shared: dict[float, list[int]] = {}
+    for i, row in enumerate(rows):
+        shared.setdefault(round(float(row["gmacs"]), 9), []).append(i)
+    markers = "osD^vP*Xh<>p"
+    for i, row in enumerate(rows):
+        group = shared[round(float(row["gmacs"]), 9)]
+        spread = 1.0 + 0.02 * (group.index(i) - (len(group) - 1) / 2) if len(group) > 1 else 1.0
+        ax.scatter(row["gmacs"] * spread, row["test_wer"], s=45, marker=markers[i % len(markers)],
+                   label=labels.get(row["run"], row["run"]))
+    ax.legend(fontsize=7, loc="best")
+
+
+def _wer_bars(ax: plt.Axes, rows: list[dict], labels: dict[str, str]) -> None:
     """Each run's test WER here next to the paper's for the same row (ablation rows often share one cost, so
     the scatter alone would stack them)."""
     x = np.arange(len(rows))
     ax.bar(x - 0.2, [r["test_wer"] for r in rows], 0.4, label="this corpus")
     ax.bar(x + 0.2, [r["paper_wer"] if r["paper_wer"] is not None else np.nan for r in rows], 0.4,
            label="paper (its data set)")
-    ax.set_xticks(x, [r["run"] for r in rows], rotation=30, ha="right", fontsize=7)
+    ax.set_xticks(x, [labels.get(r["run"], r["run"]) for r in rows], rotation=30, ha="right", fontsize=7)
     ax.set_ylabel("test WER (%)")
     ax.set_title("test WER: this corpus and the paper", fontsize=9)
     ax.legend(fontsize=7)
@@ -140,15 +171,18 @@ def compare_with_baseline(baseline_wer: pd.DataFrame, baseline_cost: pd.DataFram
                           method_cost: pd.DataFrame, paper: dict[str, dict],
                           labels: tuple[str, str]) -> tuple[pd.DataFrame, Figure, dict]:
     """``compare_runs`` of a single-network method against the baseline it starts from."""
-    return compare_runs({labels[0]: (baseline_wer, baseline_cost), labels[1]: (method_wer, method_cost)}, paper)
+    return compare_runs({labels[0]: (baseline_wer, baseline_cost), labels[1]: (method_wer, method_cost)}, paper,
+                        title=f"{labels[1]} against the baseline ({labels[0]})")
 
 
-def ablation_table(*tables: pd.DataFrame, rows: dict[str, tuple[str, float | None, float | None]]) -> tuple[
-        pd.DataFrame, Figure, dict]:
+def ablation_table(*tables: pd.DataFrame, rows: dict[str, tuple[str, float | None, float | None]],
+                   title: str = "") -> tuple[pd.DataFrame, Figure, dict]:
     """An ablation table: ``rows`` maps each run to (label, the paper's test WER, the paper's GMACs); ``tables``
-    are the runs' (wer_table, efficiency_table) pairs in that order. Labels name the rows in the CSV."""
+    are the runs' (wer_table, efficiency_table) pairs in that order. Labels name the rows in the CSV and the
+    figure, which ``title`` names."""
     pairs = dict(zip(rows, zip(tables[::2], tables[1::2], strict=True), strict=True))
     paper = {run: {"wer": wer, "gmacs": gmacs} for run, (_, wer, gmacs) in rows.items()}
-    table, fig, metrics = compare_runs(pairs, paper)
+    table, fig, metrics = compare_runs(pairs, paper, title=title,
+                                       labels={run: label for run, (label, _, _) in rows.items()})
     table.insert(1, "row", [rows[run][0] for run in table.run])
     return table, fig, metrics

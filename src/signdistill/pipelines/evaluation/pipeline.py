@@ -19,7 +19,7 @@ from signdistill.pipelines.evaluation.nodes import (
 BASELINE_RUNS = ("teacher_res", "student_res")
 
 
-def _evaluation(features: bool = False) -> Pipeline:
+def _evaluation(run: str, features: bool = False) -> Pipeline:
     decode = (node(decode_splits_with_features, ["model", "frame_store", "feature_store", "corpus_index",
                                                  "params:evaluation"], "hypotheses", name="decode") if features
               else node(decode_splits, ["model", "frame_store", "corpus_index", "params:evaluation"], "hypotheses",
@@ -29,7 +29,8 @@ def _evaluation(features: bool = False) -> Pipeline:
         node(hypotheses_text, "hypotheses", "hypotheses_txt", name="write_hypotheses"),
         node(wer_tables, ["hypotheses", "corpus_index", "params:evaluation"], ["wer_table", "wer_metrics"],
              name="score"),
-        node(training_curves, "history", "training_curves", name="plot_training_curves"),
+        node(update_wrapper(partial(training_curves, run=run), training_curves), "history", "training_curves",
+             name="plot_training_curves"),
         node(efficiency_table, ["model", "params:evaluation"], "efficiency_table", name="profile"),
     ])
 
@@ -38,7 +39,7 @@ def evaluate_runs(runs: tuple[str, ...] | list[str], features: bool = False) -> 
     """Decode, score, plot and profile each run's ``<run>.model`` (trained by any training pipeline);
     ``features``: the models read the feature store's streams too (SignKD teachers)."""
     shared = {"frame_store", "corpus_index"} | ({"feature_store"} if features else set())
-    return sum((pipeline(_evaluation(features), namespace=run, inputs=shared, parameters={"evaluation"})
+    return sum((pipeline(_evaluation(run, features), namespace=run, inputs=shared, parameters={"evaluation"})
                 for run in runs), Pipeline([]))
 
 
@@ -79,8 +80,32 @@ def ablation_tables(tables: dict[str, dict[str, tuple]]) -> Pipeline:
     ``<table>_report.csv`` / ``.png`` and MLflow metrics, from the runs' evaluations."""
     nodes = []
     for name, rows in tables.items():
-        report = update_wrapper(partial(ablation_table, rows=rows), ablation_table)
+        report = update_wrapper(partial(ablation_table, rows=rows, title=table_title(name)), ablation_table)
         inputs = [f"{run}.{table}" for run in rows for table in ("wer_table", "efficiency_table")]
         nodes.append(node(report, inputs, [f"{name}_report", f"{name}_report_plot", f"{name}_report_metrics"],
                           name=f"{name}_report"))
     return Pipeline(nodes)
+
+
+def table_title(name: str) -> str:
+    """``smkd_table1`` -> "SMKD Table 1 (this corpus against the paper)"."""
+    method, _, table = name.partition("_")
+    method = {"smkd": "SMKD", "ctca": "CTCA", "crkd": "CRKD", "signkd": "SignKD"}.get(method, method)
+    number = table.removeprefix("table")
+    if method == "CRKD":  # the CRKD paper numbers its tables in Roman numerals
+        number = {"7": "VII", "8": "VIII"}.get(number, number)
+    named = f"Table {number.upper() if number.isalpha() else number}" if table.startswith("table") else (
+        f"Fig. {table.removeprefix('fig')}" if table.startswith("fig") else table)
+    return f"{method} {named} (this corpus against the paper)"
+
+
+def paper_rows(pipeline: Pipeline) -> dict[str, list[tuple[str, str]]]:
+    """``{run: [(table, row label), ...]}`` of the ablation tables (``ablation_tables``' report nodes) in
+    ``pipeline``: what MLflow tags each run with."""
+    rows: dict[str, list[tuple[str, str]]] = {}
+    for report in pipeline.nodes:
+        table_rows = getattr(report.func, "keywords", {}).get("rows")
+        if report.name.endswith("_report") and isinstance(table_rows, dict):
+            for run, (label, *_) in table_rows.items():
+                rows.setdefault(run, []).append((report.name.removesuffix("_report"), label))
+    return rows

@@ -14,6 +14,7 @@ from signdistill.data.corpora import SPLITS, CorpusIndex, Sample, problems_to_re
 from signdistill.data.frames import FrameReadError, read_frames
 from signdistill.data.store import FrameStore, too_short_reason
 from signdistill.data.vocabulary import Vocabulary
+from signdistill.errors import InputError
 
 log = logging.getLogger(__name__)
 
@@ -37,9 +38,22 @@ def index_corpus(corpus: CorpusIndex, preprocess: dict) -> tuple[pd.DataFrame, d
                      "annotation": " ".join(sample.glosses), "num_frames": sample.num_frames,
                      "source": str(sample.source)})
     index = pd.DataFrame(rows, columns=["id", "split", "signer", "annotation", "num_frames", "source"])
+    if not (index.split == "train").any():
+        raise InputError(f"no usable training video in the corpus at {corpus.root} ({corpus.layout}): "
+                         + rejection_summary(corpus.problems, excluded))
     train = index[index.split == "train"].annotation.str.split()
     vocabulary = Vocabulary.from_sequences(train.tolist())
     return index, vocabulary.to_dict(), excluded
+
+
+def rejection_summary(problems: list, excluded: list[dict]) -> str:
+    """The most common reasons samples were rejected, each with its count and one file it concerns."""
+    reasons = [(p.reason, p.path) for p in problems] + [(e["reason"], e["path"]) for e in excluded]
+    if not reasons:
+        return "its split files list no sample"
+    counts = Counter(reason for reason, _ in reasons)
+    example = dict(reversed(reasons))
+    return "; ".join(f"{n} x {reason} (e.g. {example[reason]})" for reason, n in counts.most_common(3))
 
 
 def plan_frame_store(index: pd.DataFrame, corpus: CorpusIndex, preprocess: dict) -> dict:

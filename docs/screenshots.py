@@ -1,0 +1,122 @@
+"""Screenshots of the MLflow compare view of an ablation's rows and of Kedro-Viz's lineage of a pipeline.
+
+Needs Debian's ``chromium`` (headless) and a store that holds the pipeline's runs, e.g. after
+``kedro run --env quick --pipelines ablations_smkd``. Run from the project root::
+
+    uv run python docs/screenshots.py --store sqlite:///mlflow.db --experiment signdistill_quick
+
+It starts ``mlflow ui`` and ``kedro viz run`` on free loopback ports, points headless Chromium at them and
+writes ``docs/img/mlflow_compare_<pipeline>.png`` and ``docs/img/kedro_viz_<pipeline>.png``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for(url: str, process: subprocess.Popen, seconds: float = 300) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            sys.exit(f"{process.args[0]} exited ({process.returncode}) before answering {url}")
+        try:
+            urllib.request.urlopen(url, timeout=2)
+            return
+        except OSError:
+            time.sleep(1)
+    sys.exit(f"no answer from {url} in {seconds:.0f} s")
+
+
+def api(base: str, endpoint: str, body: dict) -> dict:
+    request = urllib.request.Request(f"{base}/api/2.0/mlflow/{endpoint}", json.dumps(body).encode(),
+                                     {"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return json.loads(response.read())
+
+
+def screenshot(url: str, out: Path, size: str = "1600,1000", budget_ms: int = 15000) -> None:
+    """Headless Chromium after ``budget_ms`` of the page's virtual time (the apps load their data first)."""
+    browser = shutil.which("chromium") or shutil.which("chromium-browser")
+    if browser is None:
+        sys.exit("chromium not found (apt-get install chromium)")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
+                    f"--window-size={size}", f"--virtual-time-budget={budget_ms}",
+                    "--run-all-compositor-stages-before-draw", f"--screenshot={out}", url],
+                   check=True, capture_output=True, timeout=300)
+    print(f"{out}  <- {url}")
+
+
+def mlflow_compare(store: str, experiment: str, pipeline: str, out: Path) -> None:
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    ui = subprocess.Popen([sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", store, "--host",
+                           "127.0.0.1", "--port", str(port), "--workers", "1"],
+                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_for(f"{base}/health", ui)
+        exp = json.loads(urllib.request.urlopen(
+            f"{base}/api/2.0/mlflow/experiments/get-by-name?experiment_name={experiment}", timeout=30).read())
+        exp = exp["experiment"]
+        parents = api(base, "runs/search", {"experiment_ids": [exp["experiment_id"]], "max_results": 1,
+                                            "filter": f"attributes.run_name = '{pipeline}'",
+                                            "order_by": ["attributes.start_time DESC"]})["runs"]
+        parent = parents[0]["info"]["run_id"]
+        children = api(base, "runs/search", {"experiment_ids": [exp["experiment_id"]], "max_results": 100,
+                                             "filter": f"tags.mlflow.parentRunId = '{parent}'"})["runs"]
+        ids = json.dumps([run["info"]["run_id"] for run in children])
+        query = urllib.parse.urlencode({"runs": ids, "experiments": json.dumps([exp["experiment_id"]])})
+        screenshot(f"{base}/#/compare-runs?{query}", out)
+    finally:
+        ui.terminate()
+        ui.wait(30)
+
+
+def kedro_viz(pipeline: str, out: Path) -> None:
+    port = free_port()
+    log = out.with_suffix(".log")  # the server's own output, kept for when it stops early
+    out.parent.mkdir(parents=True, exist_ok=True)
+    viz = subprocess.Popen([str(Path(sys.executable).with_name("kedro")), "viz", "run", "--no-browser", "--host",
+                            "127.0.0.1", "--port", str(port)], stdout=open(log, "w"),  # noqa: SIM115
+                           stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    try:
+        wait_for(f"http://127.0.0.1:{port}/api/main", viz, seconds=600)
+        screenshot(f"http://127.0.0.1:{port}/?pid={pipeline}", out, size="1800,1100")
+    finally:
+        viz.terminate()
+        viz.wait(30)
+    log.unlink()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--store", default="sqlite:///mlflow.db", help="MLflow tracking store")
+    parser.add_argument("--experiment", default="signdistill", help="MLflow experiment")
+    parser.add_argument("--compare", default="ablations_smkd", help="pipeline whose child runs are compared")
+    parser.add_argument("--lineage", default="distill_signkd", help="pipeline drawn by Kedro-Viz")
+    parser.add_argument("--out", type=Path, default=Path("docs/img"), help="folder for the PNGs")
+    parser.add_argument("--only", choices=("mlflow", "viz"), help="take one of the two screenshots")
+    args = parser.parse_args()
+    if args.only != "viz":
+        mlflow_compare(args.store, args.experiment, args.compare, args.out / f"mlflow_compare_{args.compare}.png")
+    if args.only != "mlflow":
+        kedro_viz(args.lineage, args.out / f"kedro_viz_{args.lineage}.png")
+
+
+if __name__ == "__main__":
+    main()

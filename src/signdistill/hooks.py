@@ -1,0 +1,220 @@
+"""Kedro hooks: one MLflow run per trained recogniser, nested under the run kedro-mlflow opens for ``kedro run``.
+
+A run namespace (``smkd_ws``: every node of ``<run>.*`` whose ``<run>.model`` the pipeline holds) gets its child
+run at its first node; the training node logs each epoch through ``tracking.epoch_callback``; the evaluation
+nodes' outputs become the child's final metrics and artifacts; the child is FINISHED once all of the
+namespace's nodes in this pipeline ran. Report nodes (``<table>_report``) log their CSV and PNG to the parent.
+A failing node or pipeline ends its open runs FAILED; SIGINT (Ctrl-C) or SIGTERM ends them, and the parent,
+KILLED before the interrupt goes on, so that MLflow's exit handler cannot mark them FINISHED.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from collections import Counter
+from typing import Any
+
+import mlflow
+import pandas as pd
+from kedro.framework.hooks import hook_impl
+from kedro.pipeline import Pipeline
+from kedro.pipeline.node import Node
+from matplotlib.figure import Figure
+from mlflow import MlflowClient
+from mlflow.entities import RunStatus
+from mlflow.exceptions import MlflowException
+
+from signdistill.pipelines import tracking
+from signdistill.pipelines.evaluation.pipeline import paper_rows
+
+log = logging.getLogger(__name__)
+
+FINISHED, FAILED, KILLED = (RunStatus.to_string(s) for s in (RunStatus.FINISHED, RunStatus.FAILED, RunStatus.KILLED))
+INTERRUPTS = (signal.SIGINT, signal.SIGTERM)
+
+
+class RecognizerRunsHook:
+    def __init__(self) -> None:
+        self._params: dict = {}
+        self._reset()
+
+    def _reset(self) -> None:
+        self.client: MlflowClient | None = None
+        self.parent_id: str | None = None
+        self.experiment_id: str | None = None
+        self.children: dict[str, tracking.ChildRun] = {}
+        self.run_ids: dict[str, str] = {}  # every child opened in this kedro run, open or ended
+        self.pending: Counter[str] = Counter()
+        self.rows: dict[str, list[tuple[str, str]]] = {}
+        self.env: str = ""
+        self._previous_handlers: dict[int, Any] = {}
+
+    @hook_impl
+    def after_context_created(self, context) -> None:
+        self._params = context.params
+        self.env = context.env or ""
+
+    @hook_impl(trylast=True)  # after kedro-mlflow's, which opens the parent run
+    def before_pipeline_run(self, run_params: dict, pipeline: Pipeline, catalog) -> None:
+        self._reset_run()
+        parent = mlflow.active_run()
+        if parent is None:  # tracking switched off for this pipeline
+            return
+        self.client = MlflowClient()
+        self.parent_id, self.experiment_id = parent.info.run_id, parent.info.experiment_id
+        datasets = pipeline.datasets()
+        self.pending = Counter(n.namespace for n in pipeline.nodes
+                               if n.namespace and f"{n.namespace}.model" in datasets)
+        self.rows = paper_rows(pipeline)
+        self._trap_interrupts()
+
+    def _reset_run(self) -> None:
+        params, env = self._params, self.env
+        self._reset()
+        self._params, self.env = params, env
+
+    @hook_impl
+    def before_node_run(self, node: Node, inputs: dict[str, Any]) -> None:
+        child = self._child(node)
+        if child is None:
+            return
+        if "params:evaluation" in inputs:
+            child.log_params(tracking.flatten({"evaluation": inputs["params:evaluation"]}))
+        if f"{node.namespace}.history" in node.outputs:
+            self._epochs_logged = 0
+
+            def on_epoch(epoch: int, metrics: dict) -> None:
+                try:
+                    child.log_epoch(epoch, metrics)
+                    self._epochs_logged += 1
+                except (MlflowException, OSError) as error:  # tracking must never stop a training
+                    log.warning("epoch %d of %s not logged to MLflow (%s); logged after the node", epoch,
+                                node.namespace, error)
+
+            tracking.set_epoch_callback(on_epoch)
+
+    @hook_impl
+    def after_node_run(self, node: Node, outputs: dict[str, Any]) -> None:
+        tracking.set_epoch_callback(None)
+        if self.client is None:
+            return
+        child = self.children.get(node.namespace) if node.namespace else None
+        if child is not None:
+            self._log_run_outputs(child, node.namespace, outputs)
+            self.pending[node.namespace] -= 1
+            if self.pending[node.namespace] == 0:
+                child.end(FINISHED)
+                del self.children[node.namespace]
+        self._log_reports(outputs)
+
+    @hook_impl
+    def on_node_error(self, node: Node) -> None:
+        tracking.set_epoch_callback(None)
+        child = self.children.pop(node.namespace, None) if node.namespace else None
+        if child is not None:
+            child.end(FAILED)
+
+    @hook_impl
+    def after_pipeline_run(self) -> None:
+        self._end_children(FINISHED)  # namespaces filtered out of part of their nodes end here
+        self._restore_interrupts()
+
+    @hook_impl
+    def on_pipeline_error(self) -> None:
+        self._end_children(FAILED)
+        self._restore_interrupts()
+
+    def _child(self, node: Node) -> tracking.ChildRun | None:
+        run = node.namespace
+        if self.client is None or not run or run not in self.pending:
+            return self.children.get(run) if run else None
+        if run not in self.children:
+            params = tracking.recognizer_params(self._params, run)
+            self.children[run] = tracking.ChildRun.open(self.client, self.experiment_id, self.parent_id, run,
+                                                        params, self._tags(run, params))
+            self.run_ids[run] = self.children[run].run_id
+        return self.children[run]
+
+    def _tags(self, run: str, params: dict | None) -> dict[str, str]:
+        rows = self.rows.get(run, [])
+        tags = {"method": tracking.method_of(params or {}), "kind": (params or {}).get("kind", "baseline"),
+                "kedro_env": self.env, "paper_table": " | ".join(t for t, _ in rows),
+                "row_label": " | ".join(label for _, label in rows)}
+        tags.update({f"row.{table}": label for table, label in rows})
+        return {k: v for k, v in tags.items() if v}
+
+    def _log_run_outputs(self, child: tracking.ChildRun, run: str, outputs: dict[str, Any]) -> None:
+        """Final metrics and artifacts from the run's evaluation outputs (before the catalog saves them)."""
+        for name, value in outputs.items():
+            kind = name.removeprefix(f"{run}.")
+            if kind == "history":
+                backfilled = child.backfill_epochs(value)
+                if backfilled + self._epochs_logged:
+                    self._new_model = True
+                child.log_artifact_bytes(tracking.json_bytes(value), "history.json")
+            elif kind == "wer_metrics":
+                child.log_final(tracking.wer_metrics(value))
+            elif kind == "wer_table":
+                child.log_artifact_bytes(value.to_csv(index=False).encode(), "wer.csv")
+            elif kind == "efficiency_table":
+                child.log_final(tracking.efficiency_metrics(value))
+                child.log_artifact_bytes(value.to_csv(index=False).encode(), "efficiency.csv")
+            elif kind == "hypotheses_txt":
+                child.log_artifact_bytes(value.encode(), "hypotheses.txt")
+            elif kind == "training_curves" and isinstance(value, Figure):
+                child.log_artifact_bytes(tracking.figure_png(value), "training_curves.png")
+        model = outputs.get(f"{run}.model")
+        if model is not None and (self._new_model or not child.has_artifact("model.pkl")):
+            child.log_artifact_bytes(tracking.pickled(model), "model.pkl")  # once per training, not per rerun
+        self._new_model = False
+
+    def _log_reports(self, outputs: dict[str, Any]) -> None:
+        """Report tables and plots of the whole run (``<table>_report``, ``<table>_report_plot``) on the parent."""
+        for name, value in outputs.items():
+            if name.endswith("_report") and isinstance(value, pd.DataFrame):
+                self.client.log_text(self.parent_id, value.to_csv(index=False), f"reports/{name}.csv")
+            elif name.endswith("_report_plot") and isinstance(value, Figure):
+                self.client.log_figure(self.parent_id, value, f"reports/{name.removesuffix('_plot')}.png")
+            elif name.endswith("_latency") and isinstance(value, dict) and isinstance(value.get("seconds"), dict):
+                self.client.log_dict(self.parent_id, value, f"reports/{name}.json")
+                for run, stages in value["seconds"].items():  # video in, glosses out: on the runs timed
+                    if run in self.run_ids and "total" in stages:
+                        self.client.log_metric(self.run_ids[run], "e2e_latency_s", float(stages["total"]))
+
+    def _end_children(self, status: str) -> None:
+        tracking.set_epoch_callback(None)
+        for child in self.children.values():
+            child.end(status)
+        self.children.clear()
+
+    def _trap_interrupts(self) -> None:
+        if threading.current_thread() is not threading.main_thread():
+            return
+        for sig in INTERRUPTS:
+            self._previous_handlers[sig] = signal.signal(sig, self._interrupted)
+
+    def _restore_interrupts(self) -> None:
+        for sig, handler in self._previous_handlers.items():
+            signal.signal(sig, handler)
+        self._previous_handlers.clear()
+
+    def _interrupted(self, signum: int, frame) -> None:
+        """End every open run KILLED, then interrupt as the signal would have (KeyboardInterrupt / exit 143)."""
+        log.warning("interrupted (%s): MLflow runs end KILLED", signal.Signals(signum).name)
+        self._end_children(KILLED)
+        if self.client is not None and self.parent_id is not None:
+            while mlflow.active_run() is not None:
+                mlflow.end_run(KILLED)
+            self.client.set_terminated(self.parent_id, KILLED)
+        self._restore_interrupts()
+        if signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        raise SystemExit(128 + signum)
+
+    _epochs_logged = 0
+    _new_model = False
+
+
+HOOKS = (RecognizerRunsHook(),)

@@ -1,0 +1,214 @@
+"""MLflow runs of the trained recognisers: one child run per run namespace, nested under the ``kedro run``'s run.
+
+The library core knows nothing of MLflow: the training loop takes an ``on_epoch`` callback, and the training
+nodes ask ``epoch_callback()`` for the one that ``signdistill.hooks`` installed for the node being run (none
+outside a tracked ``kedro run``). Everything that writes to MLflow lives here; the hooks decide when.
+
+A child run's identity is kept next to its checkpoints (``<checkpoint_dir>/mlflow_run.json``): a resumed
+training continues the same MLflow run, under the same tracking store and experiment, as long as the run's
+parameters are the ones it was created with; changed parameters start a new MLflow run, as they restart the
+training itself.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import logging
+import pickle
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from matplotlib.figure import Figure
+from mlflow import MlflowClient
+from mlflow.entities import Metric, Param, RunStatus
+from mlflow.exceptions import MlflowException
+
+log = logging.getLogger(__name__)
+
+RUN_FILE = "mlflow_run.json"
+EpochCallback = Callable[[int, dict], None]
+_epoch_callback: EpochCallback | None = None
+
+# the recogniser kinds (models.registry) -> the method whose experiments they serve
+METHODS = {"baseline": "baseline", "smkd": "SMKD", "ctca": "CTCA", "lrinet": "CRKD", "mstnet": "CRKD",
+           "mstnet_method1": "CRKD", "signkd_teacher": "SignKD", "signkd_student": "SignKD"}
+
+
+def epoch_callback() -> EpochCallback | None:
+    """The per-epoch logger of the run being trained now (set by the hooks), or None when nothing tracks it."""
+    return _epoch_callback
+
+
+def set_epoch_callback(callback: EpochCallback | None) -> None:
+    global _epoch_callback  # noqa: PLW0603 - one training node runs at a time (SequentialRunner)
+    _epoch_callback = callback
+
+
+def flatten(params: dict, prefix: str = "") -> dict[str, Any]:
+    """``{"model": {"width": 16}}`` -> ``{"model.width": 16}``."""
+    flat: dict[str, Any] = {}
+    for key, value in params.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict) and value:
+            flat.update(flatten(value, f"{name}."))
+        else:
+            flat[name] = value
+    return flat
+
+
+def recognizer_params(params: dict, run: str) -> dict | None:
+    """The run's training section (``<run>.recognizer``, ``<run>.baseline``: whichever holds its checkpoint
+    directory), or None when the parameters have none."""
+    section = params.get(run)
+    if not isinstance(section, dict):
+        return None
+    return next((value for value in section.values() if isinstance(value, dict) and "checkpoint_dir" in value), None)
+
+
+def identity(params: dict) -> str:
+    """What must be equal for a resumed training to continue its MLflow run."""
+    return hashlib.sha1(json.dumps(params, sort_keys=True, default=str).encode()).hexdigest()[:12]
+
+
+def method_of(params: dict) -> str:
+    kind = params.get("kind", "baseline")
+    return METHODS.get(kind, kind)
+
+
+class ChildRun:
+    """One recogniser's MLflow run: created or continued, logged to by id (never through the active-run stack,
+    which belongs to kedro-mlflow's parent run)."""
+
+    def __init__(self, client: MlflowClient, run_id: str, name: str) -> None:
+        self.client, self.run_id, self.name = client, run_id, name
+
+    @classmethod
+    def open(cls, client: MlflowClient, experiment_id: str, parent_id: str, name: str, params: dict | None,
+             tags: dict[str, str]) -> ChildRun:
+        """Continue the run recorded in the checkpoint directory when it matches, else create one."""
+        record = Path(params["checkpoint_dir"]) / RUN_FILE if params else None
+        key = identity(params) if params else None
+        run_id = _recorded_run(client, record, experiment_id, key) if record else None
+        all_tags = {**tags, "mlflow.parentRunId": parent_id, "mlflow.runName": name}
+        if run_id is None:
+            run_id = client.create_run(experiment_id, run_name=name, tags=all_tags).info.run_id
+            if record is not None:
+                record.parent.mkdir(parents=True, exist_ok=True)
+                record.write_text(json.dumps({"run_id": run_id, "experiment_id": experiment_id, "identity": key,
+                                              "tracking_uri": client.tracking_uri}, indent=1))
+            log.info("MLflow run %r (%s) created under %s", name, run_id, parent_id)
+        else:  # a resumed run moves under the kedro run that continues it
+            client.update_run(run_id, status=RunStatus.to_string(RunStatus.RUNNING))
+            for tag, value in all_tags.items():
+                client.set_tag(run_id, tag, value)
+            log.info("MLflow run %r (%s) continued under %s", name, run_id, parent_id)
+        child = cls(client, run_id, name)
+        if params:
+            child.log_params(flatten(params))
+        return child
+
+    def log_params(self, params: dict[str, Any]) -> None:
+        """Parameters already logged with another value (an evaluation setting changed since) are kept and
+        the new value is reported, as MLflow parameters cannot change."""
+        logged = self.client.get_run(self.run_id).data.params
+        new = {k: _param_text(v) for k, v in params.items()}
+        for key in sorted(k for k in new if k in logged and logged[k] != new[k]):
+            log.warning("MLflow run %r keeps %s=%s (now %s)", self.name, key, logged[key], new[key])
+        fresh = [Param(k, v) for k, v in new.items() if k not in logged]
+        for start in range(0, len(fresh), 100):  # MLflow's batch limit
+            self.client.log_batch(self.run_id, params=fresh[start:start + 100])
+
+    def log_metrics(self, metrics: dict[str, float], step: int) -> None:
+        now = int(time.time() * 1000)
+        batch = [Metric(k, float(v), now, step) for k, v in metrics.items()]
+        for start in range(0, len(batch), 500):
+            self.client.log_batch(self.run_id, metrics=batch[start:start + 500])
+
+    def log_epoch(self, epoch: int, metrics: dict) -> None:
+        """A training epoch's numbers at step ``epoch + 1`` (the curves' epochs count from 1)."""
+        self.log_metrics({k: v for k, v in metrics.items() if k != "epoch" and isinstance(v, int | float)},
+                         step=epoch + 1)
+
+    def backfill_epochs(self, history: dict) -> int:
+        """Log the epochs of ``history`` that the run lacks (trained by ``torchrun`` workers, or logged by a
+        process that died first); returns how many."""
+        logged = {m.step for m in self.client.get_metric_history(self.run_id, "dev_wer")}
+        missing = [h for h in history.get("epochs", []) if h["epoch"] + 1 not in logged]
+        for epoch in missing:
+            self.log_epoch(epoch["epoch"], epoch)
+        return len(missing)
+
+    def log_final(self, metrics: dict[str, float]) -> None:
+        """Final numbers at step 0, once: a rerun that reproduces them adds no duplicate points."""
+        logged = self.client.get_run(self.run_id).data.metrics
+        changed = {k: v for k, v in metrics.items() if logged.get(k) != float(v)}
+        if changed:
+            self.log_metrics(changed, step=0)
+
+    def log_artifact_bytes(self, data: bytes, path: str) -> None:
+        with tempfile.TemporaryDirectory() as tmp:
+            target = Path(tmp) / Path(path).name
+            target.write_bytes(data)
+            self.client.log_artifact(self.run_id, str(target), str(Path(path).parent) if "/" in path else None)
+
+    def has_artifact(self, path: str) -> bool:
+        folder = str(Path(path).parent) if "/" in path else None
+        return any(info.path == path for info in self.client.list_artifacts(self.run_id, folder))
+
+    def end(self, status: str) -> None:
+        self.client.set_terminated(self.run_id, status)
+
+
+def _recorded_run(client: MlflowClient, record: Path, experiment_id: str, key: str) -> str | None:
+    """The run id in ``record`` if it belongs to this store and experiment, still exists and was made with
+    the same parameters; its training must also still be there (``last.pt``) to be continued."""
+    if not record.exists() or not (record.parent / "last.pt").exists():
+        return None
+    try:
+        saved = json.loads(record.read_text())
+    except json.JSONDecodeError:
+        return None
+    if (saved.get("tracking_uri"), saved.get("experiment_id"), saved.get("identity")) != (
+            client.tracking_uri, experiment_id, key):
+        return None
+    try:
+        run = client.get_run(saved["run_id"])
+    except MlflowException:
+        return None
+    return saved["run_id"] if run.info.lifecycle_stage == "active" else None
+
+
+def _param_text(value: Any) -> str:
+    return str(value)[:6000]  # MLflow's limit on a parameter value
+
+
+def efficiency_metrics(table: pd.DataFrame) -> dict[str, float]:
+    row = table.iloc[0]
+    return {key: float(row[key]) for key in ("params_m", "gmacs", "latency_s") if key in row and pd.notna(row[key])}
+
+
+def wer_metrics(metrics: dict[str, dict]) -> dict[str, float]:
+    """``wer_tables``' ``{split_key: {value, step}}``: test numbers as ``test_*``, the dev numbers of the kept
+    epoch as ``final_dev_*`` (``dev_*`` are the per-epoch curves)."""
+    return {(f"final_{key}" if key.startswith("dev_") else key): float(value["value"])
+            for key, value in metrics.items()}
+
+
+def figure_png(figure: Figure) -> bytes:
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=110)
+    return buffer.getvalue()
+
+
+def json_bytes(obj: Any) -> bytes:
+    return json.dumps(obj, indent=1, default=str).encode()
+
+
+def pickled(obj: Any) -> bytes:
+    return pickle.dumps(obj)
