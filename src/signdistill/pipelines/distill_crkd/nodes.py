@@ -22,4 +22,4 @@ def crkd_report(teacher_wer: pd.DataFrame, teacher_cost: pd.DataFrame, scratch_w
     """Teacher, LRINet from scratch and LRINet distilled: WER, parameters, MACs and latency."""
     runs = {"crkd_teacher": (teacher_wer, teacher_cost), "crkd_scratch": (scratch_wer, scratch_cost),
             "crkd_distilled": (distilled_wer, distilled_cost)}
-    return compare_runs(runs, PAPER)
+    return compare_runs(runs, PAPER, title="CRKD Table V: MSTNet teacher, LRINet from scratch and distilled")

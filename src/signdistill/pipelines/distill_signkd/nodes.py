@@ -40,7 +40,10 @@ def signkd_report(latency: dict, *tables: pd.DataFrame) -> tuple[pd.DataFrame, F
     (del/ins), parameters, MACs, network latency, and end to end (video in, glosses out: the teacher's flow and
     keypoints included) with its ratio. ``tables``: each of ``REPORT_RUNS``' wer and efficiency tables."""
     runs = dict(zip(REPORT_RUNS, zip(tables[::2], tables[1::2], strict=True), strict=True))
-    table, fig, metrics = compare_runs(runs, PAPER)
+    table, fig, metrics = compare_runs(runs, PAPER, title="SignKD: teacher, RGB student from scratch and distilled",
+                                       labels={"signkd_teacher": "teacher (RGB + keypoints + flow)",
+                                               "signkd_scratch": "RGB student, CTC only",
+                                               "signkd_distilled": "RGB student, + S1-S4 + O"})
     seconds = latency["seconds"]
     table["e2e_latency_s"] = [seconds.get(run, {}).get("total") for run in table.run]
     table["e2e_frames"] = latency["frames"]
