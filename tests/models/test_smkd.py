@@ -265,7 +265,7 @@ def test_schedule_at_paper_scale_reproduces_section_4_1():
     assert stage[99].name == "segment" and not stage[99].decouple
     assert stage[100].name == "decouple" and stage[100].decouple and stage[109].decouple
     assert stage[100].lr_factor == pytest.approx(4e-6 / 1e-4) and stage[100].segmentation
-    assert all(s.visual_ctc for s in stage.values())
+    assert all(s.visual_ctc == (not s.segmentation) for s in stage.values())  # eq. 10 replaces eq. 9's term
 
 
 def test_schedule_scaled_to_small_budgets_keeps_every_stage():
@@ -289,7 +289,10 @@ def test_apply_stage_decouples_once_and_switches_losses():
     model = tiny()
     model.apply_stage(smkd_stage(100, 110))
     assert bool(model.decoupled) and model.segmentation and model.radius == 4
-    assert set(model(batch())["losses"]) == {"ctc", "ctc_visual", "seg"}
+    assert set(model(batch())["losses"]) == {"ctc", "seg"}  # eq. 10: CE-LS instead of the visual CTC
+    no_seg = tiny(gloss_segment=False)
+    no_seg.apply_stage(smkd_stage(7, 8, SMKDSchedule(gloss_segment=False)))
+    assert set(no_seg(batch())["losses"]) == {"ctc", "ctc_visual"}  # decoupled eq. 9 without segmentation
     gsba_row = SMKDRecognizer(with_variant(SMKDConfig(num_classes=6, width=4, hidden=16, lstm_hidden=8), "gsba"))
     gsba_row.apply_stage(smkd_stage(0, 110))
     assert not gsba_row.segmentation and not gsba_row.visual_ctc  # sync stage, and this row has no WS term
