@@ -25,7 +25,6 @@ from signdistill.models.smkd import (
     output_frame_centres,
     resample_labels,
     score_pseudo_labels,
-    smkd_loss_weights,
     smkd_stage,
     with_variant,
 )
@@ -139,7 +138,6 @@ def test_variants_switch_the_loss_terms():
     assert keys == {"baseline": {"ctc"}, "kd": {"ctc", "kd"}, "ws": {"ctc", "ctc_visual"}, "gsba": {"ctc", "seg"},
                     "dec_train": {"ctc", "ctc_visual"}}
     assert set(SMKD_VARIANTS) >= {"baseline_no_wn", "ws_no_wn"}
-    assert smkd_loss_weights() == {"ctc": 1.0, "ctc_visual": 0.5, "seg": 0.5, "kd": 1.0}
 
 
 def test_baseline_without_weight_norm_has_the_baseline_trunk_and_head():

@@ -135,7 +135,7 @@ class CTCARecognizer(nn.Module):
 
     ``forward`` returns the BLSTM branch's ``log_probs`` (the decoding head); with labels it also runs the
     TCN branch and returns ``loc_log_probs`` and the losses ``ctc`` (BLSTM), ``ctc_loc`` (TCN), ``l2g``,
-    ``g2l``, ``rc``, ``cmd`` as switched on, unweighted (weights: ``ctca_loss_weights``).
+    ``g2l``, ``rc``, ``cmd`` as switched on, unweighted (weights: the training config's ``loss_weights``).
     """
 
     def __init__(self, config: CTCAConfig, gloss_embeddings: GlossEmbeddings | None = None) -> None:
@@ -184,7 +184,7 @@ class CTCARecognizer(nn.Module):
         if c.g2l:
             losses["g2l"] = g2l_loss(v_loc, v_glo, mask, c.tau)
         if c.rc:
-            losses["rc"] = rc_loss(v_glo, v_loc, mask, c.entropy_weight)
+            losses["rc"] = rc_loss(v_glo, v_loc, mask, loc_log_probs, c.entropy_weight)
         if self.cmd is not None:
             gloss, gloss_mask = self.sentence_embeddings(labels, label_lengths)
             losses["cmd"] = self.cmd(gloss, gloss_mask, v_glo, mask)

@@ -10,7 +10,7 @@ the global contextual features (GCFs, ``G``). What SMKD changes:
   (Table 1 ablation).
 - **Weight sharing (WS)** (Sec. 3.3, eq. 9): one classifier for V and G, loss
   ``CTC(l, Y_g) + alpha * CTC(l, Y_v)`` with alpha = 0.5. The model returns the terms unweighted
-  (``"ctc"``, ``"ctc_visual"``); the weights come from the training config (``smkd_loss_weights``).
+  (``"ctc"``, ``"ctc_visual"``); the weights come from the training config's ``loss_weights``.
   The paper's implementation text says "C5-P2-C5"; the baseline it builds on (VAC) and its own 1/4 rate
   are K5-P2-K5-P2, which is what we reuse.
 - **Gloss Segment Boundary Assignment (GSBA)** (Sec. 3.5): pseudo gloss segments for the visual module,
@@ -48,7 +48,6 @@ from signdistill.models.baseline import (
     temporal_length,
 )
 
-ALPHA = 0.5  # eq. 9 and eq. 10: weight of the visual module's term
 LABEL_SMOOTHING = 0.2  # Sec. 4.1
 KD_TAU = 8.0  # eq. 12
 TRANSITION = -1  # SynthSign alignment value of frames between two signs
@@ -234,15 +233,6 @@ SMKD_VARIANTS: dict[str, dict] = {
     "gsba": {"visual_ctc": False, "shared_classifier": False, "segmentation": True},
     "dec_train": {"visual_ctc": True, "shared_classifier": False},
 }
-
-
-def smkd_loss_weights(alpha: float = ALPHA) -> dict[str, float]:
-    """Trainer loss weights for SMKD's terms: eq. 9 (``ctc_visual``), eq. 10 (``seg``) and eq. 12 (``kd``).
-
-    Eq. 9 and eq. 10 both weight the visual module's term by alpha; the two terms never run together
-    (eq. 10 replaces the visual CTC while gloss segmentation is on). Eq. 12 weights its CE by 1.
-    """
-    return {"ctc": 1.0, "ctc_visual": alpha, "seg": alpha, "kd": 1.0}
 
 
 class SMKDRecognizer(BaselineRecognizer):
