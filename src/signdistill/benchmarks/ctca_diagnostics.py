@@ -20,28 +20,26 @@ Run: ``uv run python -m signdistill.benchmarks.ctca_diagnostics [--steps 150] [-
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import torch
 from torch import nn
 
-import signdistill.models.ctca as ctca_module
 from signdistill.benchmarks.loss_scales import ctca_model, ctca_scales, synthsign_batch
 from signdistill.data.vocabulary import Vocabulary
 from signdistill.losses.ctca import entropy_weight, intersection, rc_loss
-from signdistill.models.baseline import frame_features, normalise_video, run_bilstm, time_mask
+from signdistill.models.baseline import time_mask
+from signdistill.models.ctca import encode_global
 from signdistill.models.registry import build_recognizer
 
 
 def representations(model: nn.Module, batch: dict) -> dict[str, torch.Tensor]:
     """V^loc, V^glo, the local branch's log-probabilities and the mask of one training forward."""
     torch.manual_seed(0)
-    feats, v_glo, lengths = ctca_module.encode_global(model.frames, model.lstm, batch, model.config.frame_stride,
-                                                      True)
+    feats, v_glo, lengths = encode_global(model.frames, model.lstm, batch, model.config.frame_stride, True,
+                                          model.aggregate)
     v_loc = model.tcn(feats)
     return {"v_loc": v_loc.detach(), "v_glo": v_glo.detach(), "mask": time_mask(lengths, v_glo.shape[1]),
             "loc_log_probs": model.local_classifier(v_loc).log_softmax(-1).detach()}
@@ -91,28 +89,6 @@ def cmd_prior(glosses: int = 40, seed: int = 0) -> dict:
             "cosine_other_family": float(cos[other].mean()), "cosine_other_family_std": float(cos[other].std())}
 
 
-@contextlib.contextmanager
-def local_aggregation(model: nn.Module) -> Iterator[None]:
-    """The SDPN with two (conv k5, BN, ReLU) layers, "same" padding, between the SPM and the BiLSTM (the
-    baseline's local module without its pooling, so V^glo stays aligned with V^loc)."""
-    channels = model.frames.out_channels
-    model.aggregate = nn.Sequential(*[m for _ in range(2) for m in (
-        nn.Conv1d(channels, channels, 5, padding=2), nn.BatchNorm1d(channels), nn.ReLU())])
-    original = ctca_module.encode_global
-
-    def encode(frames: nn.Module, lstm: nn.LSTM, batch: dict, stride: int, training: bool):  # noqa: ANN202
-        video, lengths = ctca_module.drop_frames(batch["video"], batch["lengths"], stride, training)
-        feats = frame_features(frames, normalise_video(video), lengths)
-        local = model.aggregate(feats.transpose(1, 2)).transpose(1, 2) * time_mask(lengths, feats.shape[1])[..., None]
-        return feats, run_bilstm(lstm, local, lengths), lengths
-
-    ctca_module.encode_global = encode
-    try:
-        yield
-    finally:
-        ctca_module.encode_global = original
-
-
 def overfit(model: nn.Module, batch: dict, weights: dict[str, float], steps: int, every: int = 25) -> list[dict]:
     """Adam (lr 2e-3, clip 5, the configured budget's) on one fixed batch; the unweighted terms every ``every``
     steps."""
@@ -145,9 +121,8 @@ def stall_experiments(batch: dict, vocab: Vocabulary, steps: int) -> dict:
     out["sdpn"] = overfit(sdpn, batch, weights, steps)
     sdpn, weights = ctca_model(vocab, "ctca_sdpn")
     out["sdpn_without_tcn_ctc"] = overfit(sdpn, batch, {**weights, "ctc_loc": 0.0}, steps)
-    sdpn, weights = ctca_model(vocab, "ctca_sdpn")
-    with local_aggregation(sdpn):
-        out["sdpn_local_aggregation"] = overfit(sdpn, batch, weights, steps)
+    sdpn, weights = ctca_model(vocab, "ctca_sdpn", local_aggregation=2)
+    out["sdpn_local_aggregation"] = overfit(sdpn, batch, weights, steps)
     model, weights = ctca_model(vocab, "ctca_d")
     out["sdpn_d"] = overfit(model, batch, weights, steps)
     model, weights = ctca_model(vocab, "ctca")
