@@ -14,7 +14,9 @@
   with a local aggregation (two k5 convs, no pooling) in front of the BiLSTM, and SDPN D / full CTCA.
 
 Run: ``uv run python -m signdistill.benchmarks.ctca_diagnostics [--steps 150] [--json]``; writes
-``data/08_reporting/ctca_diagnostics.json``.
+``data/08_reporting/ctca_diagnostics.json``. The same script measures the losses as they were before issue 18:
+``git checkout dc527fe -- src/signdistill/losses/ctca.py src/signdistill/models/ctca.py conf/base/parameters_ctca.yml``,
+run it, then ``git checkout HEAD --`` the same three files.
 """
 
 from __future__ import annotations
@@ -31,15 +33,15 @@ from signdistill.benchmarks.loss_scales import ctca_model, ctca_scales, synthsig
 from signdistill.data.vocabulary import Vocabulary
 from signdistill.losses.ctca import entropy_weight, intersection, rc_loss
 from signdistill.models.baseline import time_mask
-from signdistill.models.ctca import encode_global
+from signdistill.models.ctca import CTCAConfig, encode_global
 from signdistill.models.registry import build_recognizer
 
 
 def representations(model: nn.Module, batch: dict) -> dict[str, torch.Tensor]:
     """V^loc, V^glo, the local branch's log-probabilities and the mask of one training forward."""
     torch.manual_seed(0)
-    feats, v_glo, lengths = encode_global(model.frames, model.lstm, batch, model.config.frame_stride, True,
-                                          model.aggregate)
+    extra = (model.aggregate,) if hasattr(model, "aggregate") else ()  # absent before issue 18's changes
+    feats, v_glo, lengths = encode_global(model.frames, model.lstm, batch, model.config.frame_stride, True, *extra)
     v_loc = model.tcn(feats)
     return {"v_loc": v_loc.detach(), "v_glo": v_glo.detach(), "mask": time_mask(lengths, v_glo.shape[1]),
             "loc_log_probs": model.local_classifier(v_loc).log_softmax(-1).detach()}
@@ -121,8 +123,9 @@ def stall_experiments(batch: dict, vocab: Vocabulary, steps: int) -> dict:
     out["sdpn"] = overfit(sdpn, batch, weights, steps)
     sdpn, weights = ctca_model(vocab, "ctca_sdpn")
     out["sdpn_without_tcn_ctc"] = overfit(sdpn, batch, {**weights, "ctc_loc": 0.0}, steps)
-    sdpn, weights = ctca_model(vocab, "ctca_sdpn", local_aggregation=2)
-    out["sdpn_local_aggregation"] = overfit(sdpn, batch, weights, steps)
+    if "local_aggregation" in CTCAConfig.__dataclass_fields__:  # absent before issue 18's changes
+        sdpn, weights = ctca_model(vocab, "ctca_sdpn", local_aggregation=2)
+        out["sdpn_local_aggregation"] = overfit(sdpn, batch, weights, steps)
     model, weights = ctca_model(vocab, "ctca_d")
     out["sdpn_d"] = overfit(model, batch, weights, steps)
     model, weights = ctca_model(vocab, "ctca")
