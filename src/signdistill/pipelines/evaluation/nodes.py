@@ -54,8 +54,9 @@ def training_curves(history: dict) -> Figure:
     """Training losses and dev WER by epoch, the best epoch marked."""
     epochs = [h["epoch"] + 1 for h in history["epochs"]]
     fig, (ax_loss, ax_wer) = plt.subplots(1, 2, figsize=(9, 3.2))
-    for key in sorted(k for k in history["epochs"][0] if k.startswith("train_")):
-        ax_loss.plot(epochs, [h[key] for h in history["epochs"]], label=key[6:])
+    # a term may run in some epochs only (SMKD's stages switch the visual CTC for CE-LS): gaps elsewhere
+    for key in sorted({k for h in history["epochs"] for k in h if k.startswith("train_")}):
+        ax_loss.plot(epochs, [h.get(key, float("nan")) for h in history["epochs"]], label=key[6:])
     ax_loss.set_xlabel("epoch")
     ax_loss.set_ylabel("loss")
     ax_loss.legend(fontsize=7)
