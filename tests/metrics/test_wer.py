@@ -3,22 +3,25 @@
 from __future__ import annotations
 
 import json
+import random
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
-from signdistill.benchmarks.crosschecks import scorer_vs_jiwer
+from signdistill.benchmarks.crosschecks import phoenix_corpus, scorer_vs_jiwer
 from signdistill.console import app
 from signdistill.metrics import (
     WerCounts,
     align,
     clean_phoenix2014,
+    clean_phoenix2014_ctm,
     clean_phoenix2014t,
     read_corpus_csv,
     read_transcripts,
     score_corpus,
 )
+from signdistill.metrics.sclite import run_sclite, sclite_command
 
 
 def test_counts_agree_with_jiwer() -> None:
@@ -164,3 +167,28 @@ def test_score_cli(tmp_path: Path) -> None:
         "samples_scored", "")
     bad = runner.invoke(app, ["score", "--ref", str(ref), "--hyp", str(tmp_path / "none.txt")])
     assert bad.exit_code == 2
+
+
+def test_phoenix2014_hypotheses_are_cleaned_gloss_by_gloss_as_ctm_lines() -> None:
+    """The official path writes one gloss per CTM line, so the multi-word rules never reach a hypothesis:
+    a repeat stays two words (an insertion), spelled letters stay apart; references are whole sentences."""
+    refs = {"a": "REGEN NORD", "b": "REGEN A B", "c": "NORD", "d": ""}
+    hyps = {"a": "REGEN REGEN NORD", "b": "REGEN A B", "c": "__EMOTION__ __PU__", "d": "__PU__"}
+    rows = {row["id"]: row for row in score_corpus(refs, hyps, rules="phoenix2014")["samples"]}
+    assert (rows["a"]["hyp"], rows["a"]["ins"]) == ("REGEN REGEN NORD", 1)
+    assert (rows["b"]["ref"], rows["b"]["hyp"], rows["b"]["sub"] + rows["b"]["ins"]) == ("REGEN A+B", "REGEN A B", 2)
+    # every gloss removed: the evaluation's [EMPTY], as many errors as deletions would be, but one against nothing
+    assert (rows["c"]["hyp"], rows["c"]["sub"] + rows["c"]["del"]) == ("[EMPTY]", 1)
+    assert rows["d"]["ins"] == 1
+    assert clean_phoenix2014_ctm("ZEIGEN loc-REGEN WARTERAUM KOMMEN-PLUSPLUS") == "ZEIGEN-BILDSCHIRM REGEN WARTE KOMMEN"
+    assert score_corpus({"a": "X X"}, {"a": "X X"}, rules="phoenix2014t")["wer"] == 0.0  # 2014-T: sentences
+
+
+@pytest.mark.skipif(sclite_command() is None, reason="NIST sclite not installed (Debian: apt-get install sctk)")
+def test_phoenix2014_wer_equals_nist_sclite_on_the_official_path() -> None:
+    rng = random.Random(1)
+    for _ in range(15):
+        refs, hyps = phoenix_corpus(rng)
+        theirs = run_sclite(refs, hyps)
+        ours = score_corpus(refs, hyps, rules="phoenix2014")["counts"]
+        assert (ours["errors"], ours["ref_words"]) == (theirs["errors"], theirs["ref_words"]), (refs, hyps)

@@ -143,3 +143,16 @@ def test_every_configured_ctca_run_trains_exactly_its_table_5_terms() -> None:
         assert set(losses) <= set(params["train"]["loss_weights"]), run
         assert all(torch.isfinite(v) for v in losses.values()), run
     assert conf["ctca"]["recognizer"]["model"]["cmd"]  # the full method includes the cross-modality term
+
+
+def test_local_aggregation_diagnostic_sits_before_the_bilstm_and_is_exported():
+    """Issue 18's diagnostic (not the paper's network, which has none): convs between the SPM and the BLSTM;
+    padding frames do not reach the valid ones, and the inference path carries the convs."""
+    model = tiny(local_aggregation=2).eval()
+    assert tiny().aggregate is None and count_parameters(model) > count_parameters(tiny())
+    b = batch(frames=(20, 12), labels=False)
+    with torch.no_grad():
+        out = model(b)
+        torch.testing.assert_close(out["log_probs"], model.export()(b)["log_probs"])
+        b["video"][1, 12:] = 255  # what lies past a clip's end changes nothing
+        torch.testing.assert_close(model(b)["log_probs"][1, :6], out["log_probs"][1, :6])

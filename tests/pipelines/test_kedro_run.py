@@ -203,10 +203,12 @@ def test_single_network_methods_are_compared_with_the_baseline(project: Path, mo
     assert report.run.tolist() == ["student_res", method]
     assert report.test_wer.between(0, 400).all() and report.paper_wer.notna().all()
     history = json.loads((data / f"08_reporting/{method}_history.json").read_text())["epochs"]
-    terms = {"smkd": "train_ctc_visual", "ctca": "train_l2g"}[method]
-    assert all(terms in epoch for epoch in history)  # the method's own losses were trained
+    if method == "ctca":
+        assert all("train_l2g" in epoch for epoch in history)  # the method's own losses were trained
     if method == "smkd":  # two epochs: synchronous stage, then the decoupled stage at a small rate
         assert history[1]["lr"] < history[0]["lr"]
+        # eq. 9 (visual CTC) while synchronous; eq. 10's CE-LS on GSBA labels replaces it once segmentation runs
+        assert "train_ctc_visual" in history[0] and "train_seg" in history[1]
         from signdistill.benchmarks.gsba_accuracy import gsba_by_radius
         from signdistill.models.registry import read_package
         from signdistill.training.recipes import read_index

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import json
+import pickle
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import torch
 
-from signdistill.data.store import pack_split
+from signdistill.data.features import FeatureStore
+from signdistill.data.store import FrameStore, pack_split
 from signdistill.data.vocabulary import Vocabulary
+from signdistill.pipelines.baseline.nodes import distill_with_features, train_with_features
 from signdistill.training.distributed import launch
 from signdistill.training.evaluate import wer_evaluator
 from signdistill.training.recipes import recognizer_recipe
@@ -26,10 +29,10 @@ PARAMS = {
 }
 
 
-def _corpus(root: Path) -> tuple[Path, pd.DataFrame, dict]:
+def _corpus(root: Path, size: int = 20) -> tuple[Path, pd.DataFrame, dict]:
     rng = np.random.default_rng(0)
     rows, paths = [], {"train": [], "dev": []}
-    frames = rng.integers(0, 255, (44, 20, 20, 3), dtype=np.uint8)
+    frames = rng.integers(0, 255, (44, size, size, 3), dtype=np.uint8)
     for i in range(8):
         split = "train" if i < 6 else "dev"
         vid = f"v{i}"
@@ -38,8 +41,8 @@ def _corpus(root: Path) -> tuple[Path, pd.DataFrame, dict]:
         rows.append({"id": vid, "split": split, "signer": "s1", "annotation": " ".join(rng.choice(list("ABC"), 3)),
                      "num_frames": len(frames), "source": ""})
     for split, members in paths.items():
-        pack_split(members, root / "store" / "20", split)
-    pack_split([], root / "store" / "20", "test")
+        pack_split(members, root / "store" / str(size), split)
+    pack_split([], root / "store" / str(size), "test")
     index = pd.DataFrame(rows)
     vocabulary = Vocabulary.from_sequences(index[index.split == "train"].annotation.str.split()).to_dict()
     return root / "store", index, vocabulary
@@ -70,3 +73,51 @@ def test_two_gloo_processes_match_one_process(tmp_path: Path) -> None:
     assert cosine > 0.999, float(cosine)  # same global batches, gradients averaged over the ranks
     assert abs(moved_two.norm() / moved_one.norm() - 1) < 1e-3
     assert two["best_epoch"] == 0 and len(two["history"]) == 1
+
+
+SIGNKD = {
+    "store_size": 32, "crop": 32, "flip": False, "temporal_scale": 0.0, "rules": "none",
+    "ddp": {"nproc_per_node": 2, "nnodes": 1}, "streams": ["flow", "keypoints"],
+    "train": {"epochs": 1, "batch_size": 1, "lr": 1e-3, "schedule": "constant", "device": "cpu", "seed": 0,
+              "optimizer": "adam", "weight_decay": 0.0, "grad_clip": 0.0, "num_workers": 0},
+}
+
+
+def _features(root: Path, store: Path, index: pd.DataFrame) -> FeatureStore:
+    """Flow (a 16 px store beside the 32 px RGB one) and keypoints for every video of ``_corpus``."""
+    rng = np.random.default_rng(1)
+    members: dict[str, list] = {"train": [], "dev": [], "test": []}
+    keypoints = {}
+    for row in index.itertuples():
+        frames = len(np.load(root / f"{row.id}.npy", mmap_mode="r"))
+        np.save(root / f"{row.id}_flow.npy", rng.integers(0, 255, (frames, 16, 16, 2), dtype=np.uint8))
+        members[row.split].append((row.id, str(root / f"{row.id}_flow.npy")))
+        keypoints[row.id] = {"keypoints": (rng.random((frames, 133, 3)) * [32, 32, 1]).astype(np.float32),
+                             "frame_size": (32, 32)}
+    for split, paths in members.items():
+        pack_split(paths, root / "features" / "flow" / "16", split)
+    with open(root / "features" / "keypoints.pkl", "wb") as handle:
+        pickle.dump(keypoints, handle)
+    return FeatureStore(root / "features")
+
+
+def test_signkd_with_feature_streams_trains_under_two_gloo_processes(tmp_path: Path) -> None:
+    """The teacher reads flow and keypoints, the distilled student's frozen teacher does too: both need the
+    feature store on every rank (it used to be left out of the job spec)."""
+    _, index, vocabulary = _corpus(tmp_path, size=32)
+    store = FrameStore(tmp_path / "store")
+    features = _features(tmp_path, store.root, index)
+    teacher = {**SIGNKD, "kind": "signkd_teacher", "checkpoint_dir": str(tmp_path / "teacher"),
+               "model": {"streams": ["rgb", "heatmap", "flow"], "fusion": "mlp", "fusion_stages": [1, 2, 3, 4],
+                         "width": 0.125, "spn": True, "self_distillation": True, "heatmap_sigma": 1.0}}
+    teacher["train"] = {**SIGNKD["train"], "loss_weights": {"ctc": 1.0, "spn": 0.2, "sd": 1.0}}
+    package, history = train_with_features(store, index, vocabulary, features, teacher)
+    assert (tmp_path / "teacher" / "ddp" / "result.pt").exists() and len(history["epochs"]) == 1
+    assert {"train_ctc", "train_spn", "train_sd"} <= set(history["epochs"][0])
+    student = {**SIGNKD, "kind": "signkd_student", "checkpoint_dir": str(tmp_path / "student"),
+               "model": {"width": 0.125}, "distill": {"method": "signkd", "feature_stages": [1, 2, 3, 4],
+                                                      "output_loss": True}}
+    student["train"] = {**SIGNKD["train"], "loss_weights": {"ctc": 1.0, "kd_feature": 1.0, "kd_output": 1.0}}
+    _, history = distill_with_features(store, index, vocabulary, features, package, student)
+    assert (tmp_path / "student" / "ddp" / "result.pt").exists()
+    assert {"train_kd_feature", "train_kd_output"} <= set(history["epochs"][0])

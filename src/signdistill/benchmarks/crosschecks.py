@@ -6,6 +6,11 @@
 - WER counts against jiwer on random sentence pairs: the total errors always, the sub/del/ins split where
   the minimum-error alignment is unique (on ties the split is a convention: ours keeps the most correct
   words, as sclite does).
+- PHOENIX-2014 corpus WER against NIST sclite on the official path (hypotheses as CTM through the
+  evaluation's preprocess rules, references as STM; ``signdistill.metrics.sclite``), on random corpora of
+  PHOENIX-like glosses with repeats, spelled letters, prefixes and __X__ tokens. Runs when sclite is
+  installed (Debian: ``apt-get install sctk``); also reports how many corpora the old scoring (hypotheses
+  cleaned as whole sentences, repeats collapsed) got wrong.
 
 Run: ``uv run python -m signdistill.benchmarks.crosschecks [--json]`` (jiwer and pyctcdecode are dev
 dependencies). The tests assert on the same functions.
@@ -25,7 +30,9 @@ import torch
 import torch.nn.functional as F
 
 from signdistill.decoding import beam_search, beam_search_nbest
-from signdistill.metrics import align
+from signdistill.metrics import align, score_corpus
+from signdistill.metrics.sclite import run_sclite, sclite_command
+from signdistill.metrics.wer import clean_phoenix2014
 
 GLOSSES = ["REGEN", "SONNE", "WETTER", "MORGEN", "NORD", "SUED", "WIND", "KALT"]
 # (frames, classes) of the exhaustive cases: at most 4^6 = 4096 paths each
@@ -168,14 +175,55 @@ def scorer_vs_jiwer(count: int = 600, seed: int = 0) -> dict:
             "unique_split_agree": unique_split, "fewest_substitutions": minimal}
 
 
+PHOENIX_TOKENS = ["REGEN", "NORD", "WIND", "SONNE", "A", "B", "C", "SCH", "NN", "loc-NORD", "cl-KOMMEN", "ZEIGEN",
+                  "WIE", "AUSSEHEN", "WARTERAUM", "KOMMEN-PLUSPLUS", "S0NNE", "HABEN2", "__ON__", "__OFF__",
+                  "__EMOTION__", "__PU__", "__LEFTHAND__", "__EPENTHESIS__"]
+
+
+def phoenix_corpus(rng: random.Random, sentences: int = 8) -> tuple[dict[str, str], dict[str, str]]:
+    """References and hypotheses of PHOENIX-like glosses; hypotheses repeat, drop and swap glosses (one in
+    ten is empty)."""
+    refs, hyps = {}, {}
+    for i in range(sentences):
+        ref = [rng.choice(PHOENIX_TOKENS) for _ in range(rng.randint(1, 8))]
+        hyp = []
+        for word in ref:
+            roll = rng.random()
+            if roll < 0.15:
+                continue
+            hyp += [word] * (2 if roll > 0.75 else 1) if roll > 0.3 else [rng.choice(PHOENIX_TOKENS)]
+        refs[f"Signer01_{i:04d}"] = " ".join(ref)
+        hyps[f"Signer01_{i:04d}"] = "" if rng.random() < 0.1 else " ".join(hyp)
+    return refs, hyps
+
+
+def scorer_vs_sclite(corpora: int = 50, seed: int = 0) -> dict | None:
+    """``score_corpus(rules="phoenix2014")`` against sclite on the official path, corpus by corpus: the total
+    errors and reference words; ``sentence_cleaning_agree`` is the same for the old scoring, which cleaned
+    hypotheses as whole sentences. None when sclite is not installed."""
+    if sclite_command() is None:
+        return None
+    rng = random.Random(seed)
+    agree = old_agree = 0
+    for _ in range(corpora):
+        refs, hyps = phoenix_corpus(rng)
+        theirs = run_sclite(refs, hyps)
+        ours = score_corpus(refs, hyps, rules="phoenix2014")["counts"]
+        agree += (ours["errors"], ours["ref_words"]) == (theirs["errors"], theirs["ref_words"])
+        old = sum(align(clean_phoenix2014(refs[k]).split(), clean_phoenix2014(hyps[k]).split()) for k in refs)
+        old_agree += old.errors == theirs["errors"]
+    return {"corpora": corpora, "totals_agree": agree, "sentence_cleaning_agree": old_agree}
+
+
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--samples", type=int, default=300)
     parser.add_argument("--pairs", type=int, default=600)
+    parser.add_argument("--corpora", type=int, default=50)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     result = {"enumeration": decoder_vs_enumeration(), "pyctcdecode": decoder_vs_pyctcdecode(args.samples),
-              "jiwer": scorer_vs_jiwer(args.pairs)}
+              "jiwer": scorer_vs_jiwer(args.pairs), "sclite": scorer_vs_sclite(args.corpora)}
     if args.json:
         print(json.dumps(result, indent=1))
     else:
@@ -188,6 +236,13 @@ def main(argv: list[str] | None = None) -> dict:
               f"{j['split_agree']}/{j['pairs']} ({j['unique_split_agree']}/{j['unique_alignments']} where the "
               f"minimum alignment is unique); fewest substitutions among minimum alignments "
               f"{j['fewest_substitutions']}/{j['pairs']}")
+        sc = result["sclite"]
+        if sc is None:
+            print("WER vs NIST sclite: skipped (sclite not installed; Debian: apt-get install sctk)")
+        else:
+            print(f"PHOENIX-2014 WER vs NIST sclite (CTM hypotheses, STM references): total errors "
+                  f"{sc['totals_agree']}/{sc['corpora']} corpora; cleaning hypotheses as sentences (the old scoring): "
+                  f"{sc['sentence_cleaning_agree']}/{sc['corpora']}")
     return result
 
 

@@ -3,19 +3,35 @@ ICCV 2023): cross-temporal KD (CTD, eqs. 1-7) and cross-modality KD (CMD, eqs. 8
 
 Shapes: local (1D-TCN) and global (BLSTM) representations ``V^loc``, ``V^glo`` are [B, T, C] with a
 [B, T] mask of valid frames; each term is computed per clip over its valid frames and averaged over the
-batch. The terms are returned unweighted; eq. 7 and eq. 10 weights are in ``ctca_loss_weights``.
+batch. The terms are returned unweighted; the weights of eq. 7 and eq. 10 (alpha * alpha_k, beta, gamma) are the
+training config's ``loss_weights`` (conf/base/parameters_ctca.yml; tests/test_paper_numbers.py holds them to
+the paper's).
 
 Choices where the paper is open (each noted where it is made):
 
-- sigma in eqs. 2-3 is the softmax over the time axis of each channel at temperature tau, as in the
+- The distributions of eq. 2 are softmaxes over the time axis of each channel at temperature tau, as in the
   channel-wise distillation the paper builds on (its ref. [28], CKD); the KL is teacher-first, as in CKD.
+  Eq. 3's sigma is the same softmax at temperature 1: eq. 3 writes sigma with no tau. At tau = 4 both
+  representations' temporal distributions are nearly flat, so I was 0.50 +- 0.035 at initialisation and
+  0.50 +- 0.010 after overfitting a batch (``benchmarks.ctca_diagnostics``): V^loc * I was V^loc / 2, and
+  "A - I" differed from A only by a temperature.
 - Each distillation term trains only its student (the teacher side is detached, as in mutual learning):
   L_l2g trains the BLSTM branch from the TCN, L_g2l the TCN branch from the BLSTM, L_rc makes the BLSTM
   representation reconstruct the local one. Weights I(.,.) and w(.) are not differentiated.
 - Eq. 5 is written as ``sqrt(sum_i (V^glo_i - V^loc_i)^2) * sum_i (1 + w_i)``, a product that would not
   weight frames at all; the text says the weight is per frame ("if the estimated V^loc_i is
-  well-learned ... a large weight"), so we use ``sum_i (1 + w_i) * ||V^glo_i - V^loc_i||_2``.
-- H(V^loc_i) in eq. 6 is the entropy of the softmax over the channels of frame i.
+  well-learned ... a large weight"), so each frame's distance carries its own ``1 + w_i``. Two more
+  choices make it a term the BiLSTM can satisfy (issue 18, ``benchmarks.ctca_diagnostics``): V^glo is a
+  tanh output in (-1, 1) while V^loc (BN + ReLU) is unbounded, so the raw distance has a floor far above
+  zero (weighted 461 against CTC 117 at initialisation in the review); the distance is taken between the
+  frames' L2-normalised vectors (what V^glo can match: the direction of V^loc), and averaged over a clip's
+  frames rather than summed over them (the raw sum was 17x CTC at initialisation, its gradient into the
+  BiLSTM 6x CTC's). So ``L_rc = mean_i (1 + w_i) ||n(V^glo_i) - n(V^loc_i)||_2``, at most 2 (1 + w) per clip.
+- H(V^loc_i) in eq. 6 is the entropy of the local branch's gloss posteriors at frame i (its classifier's
+  softmax, temperature 1), the "knowledge uncertainty" of the entropy principle the paper cites ([13, 18]:
+  maximum entropy, CTC's entropy regularisation): w is 1 for a certain frame and 1/V for a flat one. The
+  softmax over V^loc's 256 channels we used before is nearly flat on any ReLU feature (w 0.005-0.007, so
+  1 + w ~ 1 and "SDPN D - w" was the same network as D).
 """
 
 from __future__ import annotations
@@ -27,16 +43,6 @@ import torch.nn.functional as F
 from torch import nn
 
 TAU = 4.0  # eq. 2
-ALPHA1, ALPHA2, ALPHA3 = 0.2, 1.0, 1.0  # eq. 7
-ALPHA, BETA, GAMMA = 3.0, 130.0, 1.0  # eq. 10
-
-
-def ctca_loss_weights(alpha: float = ALPHA, beta: float = BETA, gamma: float = GAMMA, alpha1: float = ALPHA1,
-                      alpha2: float = ALPHA2, alpha3: float = ALPHA3) -> dict[str, float]:
-    """Trainer loss weights of eq. 10 with eq. 7 expanded: alpha * (alpha1 L_l2g + alpha2 L_g2l +
-    alpha3 L_rc) + beta L_cmd + gamma L_ctc, where L_ctc is the CTC of both branches."""
-    return {"ctc": gamma, "ctc_loc": gamma, "l2g": alpha * alpha1, "g2l": alpha * alpha2, "rc": alpha * alpha3,
-            "cmd": beta}
 
 
 def temporal_log_softmax(v: torch.Tensor, mask: torch.Tensor, tau: float) -> torch.Tensor:
@@ -53,10 +59,11 @@ def channel_kl(student: torch.Tensor, teacher: torch.Tensor, mask: torch.Tensor,
     return tau**2 / student.shape[-1] * kl.sum(dim=(1, 2)).mean()
 
 
-def intersection(v_loc: torch.Tensor, v_glo: torch.Tensor, mask: torch.Tensor, tau: float = TAU) -> torch.Tensor:
-    """I(V^loc, V^glo) of eq. 3: 1 / (sigma(V^loc) / sigma(V^glo) + 1), element-wise [B, T, C], not
-    differentiated. Small where the local representation puts much more weight on a frame than the global
-    one (their knowledge differs there); 1/2 where they agree."""
+def intersection(v_loc: torch.Tensor, v_glo: torch.Tensor, mask: torch.Tensor, tau: float = 1.0) -> torch.Tensor:
+    """I(V^loc, V^glo) of eq. 3: 1 / (sigma(V^loc) / sigma(V^glo) + 1), element-wise [B, T, C], sigma the
+    temporal softmax at temperature 1 (eq. 3 has no tau), not differentiated. Small where the local
+    representation puts much more weight on a frame than the global one (their knowledge differs there); 1/2
+    where they agree."""
     p_loc = temporal_log_softmax(v_loc.detach(), mask, tau).exp()
     p_glo = temporal_log_softmax(v_glo.detach(), mask, tau).exp()
     return torch.where(mask[..., None], p_glo / (p_loc + p_glo).clamp_min(1e-30), 0.5)
@@ -66,7 +73,7 @@ def l2g_loss(v_glo: torch.Tensor, v_loc: torch.Tensor, mask: torch.Tensor, tau: 
              use_intersection: bool = True) -> torch.Tensor:
     """L_l2g (eq. 1): the BLSTM branch learns the TCN's sign-wise context, the teacher weighted by I(.,.)
     (``use_intersection=False``: Table 5's "SDPN A - I")."""
-    teacher = v_loc.detach() * intersection(v_loc, v_glo, mask, tau) if use_intersection else v_loc
+    teacher = v_loc.detach() * intersection(v_loc, v_glo, mask) if use_intersection else v_loc
     return channel_kl(v_glo, teacher, mask, tau)
 
 
@@ -75,20 +82,29 @@ def g2l_loss(v_loc: torch.Tensor, v_glo: torch.Tensor, mask: torch.Tensor, tau: 
     return channel_kl(v_loc, v_glo, mask, tau)
 
 
-def entropy_weight(v_loc: torch.Tensor) -> torch.Tensor:
-    """w(V^loc_i) = exp(-H(V^loc_i)) of eq. 6, [B, T]: near 1 for a confident (peaked) frame, 1/C for a flat one."""
-    log_p = v_loc.detach().float().log_softmax(-1)
+def entropy_weight(loc_log_probs: torch.Tensor) -> torch.Tensor:
+    """w(V^loc_i) = exp(-H_i) of eq. 6, [B, T]: H_i the entropy of the local branch's gloss posteriors
+    ``loc_log_probs`` [B, T, V] at frame i; 1 for a certain frame, 1/V for a flat one. Not differentiated."""
+    log_p = loc_log_probs.detach().float()
     return torch.exp((log_p.exp() * log_p).sum(-1))
 
 
-def rc_loss(v_glo: torch.Tensor, v_loc: torch.Tensor, mask: torch.Tensor,
+def rc_loss(v_glo: torch.Tensor, v_loc: torch.Tensor, mask: torch.Tensor, loc_log_probs: torch.Tensor | None = None,
             use_entropy_weight: bool = True) -> torch.Tensor:
-    """L_rc (eqs. 5-6): sum over valid frames of (1 + w(V^loc_i)) * ||V^glo_i - V^loc_i||_2, mean over clips
-    (the per-frame reading of eq. 5, see the module docstring). ``use_entropy_weight=False`` drops w
-    (Table 5's "SDPN D - w")."""
-    dist = torch.linalg.vector_norm(v_glo.float() - v_loc.detach().float(), dim=-1)
-    weight = 1.0 + entropy_weight(v_loc) if use_entropy_weight else torch.ones_like(dist)
-    return (weight * dist * mask).sum() / v_glo.shape[0]
+    """L_rc (eqs. 5-6): per clip, the mean over valid frames of (1 + w_i) ||n(V^glo_i) - n(V^loc_i)||_2 with n
+    the L2 normalisation of a frame's vector, mean over clips (see the module docstring for why). The weight
+    needs the local branch's ``loc_log_probs``; ``use_entropy_weight=False`` drops it (Table 5's "SDPN D - w").
+    Trains V^glo only."""
+    diff = F.normalize(v_glo.float(), dim=-1) - F.normalize(v_loc.detach().float(), dim=-1)
+    dist = (diff.square().sum(-1) + 1e-12).sqrt() - 1e-6  # finite gradient where the two coincide
+    if use_entropy_weight:
+        if loc_log_probs is None:
+            raise ValueError("the entropy weight of eq. 6 needs the local branch's log-probabilities")
+        weight = 1.0 + entropy_weight(loc_log_probs)
+    else:
+        weight = torch.ones_like(dist)
+    per_clip = (weight * dist.clamp_min(0) * mask).sum(1) / mask.sum(1).clamp_min(1)
+    return per_clip.mean()
 
 
 def cmd_loss(cor_visual: torch.Tensor, cor_text: torch.Tensor, gloss_mask: torch.Tensor) -> torch.Tensor:

@@ -31,12 +31,11 @@ def kd_loss(teacher_logits: torch.Tensor, student_logits: torch.Tensor, lengths:
     [B, T, C] logits.
 
     Computed as KL(teacher || student), which has eq. 12's cross-entropy gradient but is zero when the
-    two agree (the cross-entropy adds the teacher's entropy, a constant). Eq. 12 writes no tau^2
-    factor; we keep Hinton et al.'s tau^2 (the paper's reference [11]) so that the gradient does not
-    shrink by 1/tau^2 = 1/64.
+    two agree (the cross-entropy adds the teacher's entropy, a constant). As eq. 12 is written: no
+    tau^2 factor (Hinton et al. add one; the paper does not).
     """
     mask = time_mask(lengths, student_logits.shape[1])
     log_target = (teacher_logits.detach().float() / tau).log_softmax(-1)
     log_student = (student_logits.float() / tau).log_softmax(-1)
     kl = (log_target.exp() * (log_target - log_student)).sum(-1)
-    return tau**2 * kl[mask.to(kl.device)].sum() / student_logits.shape[0]
+    return kl[mask.to(kl.device)].sum() / student_logits.shape[0]

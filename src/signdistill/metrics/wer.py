@@ -9,6 +9,12 @@ depends on the tie-break, never the total.
 WER of one sentence is ``errors / max(ref_len, 1)`` so that an empty reference with a non-empty
 hypothesis counts its insertions instead of dividing by zero; corpus WER is total errors over total
 reference words (not a mean of sentence WERs). An empty hypothesis is all deletions (WER 1.0).
+
+PHOENIX-2014 scoring follows the official evaluation: hypotheses are written as CTM, one gloss per line,
+before its preprocess rules run, so only the single-token rules reach them (a repeat is never collapsed,
+spelled letters are never joined in a hypothesis; ``clean_phoenix2014_ctm``); references are the
+sentence-level STM (``clean_phoenix2014``). ``signdistill.metrics.sclite`` runs NIST sclite on the same
+input, and ``benchmarks.crosschecks`` compares the totals.
 """
 
 from __future__ import annotations
@@ -108,6 +114,7 @@ _JOIN_LETTERS: list[tuple[str, str]] = [
 ]
 
 _Rule = tuple[str, str] | Callable[[str], str]
+EMPTY = "[EMPTY]"  # what the official evaluation scores for a hypothesis whose glosses its rules all removed
 
 # PHOENIX-2014: the official evaluation/preprocess.sh, rule by rule and in its order, applied to whole
 # sentences (design.md, "Evaluation conventions"). __ON__/__OFF__ stay.
@@ -169,6 +176,15 @@ def clean_phoenix2014(sentence: str) -> str:
     return _apply(_STEPS_2014, sentence)
 
 
+def clean_phoenix2014_ctm(sentence: str) -> str:
+    """A PHOENIX-2014 hypothesis as the official evaluation sees it: each gloss alone on its CTM line goes
+    through the rules (so only the single-token ones can fire), glosses the rules empty are dropped, and
+    a hypothesis left with none becomes ``[EMPTY]`` (the evaluation's awk step). Against a reference of N
+    words ``[EMPTY]`` costs N errors, as N deletions would; against an empty reference it is an insertion."""
+    words = [word for word in (_apply(_STEPS_2014, word) for word in sentence.split()) if word]
+    return " ".join(words) if words or not sentence.split() else EMPTY
+
+
 def clean_phoenix2014t(sentence: str) -> str:
     """PHOENIX-2014-T cleanup of one gloss sentence (``PHOENIX2014T_RULES``), for refs and hyps alike."""
     return _apply(_STEPS_2014T, sentence)
@@ -179,6 +195,8 @@ CLEANERS: dict[str, Callable[[str], str]] = {
     "phoenix2014t": clean_phoenix2014t,
     "none": _squeeze,
 }
+# Where a hypothesis is cleaned otherwise than its reference (PHOENIX-2014's CTM path, see the docstring).
+HYPOTHESIS_CLEANERS: dict[str, Callable[[str], str]] = {**CLEANERS, "phoenix2014": clean_phoenix2014_ctm}
 
 
 # --- corpus scoring --------------------------------------------------------------------------------------
@@ -196,7 +214,8 @@ def _rates(counts: WerCounts) -> dict[str, Any]:
 
 def score_corpus(refs: Mapping[str, str], hyps: Mapping[str, str], rules: str = "phoenix2014",
                  signers: Mapping[str, str] | None = None) -> dict[str, Any]:
-    """Corpus WER over the ids of ``refs``, both sides cleaned with ``rules`` first.
+    """Corpus WER over the ids of ``refs``, both sides cleaned with ``rules`` first (PHOENIX-2014 hypotheses
+    gloss by gloss, as the official CTM path does).
 
     Ids missing from ``hyps`` are scored as empty hypotheses (all deletions) and listed; hypotheses for
     ids not in ``refs`` are listed and ignored. ``wer``/``sub``/``del``/``ins`` are percentages of
@@ -205,11 +224,11 @@ def score_corpus(refs: Mapping[str, str], hyps: Mapping[str, str], rules: str = 
     """
     if rules not in CLEANERS:
         raise ValueError(f"unknown rules {rules!r}; expected one of {sorted(CLEANERS)}")
-    clean = CLEANERS[rules]
+    clean, clean_hyp = CLEANERS[rules], HYPOTHESIS_CLEANERS[rules]
     total, samples = WerCounts(), []
     by_signer: dict[str, WerCounts] = {}
     for key, ref_text in refs.items():
-        ref, hyp = clean(ref_text), clean(hyps.get(key, ""))
+        ref, hyp = clean(ref_text), clean_hyp(hyps.get(key, ""))
         counts = align(ref.split(), hyp.split())
         total += counts
         row = {"id": key, "ref": ref, "hyp": hyp, "sub": counts.sub, "del": counts.dels, "ins": counts.ins,

@@ -58,6 +58,9 @@ class CTCAConfig:
     entropy_weight: bool = True
     cmd: bool = True  # needs gloss embeddings; off without them
     weights: str | None = None  # local ImageNet ResNet-18 state dict
+    # Not the paper's (its global branch is the "K = 0" TAM): k5 conv + BN + ReLU layers ("same" padding, no
+    # pooling) between the SPM and the BLSTM, a diagnostic for issue 18's SDPN stall. 0 = the paper's network.
+    local_aggregation: int = 0
 
 
 # Table 5 rows (Baseline = the project's baseline recogniser; "Vanilla", two separate networks with
@@ -109,23 +112,37 @@ def drop_frames(video: torch.Tensor, lengths: torch.Tensor, stride: int,
     return video[rows.to(video.device), index.to(video.device)], torch.tensor(keep, device=lengths.device)
 
 
-def encode_global(frames: ResNet18Frames, lstm: nn.LSTM, batch: dict, frame_stride: int,
-                  training: bool) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+def local_aggregation(channels: int, layers: int) -> nn.Module | None:
+    """``layers`` x (conv k5 "same", BN, ReLU) over [B, C, T], or None for none (``CTCAConfig.local_aggregation``)."""
+    if layers <= 0:
+        return None
+    return nn.Sequential(*[m for _ in range(layers) for m in (nn.Conv1d(channels, channels, 5, padding=2),
+                                                             nn.BatchNorm1d(channels), nn.ReLU(inplace=True))])
+
+
+def encode_global(frames: ResNet18Frames, lstm: nn.LSTM, batch: dict, frame_stride: int, training: bool,
+                  aggregate: nn.Module | None = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Frame dropping, SPM and BLSTM: SPM features V [B, T', D_spm], V^glo [B, T', D] and lengths T'."""
     video, lengths = drop_frames(batch["video"], batch["lengths"], frame_stride, training)
     feats = frame_features(frames, normalise_video(video), lengths)
-    return feats, run_bilstm(lstm, feats, lengths), lengths
+    seq = feats
+    if aggregate is not None:  # padding frames zeroed again so they do not leak into the valid ones' next layer
+        seq = aggregate(feats.transpose(1, 2)).transpose(1, 2) * time_mask(lengths, feats.shape[1])[..., None]
+    return feats, run_bilstm(lstm, seq, lengths), lengths
 
 
 class GlobalPath(nn.Module):
     """SPM + BLSTM branch + global classifier: the part of CTCA that runs at test time."""
 
-    def __init__(self, frames: ResNet18Frames, lstm: nn.LSTM, classifier: nn.Linear, frame_stride: int) -> None:
+    def __init__(self, frames: ResNet18Frames, lstm: nn.LSTM, classifier: nn.Linear, frame_stride: int,
+                 aggregate: nn.Module | None = None) -> None:
         super().__init__()
         self.frames, self.lstm, self.classifier, self.frame_stride = frames, lstm, classifier, frame_stride
+        self.aggregate = aggregate
 
     def forward(self, batch: dict) -> dict:
-        _, v_glo, lengths = encode_global(self.frames, self.lstm, batch, self.frame_stride, self.training)
+        _, v_glo, lengths = encode_global(self.frames, self.lstm, batch, self.frame_stride, self.training,
+                                          self.aggregate)
         return {"log_probs": self.classifier(v_glo).log_softmax(-1), "out_lengths": lengths}
 
 
@@ -135,7 +152,7 @@ class CTCARecognizer(nn.Module):
 
     ``forward`` returns the BLSTM branch's ``log_probs`` (the decoding head); with labels it also runs the
     TCN branch and returns ``loc_log_probs`` and the losses ``ctc`` (BLSTM), ``ctc_loc`` (TCN), ``l2g``,
-    ``g2l``, ``rc``, ``cmd`` as switched on, unweighted (weights: ``ctca_loss_weights``).
+    ``g2l``, ``rc``, ``cmd`` as switched on, unweighted (weights: the training config's ``loss_weights``).
     """
 
     def __init__(self, config: CTCAConfig, gloss_embeddings: GlossEmbeddings | None = None) -> None:
@@ -145,6 +162,7 @@ class CTCARecognizer(nn.Module):
                              f"must equal 2 x lstm_hidden={2 * config.lstm_hidden}")
         self.config = config
         self.frames = ResNet18Frames(config.width, config.weights)
+        self.aggregate = local_aggregation(self.frames.out_channels, config.local_aggregation)
         self.lstm = nn.LSTM(self.frames.out_channels, config.lstm_hidden, config.lstm_layers, bidirectional=True,
                             batch_first=True)
         self.classifier = nn.Linear(2 * config.lstm_hidden, config.num_classes)
@@ -160,10 +178,12 @@ class CTCARecognizer(nn.Module):
 
     def export(self) -> GlobalPath:
         """The inference network (SPM + BLSTM + its classifier), sharing this model's weights."""
-        return GlobalPath(self.frames, self.lstm, self.classifier, self.config.frame_stride).train(self.training)
+        return GlobalPath(self.frames, self.lstm, self.classifier, self.config.frame_stride,
+                          self.aggregate).train(self.training)
 
     def forward(self, batch: dict) -> dict:
-        feats, v_glo, lengths = encode_global(self.frames, self.lstm, batch, self.config.frame_stride, self.training)
+        feats, v_glo, lengths = encode_global(self.frames, self.lstm, batch, self.config.frame_stride, self.training,
+                                              self.aggregate)
         log_probs = self.classifier(v_glo).log_softmax(-1)
         out = {"log_probs": log_probs, "out_lengths": lengths}
         if "labels" not in batch:
@@ -184,7 +204,7 @@ class CTCARecognizer(nn.Module):
         if c.g2l:
             losses["g2l"] = g2l_loss(v_loc, v_glo, mask, c.tau)
         if c.rc:
-            losses["rc"] = rc_loss(v_glo, v_loc, mask, c.entropy_weight)
+            losses["rc"] = rc_loss(v_glo, v_loc, mask, loc_log_probs, c.entropy_weight)
         if self.cmd is not None:
             gloss, gloss_mask = self.sentence_embeddings(labels, label_lengths)
             losses["cmd"] = self.cmd(gloss, gloss_mask, v_glo, mask)

@@ -10,14 +10,17 @@ the global contextual features (GCFs, ``G``). What SMKD changes:
   (Table 1 ablation).
 - **Weight sharing (WS)** (Sec. 3.3, eq. 9): one classifier for V and G, loss
   ``CTC(l, Y_g) + alpha * CTC(l, Y_v)`` with alpha = 0.5. The model returns the terms unweighted
-  (``"ctc"``, ``"ctc_visual"``); the weights come from the training config (``smkd_loss_weights``).
+  (``"ctc"``, ``"ctc_visual"``); the weights come from the training config's ``loss_weights``.
   The paper's implementation text says "C5-P2-C5"; the baseline it builds on (VAC) and its own 1/4 rate
   are K5-P2-K5-P2, which is what we reuse.
 - **Gloss Segment Boundary Assignment (GSBA)** (Sec. 3.5): pseudo gloss segments for the visual module,
-  trained with cross-entropy and label smoothing 0.2 (eq. 10, term ``"seg"``), see ``gsba``.
+  trained with cross-entropy and label smoothing 0.2 (eq. 10, term ``"seg"``), see ``gsba``. Eq. 10 is
+  ``CTC(l, Y_g) + alpha * CE-LS(Y_seg, Y_v)``: while gloss segmentation runs, CE-LS *replaces* the visual
+  CTC of eq. 9 (``smkd_stage`` turns ``visual_ctc`` off for those epochs).
 - **Three stages** (Sec. 3.6, 4.1): synchronous (shared classifier) -> + gloss segmentation -> decoupled
   classifiers at a small learning rate, see ``smkd_stage``.
-- Table 3's **plain KD** (eq. 12, term ``"kd"``): softened contextual predictions teach the visual module.
+- Table 3's **plain KD** (eq. 12, term ``"kd"``): softened contextual predictions teach the visual module,
+  as written: CE of the tau = 8 softened distributions, no tau^2 factor.
 
 The GSBA pseudo-labels can be scored against SynthSign's true frame alignment (``score_pseudo_labels``,
 ``gsba_accuracy_by_radius``, ``load_frame_alignment``).
@@ -45,7 +48,6 @@ from signdistill.models.baseline import (
     temporal_length,
 )
 
-ALPHA = 0.5  # eq. 9 and eq. 10: weight of the visual module's term
 LABEL_SMOOTHING = 0.2  # Sec. 4.1
 KD_TAU = 8.0  # eq. 12
 TRANSITION = -1  # SynthSign alignment value of frames between two signs
@@ -231,15 +233,6 @@ SMKD_VARIANTS: dict[str, dict] = {
     "gsba": {"visual_ctc": False, "shared_classifier": False, "segmentation": True},
     "dec_train": {"visual_ctc": True, "shared_classifier": False},
 }
-
-
-def smkd_loss_weights(alpha: float = ALPHA) -> dict[str, float]:
-    """Trainer loss weights for SMKD's terms: eq. 9 (``ctc_visual``), eq. 10 (``seg``) and eq. 12 (``kd``).
-
-    The paper states eq. 10 with the visual CTC replaced by CE-LS; in the gloss segmentation stage of
-    the full method the WS term stays on (the stages add up, Sec. 3.6), so both carry alpha.
-    """
-    return {"ctc": 1.0, "ctc_visual": alpha, "seg": alpha, "kd": 1.0}
 
 
 class SMKDRecognizer(BaselineRecognizer):
@@ -446,7 +439,7 @@ def smkd_stage(epoch: int, total_epochs: int, schedule: SMKDSchedule | None = No
     return SMKDStage(
         name="decouple" if decouple else "segment" if segmentation else "sync",
         paper_epoch=epoch * s.paper_epochs / total_epochs,
-        visual_ctc=True,
+        visual_ctc=not segmentation,  # eq. 10: CE-LS replaces eq. 9's visual CTC
         segmentation=segmentation,
         radius=1 + sum(max(g, seg_start) <= epoch for g in growth) if segmentation else 0,
         refresh_pseudo_labels=segmentation and epoch in refresh,

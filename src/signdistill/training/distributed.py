@@ -47,8 +47,13 @@ def _train_rank(spec: dict) -> None:
         from signdistill.models.registry import load_recognizer
 
         teacher = load_recognizer(load_checkpoint(Path(spec["teacher_package"])))
+    features = None
+    if spec.get("feature_root"):  # flow and keypoints for the models that read them (SignKD)
+        from signdistill.data.features import FeatureStore
+
+        features = FeatureStore(Path(spec["feature_root"]), spec.get("flow_size"))
     recipe = recognizer_recipe(Path(spec["store_root"]), read_index(Path(spec["index_csv"])), spec["vocabulary"],
-                               spec["params"], teacher)
+                               spec["params"], teacher, features)
     evaluate = wer_evaluator(recipe.dev_set, recipe.vocabulary, rules=spec["params"].get("rules", "none"))
     result = Trainer(recipe.model, recipe.train_set, evaluate, recipe.config, Path(spec["checkpoint_dir"])).fit()
     if dist.get_rank() == 0:

@@ -126,6 +126,12 @@ def recognizer_recipe(store_root: Path, index: list[dict], vocabulary: dict, par
     return Recipe(model, train_set, dev_set, vocab, config, kind)
 
 
+# Bumped when a method's losses change while its parameters do not, so that a checkpoint trained with the old
+# losses is not resumed as if it were this run (2: issue 18, SMKD's eqs. 10 and 12 as written, CTCA's L_rc, eq. 6's
+# weight and eq. 3's temperature).
+LOSS_REVISIONS = {"smkd": 2, "ctca": 2}
+
+
 def cached_teacher_targets(teacher: nn.Module, train_set: SignClipDataset, params: dict, views: int,
                            device: torch.device) -> TeacherTargetDataset:
     """The training clips with the frozen teacher's targets of ``views`` augmentation views, computed once under
@@ -144,6 +150,8 @@ def run_fingerprint(params: dict, vocabulary: dict) -> str:
     must start afresh, not continue someone else's weights). Where the run lives and how many processes train
     it (``checkpoint_dir``, ``ddp``) do not count."""
     kept = {k: v for k, v in params.items() if k not in ("train", "checkpoint_dir", "ddp")}
+    if params.get("kind") in LOSS_REVISIONS:
+        kept["loss_revision"] = LOSS_REVISIONS[params["kind"]]
     text = json.dumps({"params": kept, "vocabulary": vocabulary}, sort_keys=True, default=str)
     return hashlib.sha1(text.encode()).hexdigest()[:12]
 

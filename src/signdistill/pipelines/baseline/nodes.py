@@ -21,8 +21,9 @@ log = logging.getLogger(__name__)
 
 
 def _train_distributed(store: FrameStore, index: pd.DataFrame, vocabulary: dict, params: dict,
-                       teacher_package: dict | None) -> TrainResult:
-    """Persist the inputs, run ``torchrun`` over them, read rank 0's result back."""
+                       teacher_package: dict | None, features: FeatureStore | None = None) -> TrainResult:
+    """Persist the inputs (the feature store too, for models that read flow and keypoints), run ``torchrun``
+    over them, read rank 0's result back."""
     workdir = Path(params["checkpoint_dir"]) / "ddp"
     workdir.mkdir(parents=True, exist_ok=True)
     index.to_csv(workdir / "index.csv", index=False)
@@ -31,6 +32,8 @@ def _train_distributed(store: FrameStore, index: pd.DataFrame, vocabulary: dict,
     if teacher_package is not None:
         save_atomic(teacher_package, workdir / "teacher.pt")
         spec["teacher_package"] = str(workdir / "teacher.pt")
+    if features is not None:
+        spec["feature_root"], spec["flow_size"] = str(features.root), features.flow_size
     ddp = params["ddp"]
     return TrainResult(**launch(spec, int(ddp["nproc_per_node"]), workdir, int(ddp.get("nnodes", 1))))
 
@@ -42,7 +45,7 @@ def train_recognizer(store: FrameStore, index: pd.DataFrame, vocabulary: dict, p
     teacher = load_recognizer(teacher_package) if teacher_package is not None else None
     recipe = recognizer_recipe(store.root, index.to_dict("records"), vocabulary, params, teacher, features)
     if int(params.get("ddp", {}).get("nproc_per_node", 1)) > 1:
-        result = _train_distributed(store, index, vocabulary, params, teacher_package)
+        result = _train_distributed(store, index, vocabulary, params, teacher_package, features)
     else:
         evaluate = wer_evaluator(recipe.dev_set, recipe.vocabulary, rules=params.get("rules", "none"))
         result = Trainer(recipe.model, recipe.train_set, evaluate, recipe.config, Path(params["checkpoint_dir"]),

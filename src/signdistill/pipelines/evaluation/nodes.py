@@ -62,8 +62,9 @@ def training_curves(history: dict, run: str = "") -> Figure:
         else:
             ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_xlim(min(epochs) - 0.5, max(epochs) + 0.5)
-    for key in sorted(k for k in history["epochs"][0] if k.startswith("train_")):
-        ax_loss.plot(epochs, [h[key] for h in history["epochs"]], label=key[6:], marker=".")
+    # a term may run in some epochs only (SMKD's stages switch the visual CTC for CE-LS): gaps elsewhere
+    for key in sorted({k for h in history["epochs"] for k in h if k.startswith("train_")}):
+        ax_loss.plot(epochs, [h.get(key, float("nan")) for h in history["epochs"]], label=key[6:], marker=".")
     ax_loss.set_xlabel("epoch")
     ax_loss.set_ylabel("loss")
     ax_loss.legend(fontsize=7)

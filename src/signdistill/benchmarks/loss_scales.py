@@ -1,0 +1,151 @@
+"""Loss scales at initialisation on a real SynthSign batch: every weighted term of SMKD, CRKD and CTCA next to
+CTC, with the gradient each sends into the network's parts (torch and the core only).
+
+The batch is rendered in memory from the ``tiny`` preset (its first training videos, resized to the store size
+and centre-cropped as at evaluation), so no corpus has to exist on disk; the tests use the same batch.
+
+Run: ``uv run python -m signdistill.benchmarks.loss_scales [--json]`` (prints one table per method).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+import torch
+import yaml
+from torch import nn
+
+from signdistill.data.clips import collate_clips, resize_frames
+from signdistill.data.vocabulary import Vocabulary
+from signdistill.models.registry import build_recognizer
+from signdistill.synth.corpus import get_preset, plan_corpus, render_video
+from signdistill.synth.lexicon import rest_glosses
+
+CONF = Path(__file__).resolve().parents[3] / "conf" / "base"
+
+
+def synthsign_batch(videos: int = 2, store_size: int = 40, crop: int = 36, seed: int = 0,
+                    teacher_crop: int | None = None) -> tuple[dict, Vocabulary]:
+    """The first ``videos`` training videos of SynthSign ``tiny`` (seed ``seed``) as a collated batch: uint8
+    ``video`` [B, T, crop, crop, 3] (resized to ``store_size``, centre crop), labels of the tiny vocabulary.
+    With ``teacher_crop`` the centre crop is that size (``video_teacher``) and ``video`` is it resized to
+    ``crop`` (CRKD's two resolutions of one crop)."""
+    preset = get_preset("tiny")
+    lexicon, signers, plans = plan_corpus(preset, seed)
+    glosses = {g.name: g for g in [*lexicon, *rest_glosses()]}
+    vocab = Vocabulary.from_sequences(p.glosses for p in plans)
+    items = []
+    for plan in [p for p in plans if p.split == "train"][:videos]:
+        frames = render_video(plan, glosses, signers[plan.signer], seed, preset.width, preset.height)[0]
+        frames = resize_frames(frames, store_size)
+        side = teacher_crop or crop
+        top = (store_size - side) // 2
+        frames = np.ascontiguousarray(frames[:, top:top + side, top:top + side])
+        item = {"id": plan.id, "signer": signers[plan.signer].name, "labels": torch.tensor(vocab.encode(plan.glosses))}
+        if teacher_crop:
+            item["video_teacher"] = torch.from_numpy(frames)
+            item["video"] = torch.from_numpy(resize_frames(frames, crop))
+        else:
+            item["video"] = torch.from_numpy(frames)
+        items.append(item)
+    return collate_clips(items), vocab
+
+
+def run_params(params_file: str, run: str) -> dict:
+    """The recogniser section of ``run`` in a base parameters file."""
+    return yaml.safe_load((CONF / params_file).read_text())[run]["recognizer"]
+
+
+def gradient_norm(loss: torch.Tensor, params: list[nn.Parameter]) -> float:
+    """L2 norm of d loss / d params (0 where the loss does not reach them)."""
+    if not loss.requires_grad:
+        return 0.0
+    grads = torch.autograd.grad(loss, params, retain_graph=True, allow_unused=True)
+    return float(sum(float((g.float() ** 2).sum()) for g in grads if g is not None) ** 0.5)
+
+
+def term_scales(model: nn.Module, batch: dict, weights: dict[str, float],
+                parts: dict[str, list[nn.Parameter]]) -> dict[str, dict[str, float]]:
+    """Per loss term: its weight, weighted value and the gradient norm it sends into each of ``parts``."""
+    torch.manual_seed(0)
+    losses = model.train()(batch)["losses"]
+    out = {}
+    for name, value in losses.items():
+        weighted = weights.get(name, 1.0) * value
+        out[name] = {"weight": weights.get(name, 1.0), "value": float(weighted.detach()),
+                     **{f"grad_{part}": gradient_norm(weighted, params) for part, params in parts.items()}}
+    return out
+
+
+def smkd_scales(batch: dict, vocab: Vocabulary, run: str = "smkd") -> dict:
+    """SMKD (``run`` of parameters_smkd.yml) in the synchronous stage with every term of eqs. 9, 10 and 12 on."""
+    params = run_params("parameters_smkd.yml", run)
+    torch.manual_seed(0)
+    model = build_recognizer("smkd", len(vocab), {**params["model"], "staged": False, "visual_ctc": True,
+                                                  "shared_classifier": True, "segmentation": True, "kd": True})
+    parts = {"bilstm": list(model.lstm.parameters()), "visual": [*model.frames.parameters(),
+                                                                 *model.temporal.parameters()]}
+    return term_scales(model, batch, params["train"]["loss_weights"], parts)
+
+
+def crkd_scales(batch: dict, vocab: Vocabulary) -> dict:
+    """CRKD's distilled LRINet (parameters_crkd.yml) against a fresh MSTNet teacher of the configured size."""
+    from signdistill.training.recipes import build_distiller
+
+    teacher_params, params = run_params("parameters_crkd.yml", "crkd_teacher"), run_params(
+        "parameters_crkd.yml", "crkd_distilled")
+    torch.manual_seed(0)
+    teacher = build_recognizer("mstnet", len(vocab), teacher_params["model"]).eval()
+    student = build_recognizer("lrinet", len(vocab), {**params["model"], "gradient_stop": 0.0})
+    distiller = build_distiller(teacher, student, params["distill"])
+    return term_scales(distiller, batch, params["train"]["loss_weights"], {"student": list(student.parameters())})
+
+
+def ctca_model(vocab: Vocabulary, run: str = "ctca", **overrides) -> tuple[nn.Module, dict]:
+    """CTCA (``run`` of parameters_ctca.yml, with its gloss embeddings) and its loss weights."""
+    from signdistill.training.recipes import model_inputs
+
+    params = run_params("parameters_ctca.yml", run)
+    model_params = {**params["model"], **overrides}
+    torch.manual_seed(0)
+    model = build_recognizer("ctca", len(vocab), model_params, **model_inputs("ctca", model_params, vocab))
+    return model, params["train"]["loss_weights"]
+
+
+def ctca_scales(batch: dict, vocab: Vocabulary) -> dict:
+    model, weights = ctca_model(vocab)
+    parts = {"bilstm": list(model.lstm.parameters()), "spm": list(model.frames.parameters()),
+             "tcn": list(model.tcn.parameters())}
+    return term_scales(model, batch, weights, parts)
+
+
+def table(title: str, rows: dict[str, dict[str, float]]) -> str:
+    cols = [c for c in next(iter(rows.values())) if c != "weight"]
+    lines = [title, f"{'term':<12}{'weight':>8}" + "".join(f"{c:>14}" for c in cols)]
+    for name, row in rows.items():
+        lines.append(f"{name:<12}{row['weight']:>8.3g}" + "".join(f"{row[c]:>14.4g}" for c in cols))
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args(argv)
+    torch.set_num_threads(1)
+    batch, vocab = synthsign_batch()
+    crkd_batch, _ = synthsign_batch(store_size=128, crop=40, teacher_crop=112)
+    result = {"smkd": smkd_scales(batch, vocab), "crkd": crkd_scales(crkd_batch, vocab),
+              "ctca": ctca_scales(batch, vocab)}
+    if args.json:
+        print(json.dumps(result, indent=1))
+    else:
+        for name, rows in result.items():
+            print(table(f"{name} (weighted terms at initialisation, 2 tiny SynthSign clips)", rows), "\n")
+    return result
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,117 @@
+"""Each method's loss weights, temperatures and schedules, as Kedro loads them (``conf/base`` and every paper
+environment), equal the numbers its paper prints (../shared/papers/). Model settings that the configs leave to
+the model's defaults are read through the same path a run takes (``recognizer_config``)."""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+
+import pytest
+from kedro.config import OmegaConfigLoader
+
+from signdistill.losses.crkd import CRKDConfig
+from signdistill.models.registry import recognizer_config
+
+CONF = Path(__file__).resolve().parents[1] / "conf"
+PAPER_ENVS = ("phoenix2014", "phoenix2014t", "csl_daily")
+ENVS = ("local", *PAPER_ENVS)  # "local" (empty in the repo): conf/base alone
+
+
+@cache
+def parameters(env: str) -> dict:
+    return OmegaConfigLoader(str(CONF), base_env="base", default_run_env=env)["parameters"]
+
+
+def recognizer(env: str, run: str) -> dict:
+    return parameters(env)[run]["recognizer"]
+
+
+def runs_of_kind(params: dict, kind: str) -> dict[str, dict]:
+    return {run: section["recognizer"] for run, section in params.items()
+            if isinstance(section, dict) and section.get("recognizer", {}).get("kind") == kind}
+
+
+# --------------------------------------------------------------------------- SMKD (Hao et al., ICCV 2021)
+
+@pytest.mark.parametrize("env", ENVS)
+def test_smkd_weights_and_temperatures_are_the_papers(env: str) -> None:
+    runs = runs_of_kind(parameters(env), "smkd")
+    assert {"smkd", "smkd_kd", "smkd_gsba", "smkd_ws"} <= set(runs)
+    for run, params in runs.items():
+        # eq. 9: CTC_g + alpha CTC_v; eq. 10: CTC_g + alpha CE-LS; eq. 12: CTC_g + CE(Y_g / tau, Y_v / tau); alpha 0.5
+        assert params["train"]["loss_weights"] == {"ctc": 1.0, "ctc_visual": 0.5, "seg": 0.5, "kd": 1.0}, run
+        model = recognizer_config("smkd", 10, params["model"])
+        assert (model.label_smoothing, model.kd_tau, model.radius) == (0.2, 8.0, 1), run  # Sec. 4.1, eq. 12, d
+    assert runs["smkd"]["model"]["staged"] and runs["smkd"]["model"]["weight_norm"]
+
+
+# --------------------------------------------------------------------------- CRKD (cross-resolution KD)
+
+@pytest.mark.parametrize("env", ENVS)
+def test_crkd_weights_and_gradient_stopping_are_the_papers(env: str) -> None:
+    runs = runs_of_kind(parameters(env), "lrinet")
+    assert {"crkd_scratch", "crkd_distilled"} <= set(runs)
+    for run, params in runs.items():
+        model = recognizer_config("lrinet", 10, params["model"])
+        assert model.gradient_stop == 0.75, run  # [14]'s stochastic gradient stopping (its p_detach)
+        if "distill" in params:  # alpha = 140 (MSE), beta = 120 (KLD) on PHOENIX, KLD at temperature 1
+            weights = params["train"]["loss_weights"]
+            assert weights["ctc"] == 1.0 and weights["mse"] == 140.0, run
+            assert weights.get("kld", 120.0) == 120.0, run
+            assert CRKDConfig(**{k: v for k, v in params["distill"].items() if k != "method"}).temperature == 1.0
+    assert recognizer_config("lrinet", 10, runs["crkd_distilled"]["model"]).ctc_levels == 4  # 4-level CTC
+
+
+@pytest.mark.parametrize("env", PAPER_ENVS)
+def test_crkd_paper_envs_train_as_section_iv(env: str) -> None:
+    params = parameters(env)
+    for run in ("crkd_teacher", "crkd_scratch", "crkd_distilled"):
+        rec = recognizer(env, run)
+        train = rec["train"]
+        assert (train["optimizer"], train["lr"], train["weight_decay"], train["batch_size"]) == (
+            "adam", 1.0e-4, 1.0e-4, 2), run
+        # 85 epochs, "the learning rate decreases by 80% at the 45th and 65th epochs"
+        assert (train["epochs"], train["schedule"], train["milestones"], train["gamma"]) == (
+            85, "multistep", [45, 65], 0.2), run
+        assert (rec["store_size"], rec["crop"], rec["temporal_scale"], rec["flip"]) == (256, 224, 0.2, True), run
+    assert params["crkd_distilled"]["recognizer"]["resize"] == 72  # LRINet at 72 px
+    assert recognizer("local", "crkd_distilled")["train"]["gamma"] == 0.2  # base: cosine, gamma unused
+
+
+# --------------------------------------------------------------------------- CTCA (Guo et al., ICCV 2023)
+
+@pytest.mark.parametrize("env", ENVS)
+def test_ctca_weights_and_temperature_are_the_papers(env: str) -> None:
+    runs = runs_of_kind(parameters(env), "ctca")
+    assert {"ctca", "ctca_sdpn", "ctca_d", "ctca_d_no_w"} <= set(runs)
+    alpha, alpha1, alpha2, alpha3, beta, gamma = 3.0, 0.2, 1.0, 1.0, 130.0, 1.0  # Sec. 4.4
+    for run, params in runs.items():
+        # eq. 10 with eq. 7 expanded: alpha (alpha1 L_l2g + alpha2 L_g2l + alpha3 L_rc) + beta L_cmd + gamma L_ctc
+        assert params["train"]["loss_weights"] == pytest.approx(
+            {"ctc": gamma, "ctc_loc": gamma, "l2g": alpha * alpha1, "g2l": alpha * alpha2, "rc": alpha * alpha3,
+             "cmd": beta}), run
+        model = recognizer_config("ctca", 10, params["model"])
+        assert (model.tau, model.tcn_layers, model.tcn_kernel) == (4.0, 3, 3), run  # eq. 2's tau; K = 3, k3
+        assert model.frame_stride == 2, run  # "we randomly discard half of video frames"
+        assert model.local_aggregation == 0, run  # the BLSTM on the SPM features ("K = 0"), as in Fig. 3
+
+
+# --------------------------------------------------------------------------- SignKD (paper environments)
+
+@pytest.mark.parametrize("env", ENVS)
+def test_signkd_loss_weights_are_the_papers(env: str) -> None:
+    # eq. 1: lambda_CTC = 1, lambda_SPN = 0.2, lambda_SD = 1 (Table 4(a)'s best); eq. 5: lambda_F = 0.5,
+    # lambda_O = 1, lambda_CTC-VS = 1
+    assert recognizer(env, "signkd_teacher")["train"]["loss_weights"] == {"ctc": 1.0, "spn": 0.2, "sd": 1.0}
+    assert recognizer(env, "signkd_distilled")["train"]["loss_weights"] == {
+        "ctc": 1.0, "kd_feature": 0.5, "kd_output": 1.0}
+
+
+@pytest.mark.parametrize("env", PAPER_ENVS)
+def test_signkd_paper_envs_train_as_section_4_1(env: str) -> None:
+    for run in ("signkd_teacher", "signkd_distilled", "signkd_scratch"):
+        train = recognizer(env, run)["train"]
+        assert (train["optimizer"], train["lr"], train["weight_decay"], train["schedule"], train["epochs"]) == (
+            "adam", 1.0e-3, 1.0e-3, "cosine", 60), run
+        assert recognizer(env, run)["temporal_scale"] == 0.5, run  # frame-rate augmentation 0.5-1.5
