@@ -37,6 +37,10 @@ def project(tmp_path_factory) -> Path:
     shutil.copy(REPO / "pyproject.toml", root / "pyproject.toml")
     shutil.copytree(REPO / "conf", root / "conf", ignore=shutil.ignore_patterns("local"))
     (root / "conf" / "local").mkdir()
+    # the project's own sqlite store by absolute path: MLflow caches stores by URI within a process, so a relative
+    # "sqlite:///mlflow.db" opened by an earlier test's project would be reused here (a user's runs are processes)
+    mlflow_yml = (REPO / "conf/base/mlflow.yml").read_text().replace("sqlite:///mlflow.db", f"sqlite:///{root}/mlflow.db")
+    (root / "conf/local/mlflow.yml").write_text(mlflow_yml)
     (root / "src").mkdir()  # the package itself is imported from the installed project
     return root
 
