@@ -84,6 +84,7 @@ def main(argv: list[str] | None = None) -> dict:
                 trainer.train_step(batches[name][step])
                 seconds[name].append(time.perf_counter() - begin)
     median = {name: sorted(values[1:])[len(values[1:]) // 2] for name, values in seconds.items()}  # 1st: warm-up
+    scales = loss_scales(online, batches["online"][0], teacher, recipes["online"])
     clips_per_epoch = len(clips)
     steps_per_epoch = -(-clips_per_epoch // batch_size)
     cache_per_epoch = views * clips_per_epoch * forward_s / epochs
@@ -91,14 +92,49 @@ def main(argv: list[str] | None = None) -> dict:
               "online_vs_scratch": median["online"] / median["scratch"],
               "offline_vs_scratch": median["offline"] / median["scratch"],
               "offline_with_cache_vs_scratch": (median["offline"] * steps_per_epoch + cache_per_epoch)
-              / (median["scratch"] * steps_per_epoch)}
+              / (median["scratch"] * steps_per_epoch), "loss_scales": scales,
+              "adapter_gmacs": adapter_gmacs(recipes["online"].model, batches["scratch"][0])}
     atomic_json(args.out, result)
     for name, value in median.items():
         print(f"{name:<8} {value:7.3f} s/step  {value / median['scratch']:5.2f}x scratch")
     print(f"teacher forward {forward_s:.3f} s per clip; cache of {views} views over {epochs} epochs adds "
           f"{cache_per_epoch:.0f} s per epoch: offline epoch = {result['offline_with_cache_vs_scratch']:.2f}x "
           f"a scratch epoch (online {result['online_vs_scratch']:.2f}x)")
+    for reduction, terms in scales.items():
+        print(f"weighted terms at initialisation, L_F/L_O reduced by {reduction}: "
+              + ", ".join(f"{k} {v:.1f}" for k, v in terms.items()))
+    print(f"adapters {result['adapter_gmacs']['adapters']:.3f} GMACs against the student's "
+          f"{result['adapter_gmacs']['student']:.3f} per batch")
     return result
+
+
+def loss_scales(params: dict, batch: dict, teacher: torch.nn.Module, recipe) -> dict:
+    """Each weighted term of a fresh distiller on ``batch`` for the three L_F / L_O reductions (losses.signkd)."""
+    from signdistill.training.recipes import build_model
+
+    weights = params["train"]["loss_weights"]
+    out = {}
+    for reduction in ("mean", "time", "sum"):
+        torch.manual_seed(0)
+        options = {**params["distill"], "feature_reduction": reduction,
+                   "output_reduction": "time" if reduction == "time" else "mean"}
+        model = build_model({**params, "distill": options}, recipe.vocabulary, teacher).train()
+        with torch.no_grad():
+            losses = model(batch)["losses"]
+        out[reduction] = {k: float(v) * weights.get(k, 1.0) for k, v in losses.items()}
+    return out
+
+
+def adapter_gmacs(distiller: torch.nn.Module, batch: dict) -> dict:
+    """Multiply-accumulates of the student's forward and of its stage adapters' (eq. 3), torch's FLOP counter."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    with torch.no_grad(), FlopCounterMode(display=False) as student:
+        features = distiller.student(batch)["stage_features"]
+    with torch.no_grad(), FlopCounterMode(display=False) as adapters:
+        for name, adapter in distiller.adapters.items():
+            adapter(features[int(name[1:]) - 1])
+    return {"student": student.get_total_flops() / 2e9, "adapters": adapters.get_total_flops() / 2e9}
 
 
 if __name__ == "__main__":

@@ -97,6 +97,27 @@ def train_candidate(job: dict) -> dict:
     return record
 
 
+def dev_hypotheses(job: dict) -> dict[str, str]:
+    """Greedy dev hypotheses of a candidate's best epoch so far (its checkpoint), e.g. to see a model that emits
+    one sentence for every clip."""
+    from signdistill.training.evaluate import decode_dataset
+
+    data, params = Path(job["data"]), job["params"]
+    index = read_index(data / "02_intermediate/corpus_index.csv")
+    vocabulary = json.loads((data / "03_primary/vocabulary.json").read_text())
+    features = FeatureStore(data / "04_feature/features") if params.get("streams") else None
+    teacher = load_recognizer(load_checkpoint(Path(job["teacher"]))) if job.get("teacher") else None
+    recipe = recognizer_recipe(data / "03_primary/frame_store", index, vocabulary,
+                               {**params, "distill": {**params.get("distill", {}), "cache_views": 0}}
+                               if teacher is not None else params, teacher, features)
+    state = load_checkpoint(Path(job["out"]) / "checkpoints" / job["name"] / "last.pt")
+    if state is None:
+        raise SystemExit(f"candidate {job['name']} has no checkpoint")
+    recipe.model.load_state_dict(state["best"]["state"])
+    model = getattr(recipe.model, "student", recipe.model).eval()
+    return decode_dataset(model, recipe.dev_set, recipe.vocabulary, "greedy")
+
+
 def format_table(records: list[dict]) -> str:
     epochs = max(len(r["epochs"]) for r in records)
     lines = [f"{'candidate':<16}" + "".join(f"{'e' + str(e + 1):>12}" for e in range(epochs))
@@ -142,6 +163,8 @@ def main(argv: list[str] | None = None) -> list[dict]:
     parser.add_argument("--out", type=Path, default=Path("data/08_reporting/time_to_accuracy"))
     parser.add_argument("--report", action="store_true",
                         help="train nothing: tabulate the candidates' records as they stand (finished or not)")
+    parser.add_argument("--hypotheses", action="store_true",
+                        help="with --report: how many distinct sentences each candidate's best epoch decodes on dev")
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     jobs, records = [], {}
@@ -158,6 +181,15 @@ def main(argv: list[str] | None = None) -> list[dict]:
             continue
         if args.report:
             raise SystemExit(f"--report: candidate {name} has no record {done}")
+    if args.report and args.hypotheses:
+        for name, run, overrides in args.candidate:
+            params = apply_overrides(run_params(args.params, run), overrides)
+            job = {"name": name, "params": params, "data": str(args.data), "out": str(args.out),
+                   "teacher": args.teacher if params.get("distill") else None}
+            hypotheses = dev_hypotheses(job)
+            common = max(set(hypotheses.values()), key=list(hypotheses.values()).count)
+            print(f"{name}: {len(set(hypotheses.values()))} distinct sentences on {len(hypotheses)} dev clips; "
+                  f"most common ({list(hypotheses.values()).count(common)}x): {common!r}")
         jobs.append({"name": name, "run": run, "overrides": overrides, "params": params, "data": str(args.data),
                      "conf": str(args.conf), "out": str(args.out),
                      "teacher": args.teacher if params.get("distill") else None})
