@@ -45,19 +45,27 @@ from signdistill.training.recipes import read_index, recognizer_recipe
 from signdistill.training.trainer import Trainer
 
 
+def job_inputs(job: dict) -> tuple[list[dict], dict, Path, FeatureStore | None, torch.nn.Module | None]:
+    """What a job's run is trained from, read from the preprocessed corpus under ``job["data"]``: the index, the
+    vocabulary, the frame store's root, the feature store (when the run reads streams) and the frozen teacher
+    (``job["teacher"]``, a package file)."""
+    data = Path(job["data"])
+    index = read_index(data / "02_intermediate/corpus_index.csv")
+    vocabulary = json.loads((data / "03_primary/vocabulary.json").read_text())
+    features = FeatureStore(data / "04_feature/features") if job["params"].get("streams") else None
+    teacher = load_recognizer(load_checkpoint(Path(job["teacher"]))) if job.get("teacher") else None
+    return index, vocabulary, data / "03_primary/frame_store", features, teacher
+
+
 def run_job(job: dict) -> dict:
     """Train one run at one seed (distilled from ``job["teacher"]``, a package file, if given), decode dev and
     test, score them; saves the model package to ``job["save"]`` if given. Returns WERs and wall times."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")  # a spawned process
     if job.get("threads"):
         torch.set_num_threads(int(job["threads"]))
-    data, params = Path(job["data"]), job["params"]
+    params = job["params"]
     evaluation = yaml.safe_load((Path(job["conf"]) / "parameters_evaluation.yml").read_text())["evaluation"]
-    index = read_index(data / "02_intermediate/corpus_index.csv")
-    vocabulary = json.loads((data / "03_primary/vocabulary.json").read_text())
-    store_root = data / "03_primary/frame_store"
-    features = FeatureStore(data / "04_feature/features") if params.get("streams") else None
-    teacher = load_recognizer(load_checkpoint(Path(job["teacher"]))) if job.get("teacher") else None
+    index, vocabulary, store_root, features, teacher = job_inputs(job)
     start = time.perf_counter()
     recipe = recognizer_recipe(store_root, index, vocabulary, params, teacher, features)
     evaluate = wer_evaluator(recipe.dev_set, recipe.vocabulary, rules=params.get("rules", "none"))

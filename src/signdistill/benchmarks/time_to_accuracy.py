@@ -31,16 +31,20 @@ import matplotlib.pyplot as plt  # noqa: E402
 import torch  # noqa: E402
 import yaml  # noqa: E402
 
-from signdistill.benchmarks.method_seeds import apply_overrides, fresh_processes, run_params  # noqa: E402
+from signdistill.benchmarks.method_seeds import (  # noqa: E402
+    apply_overrides,
+    fresh_processes,
+    job_inputs,
+    run_params,
+)
 from signdistill.data.atomic import atomic_json  # noqa: E402
-from signdistill.data.features import FeatureStore  # noqa: E402
 from signdistill.data.store import FrameStore  # noqa: E402
 from signdistill.data.vocabulary import Vocabulary  # noqa: E402
 from signdistill.metrics.efficiency import count_parameters  # noqa: E402
 from signdistill.models.registry import inference_network, load_recognizer  # noqa: E402
 from signdistill.training.checkpoint import load_checkpoint  # noqa: E402
 from signdistill.training.evaluate import decode_splits, score_splits, wer_evaluator  # noqa: E402
-from signdistill.training.recipes import read_index, recognizer_recipe  # noqa: E402
+from signdistill.training.recipes import recognizer_recipe  # noqa: E402
 from signdistill.training.trainer import Trainer  # noqa: E402
 
 
@@ -58,12 +62,8 @@ def train_candidate(job: dict) -> dict:
     logging.basicConfig(level=logging.WARNING)
     if job.get("threads"):
         torch.set_num_threads(int(job["threads"]))
-    data, params, out = Path(job["data"]), job["params"], Path(job["out"])
-    index = read_index(data / "02_intermediate/corpus_index.csv")
-    vocabulary = json.loads((data / "03_primary/vocabulary.json").read_text())
-    store_root = data / "03_primary/frame_store"
-    features = FeatureStore(data / "04_feature/features") if params.get("streams") else None
-    teacher = load_recognizer(load_checkpoint(Path(job["teacher"]))) if job.get("teacher") else None
+    params, out = job["params"], Path(job["out"])
+    index, vocabulary, store_root, features, teacher = job_inputs(job)
     start = time.perf_counter()
     recipe = recognizer_recipe(store_root, index, vocabulary, params, teacher, features)
     evaluate = wer_evaluator(recipe.dev_set, recipe.vocabulary, rules=params.get("rules", "none"))
@@ -102,12 +102,9 @@ def dev_hypotheses(job: dict) -> dict[str, str]:
     one sentence for every clip."""
     from signdistill.training.evaluate import decode_dataset
 
-    data, params = Path(job["data"]), job["params"]
-    index = read_index(data / "02_intermediate/corpus_index.csv")
-    vocabulary = json.loads((data / "03_primary/vocabulary.json").read_text())
-    features = FeatureStore(data / "04_feature/features") if params.get("streams") else None
-    teacher = load_recognizer(load_checkpoint(Path(job["teacher"]))) if job.get("teacher") else None
-    recipe = recognizer_recipe(data / "03_primary/frame_store", index, vocabulary,
+    params = job["params"]
+    index, vocabulary, store_root, features, teacher = job_inputs(job)
+    recipe = recognizer_recipe(store_root, index, vocabulary,
                                {**params, "distill": {**params.get("distill", {}), "cache_views": 0}}
                                if teacher is not None else params, teacher, features)
     state = load_checkpoint(Path(job["out"]) / "checkpoints" / job["name"] / "last.pt")

@@ -102,10 +102,9 @@ class TeacherTargetDataset(Dataset):
         return len(self.clips)
 
     def __getitem__(self, i: int) -> dict:
-        item = self.clips[i]
-        if self._view < 0:
+        if self._view < 0:  # read before any set_epoch: view 0, as the trainer's first epoch would select
             self.set_epoch(0)
-            item = self.clips[i]
+        item = self.clips[i]
         targets = self._targets.get(item["id"])
         if targets is None:
             raise KeyError(f"no cached teacher targets for clip {item['id']} in {self.view_path(self._view)}")
