@@ -108,7 +108,7 @@ def _tags(run: dict) -> dict[str, str]:
 
 def _steps(server: str, run_id: str, key: str) -> list[int]:
     history = _api(server, "metrics/get-history", run_id=run_id, metric_key=key).get("metrics", [])
-    return [int(m.get("step", 0)) for m in history]
+    return sorted(int(m.get("step", 0)) for m in history)  # the REST API does not promise an order
 
 
 def _artifacts(server: str, run_id: str, path: str = "") -> set[str]:
