@@ -90,6 +90,9 @@ def test_a_run_built_from_other_parameters_does_not_resume(tmp_path: Path) -> No
     for other in ({**params, "model": {"frame_stride": 1}}, {**params, "crop": 48}):
         assert run_fingerprint(other, vocabulary) != same
     assert run_fingerprint(params, {"glosses": ["A", "C"]}) != same
+    spelled = {**params, "rules": "none", "flip": True, "distill": {"cache_dir": "elsewhere"}}
+    assert run_fingerprint(spelled, vocabulary) == run_fingerprint({**params, "distill": {}}, vocabulary)
+    assert run_fingerprint({**params, "flip": False}, vocabulary) != same  # a default changed does count
     first = TrainConfig(**{**CONFIG, "epochs": 1}, run_fingerprint=same)
     Trainer(_model(), _dataset(), _loss_evaluator, first, tmp_path).fit()
     assert Trainer(_model(), _dataset(), _loss_evaluator, first, tmp_path).resume() is True

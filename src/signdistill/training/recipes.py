@@ -144,12 +144,21 @@ def cached_teacher_targets(teacher: nn.Module, train_set: SignClipDataset, param
     return cached
 
 
+# What a run's data view and scoring are when its parameters leave them out (``clip_dataset``); a key spelled at its
+# default fingerprints as if left out, so that saying a default once instead of in every run resumes the same run.
+RUN_DEFAULTS = {"kind": "baseline", "flip": True, "temporal_scale": 0.2, "temporal_context": 12, "crop_scale": None,
+                "resize": None, "streams": None, "rules": "none"}
+
+
 def run_fingerprint(params: dict, vocabulary: dict) -> str:
     """What a checkpoint must have been trained with to be resumed, besides the training section: the model,
     the data view, the distillation options and the vocabulary (changing ``model.frame_stride`` or ``crop``
     must start afresh, not continue someone else's weights). Where the run lives and how many processes train
     it (``checkpoint_dir``, ``ddp``) do not count."""
-    kept = {k: v for k, v in params.items() if k not in ("train", "checkpoint_dir", "ddp")}
+    kept = {k: v for k, v in params.items()
+            if k not in ("train", "checkpoint_dir", "ddp") and (k not in RUN_DEFAULTS or v != RUN_DEFAULTS[k])}
+    if isinstance(kept.get("distill"), dict):  # where the teacher's targets are cached does not change them
+        kept["distill"] = {k: v for k, v in kept["distill"].items() if k != "cache_dir"}
     if params.get("kind") in LOSS_REVISIONS:
         kept["loss_revision"] = LOSS_REVISIONS[params["kind"]]
     text = json.dumps({"params": kept, "vocabulary": vocabulary}, sort_keys=True, default=str)
