@@ -94,13 +94,14 @@ def smkd_scales(batch: dict, vocab: Vocabulary, run: str = "smkd") -> dict:
 def crkd_scales(batch: dict, vocab: Vocabulary) -> dict:
     """CRKD's distilled LRINet (parameters_crkd.yml) against a fresh MSTNet teacher of the configured size."""
     from signdistill.training.recipes import build_distiller
+    from signdistill.training.spec import DistillSpec
 
     teacher_params, params = run_params("parameters_crkd.yml", "crkd_teacher"), run_params(
         "parameters_crkd.yml", "crkd_distilled")
     torch.manual_seed(0)
     teacher = build_recognizer("mstnet", len(vocab), teacher_params["model"]).eval()
     student = build_recognizer("lrinet", len(vocab), {**params["model"], "gradient_stop": 0.0})
-    distiller = build_distiller(teacher, student, params["distill"])
+    distiller = build_distiller(teacher, student, DistillSpec.from_params(params["distill"]))
     return term_scales(distiller, batch, params["train"]["loss_weights"], {"student": list(student.parameters())})
 
 

@@ -40,20 +40,21 @@ from signdistill.data.vocabulary import Vocabulary
 from signdistill.metrics.efficiency import count_parameters
 from signdistill.models.registry import inference_network, load_recognizer
 from signdistill.training.checkpoint import load_checkpoint, save_atomic
-from signdistill.training.evaluate import decode_splits, score_splits, wer_evaluator
-from signdistill.training.recipes import read_index, recognizer_recipe
-from signdistill.training.trainer import Trainer
+from signdistill.training.evaluate import decode_splits, score_splits
+from signdistill.training.recipes import read_index
+from signdistill.training.run import train_run
+from signdistill.training.spec import RunInputs, RunSpec
 
 
-def job_inputs(job: dict) -> tuple[list[dict], dict, Path, FeatureStore | None, torch.nn.Module | None]:
+def job_inputs(job: dict) -> tuple[list[dict], dict, Path, FeatureStore | None, dict | None]:
     """What a job's run is trained from, read from the preprocessed corpus under ``job["data"]``: the index, the
-    vocabulary, the frame store's root, the feature store (when the run reads streams) and the frozen teacher
-    (``job["teacher"]``, a package file)."""
+    vocabulary, the frame store's root, the feature store (when the run reads streams) and the frozen teacher's
+    package (``job["teacher"]``, a package file)."""
     data = Path(job["data"])
     index = read_index(data / "02_intermediate/corpus_index.csv")
     vocabulary = json.loads((data / "03_primary/vocabulary.json").read_text())
     features = FeatureStore(data / "04_feature/features") if job["params"].get("streams") else None
-    teacher = load_recognizer(load_checkpoint(Path(job["teacher"]))) if job.get("teacher") else None
+    teacher = load_checkpoint(Path(job["teacher"])) if job.get("teacher") else None
     return index, vocabulary, data / "03_primary/frame_store", features, teacher
 
 
@@ -67,11 +68,10 @@ def run_job(job: dict) -> dict:
     evaluation = yaml.safe_load((Path(job["conf"]) / "parameters_evaluation.yml").read_text())["evaluation"]
     index, vocabulary, store_root, features, teacher = job_inputs(job)
     start = time.perf_counter()
-    recipe = recognizer_recipe(store_root, index, vocabulary, params, teacher, features)
-    evaluate = wer_evaluator(recipe.dev_set, recipe.vocabulary, rules=params.get("rules", "none"))
-    result = Trainer(recipe.model, recipe.train_set, evaluate, recipe.config, Path(job["checkpoints"])).fit()
+    spec = RunSpec.from_params({**params, "checkpoint_dir": job["checkpoints"]}, job["run"])
+    outcome = train_run(spec, RunInputs(store_root, index, vocabulary, features, teacher))
+    result, package = outcome.result, outcome.package
     train_s = time.perf_counter() - start
-    package = recipe.package(result.best_state, vocabulary, params)
     if job.get("save"):
         save_atomic(package, Path(job["save"]))
     model = load_recognizer(package)
@@ -181,11 +181,11 @@ def apply_overrides(params: dict, overrides: list[str]) -> dict:
 
 
 def run_params(params_file: Path, run: str) -> dict:
-    """A run's recogniser parameters from a ``parameters_<method>.yml`` (the baseline's nest under ``baseline``)."""
+    """A run's recogniser parameters (its ``recognizer`` section) from a ``parameters_<method>.yml``."""
     sections = yaml.safe_load(params_file.read_text())
     if run not in sections:
         raise SystemExit(f"{params_file} has no run {run!r}; it has {sorted(k for k in sections if k[0] != '_')}")
-    return sections[run].get("recognizer") or sections[run]["baseline"]
+    return sections[run]["recognizer"]
 
 
 def _run_params(params_file: Path, run: str, seed: int, epochs: int | None, overrides: list[str],

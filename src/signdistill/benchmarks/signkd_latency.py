@@ -26,7 +26,8 @@ from signdistill.data.features import FeatureConfig
 from signdistill.data.vocabulary import Vocabulary
 from signdistill.decoding.video import end_to_end_latency, packaged_model
 from signdistill.models.registry import read_package
-from signdistill.training.recipes import build_model, data_view
+from signdistill.training.recipes import build_model
+from signdistill.training.spec import RunSpec
 
 STAGES = ("read", "rgb", "flow", "keypoints", "model", "decode", "total")
 
@@ -35,7 +36,8 @@ def _model(package_path: Path, params: dict, vocabulary: dict) -> tuple[torch.nn
     if package_path.exists():
         return (*packaged_model(read_package(package_path)), True)
     vocab = Vocabulary.from_dict(vocabulary)
-    return build_model(params, vocab).eval(), data_view(params), vocab, False
+    spec = RunSpec.from_params(params, package_path.stem)
+    return build_model(spec, vocab).eval(), spec.data_view(), vocab, False
 
 
 def format_table(result: dict) -> str:

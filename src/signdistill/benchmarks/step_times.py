@@ -28,6 +28,7 @@ from signdistill.data.atomic import atomic_json
 from signdistill.data.vocabulary import Vocabulary
 from signdistill.metrics.efficiency import sync_device
 from signdistill.training.recipes import build_model
+from signdistill.training.spec import RunSpec
 from signdistill.training.trainer import TrainConfig, Trainer
 
 # (parameters file, run, its teacher run when distilled)
@@ -60,8 +61,9 @@ def step_seconds(conf: Path, method: str, run: str, teacher: str | None, vocab: 
                  device: str, repeats: int) -> dict:
     params = run_params(conf / f"parameters_{method}.yml", run)
     torch.manual_seed(0)
-    model = build_model(params, vocab, build_model(run_params(conf / f"parameters_{method}.yml", teacher), vocab)
-                        if teacher else None)
+    teacher_model = build_model(RunSpec.from_params(run_params(conf / f"parameters_{method}.yml", teacher), teacher),
+                                vocab) if teacher else None
+    model = build_model(RunSpec.from_params(params, run), vocab, teacher_model)
     train = {**params["train"], "device": device}
     config = TrainConfig(**train)
     with tempfile.TemporaryDirectory() as tmp:
