@@ -5,8 +5,9 @@ import math
 import pytest
 import torch
 
-from signdistill.metrics.efficiency import MODEL_BUILDERS, count_macs, count_parameters
+from signdistill.metrics.efficiency import count_macs, count_parameters
 from signdistill.models.ctca import CTCA_VARIANTS, CTCAConfig, CTCARecognizer, LocalTCN, drop_frames, with_variant
+from signdistill.models.registry import MODEL_BUILDERS
 
 V, TEXT = 6, 10  # classes (blank + 5 glosses), gloss embedding width
 

@@ -6,8 +6,9 @@ import torch
 import torch.nn.functional as F
 
 from signdistill.losses.smkd import IGNORE_INDEX
-from signdistill.metrics.efficiency import MODEL_BUILDERS, count_parameters
+from signdistill.metrics.efficiency import count_parameters
 from signdistill.models.baseline import BaselineConfig, BaselineRecognizer, temporal_length
+from signdistill.models.registry import MODEL_BUILDERS
 from signdistill.models.smkd import (
     SMKD_VARIANTS,
     SMKDConfig,

@@ -31,9 +31,9 @@ from dataclasses import dataclass, replace
 import torch
 from torch import nn
 
+from signdistill.losses.ctc import ctc_loss, time_mask
 from signdistill.losses.ctca import TAU, CrossModalityDistillation, g2l_loss, l2g_loss, rc_loss
-from signdistill.metrics.efficiency import register_model
-from signdistill.models.baseline import ctc_loss, frame_features, normalise_video, run_bilstm, time_mask
+from signdistill.models.baseline import frame_features, normalise_video, run_bilstm
 from signdistill.models.resnet import ResNet18Frames
 from signdistill.models.smkd import split_labels
 from signdistill.models.text_encoder import GlossEmbeddings
@@ -219,7 +219,6 @@ class CTCARecognizer(nn.Module):
         return self.gloss_embeddings[ids], mask
 
 
-@register_model("ctca")
 def build_ctca(resolution: int = 224, frames: int = 200, vocab: int = 1296, channels: int = 64,
                batch: int = 1) -> tuple[nn.Module, tuple]:
     """CTCA at inference: SPM (``channels`` = ResNet base width) + BLSTM on every second frame."""

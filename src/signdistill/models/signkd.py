@@ -60,8 +60,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from signdistill.metrics.efficiency import register_model
-from signdistill.models.baseline import ctc_loss, time_mask
+from signdistill.losses.ctc import ctc_loss
+from signdistill.losses.signkd import frame_kl
 from signdistill.models.s3d import (
     S3DEncoder,
     load_kinetics_s3d,
@@ -91,14 +91,6 @@ def parse_stages(stages: Iterable[int | str], prefix: str) -> tuple[int, ...]:
             raise ValueError(f"stage {stage!r} is not one of {prefix}1..{prefix}4")
         out.add(int(text))
     return tuple(sorted(out))
-
-
-def frame_kl(target_log_probs: torch.Tensor, log_probs: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-    """KL(target || prediction) per frame over the classes, mean over the valid frames of [B, T, C] inputs."""
-    target, pred = target_log_probs.float(), log_probs.float()
-    kl = (target.exp() * (target - pred)).sum(-1)
-    mask = time_mask(lengths.to(kl.device), kl.shape[1]).to(kl.dtype)
-    return (kl * mask).sum() / mask.sum().clamp(min=1)
 
 
 def late_ensemble(log_probs: Sequence[torch.Tensor]) -> torch.Tensor:
@@ -478,7 +470,6 @@ def example_batch(resolution: int, frames: int, batch: int = 1, streams: Sequenc
     return out
 
 
-@register_model("signkd_teacher")
 def build_signkd_teacher(resolution: int = 224, frames: int = 200, vocab: int = 1296, channels: int | None = None,
                          batch: int = 1) -> tuple[nn.Module, tuple]:
     """Three-stream MLP-fused teacher; heatmaps and flow at half ``resolution``; ``channels`` = 64 x width."""
@@ -486,7 +477,6 @@ def build_signkd_teacher(resolution: int = 224, frames: int = 200, vocab: int = 
     return model, (example_batch(resolution, frames, batch),)
 
 
-@register_model("signkd_student")
 def build_signkd_student(resolution: int = 224, frames: int = 200, vocab: int = 1296, channels: int | None = None,
                          batch: int = 1) -> tuple[nn.Module, tuple]:
     """RGB-only student; ``channels`` = 64 x width."""

@@ -37,11 +37,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from signdistill.losses.ctc import ctc_loss
 from signdistill.losses.smkd import IGNORE_INDEX, kd_loss, segmentation_loss
 from signdistill.models.baseline import (
     BaselineConfig,
     BaselineRecognizer,
-    ctc_loss,
     frame_features,
     normalise_video,
     run_bilstm,
@@ -543,9 +543,3 @@ def with_variant(config: SMKDConfig, name: str) -> SMKDConfig:
     """``config`` with the overrides of an ablation row from ``SMKD_VARIANTS``."""
     return replace(config, **SMKD_VARIANTS[name])
 
-
-# Imported last: metrics.efficiency imports this module (and models.ctca, which takes helpers from here) to
-# register the builders, so the helpers above must exist before it runs.
-from signdistill.metrics.efficiency import register_model  # noqa: E402
-
-register_model("smkd")(build_smkd)

@@ -187,11 +187,11 @@ def build_distiller(teacher: nn.Module, student: nn.Module, options: dict) -> nn
     """The distillation wrapper named by ``options["method"]`` (crkd | signkd)."""
     method = options.get("method", "crkd")
     if method == "crkd":
-        from signdistill.losses.crkd import CRKDConfig, CRKDDistiller
+        from signdistill.distillation.crkd import CRKDConfig, CRKDDistiller
 
         return CRKDDistiller(teacher, student, CRKDConfig(**{k: v for k, v in options.items() if k != "method"}))
     if method == "signkd":
-        from signdistill.losses.signkd import SignKDDistiller
+        from signdistill.distillation.signkd import SignKDDistiller
 
         return SignKDDistiller(teacher, student, options.get("feature_stages", (1, 2, 3, 4)),
                                bool(options.get("output_loss", True)), options.get("feature_reduction", "mean"),

@@ -1,0 +1,19 @@
+"""The losses every recogniser shares: CTC over a padded batch, and the mask of a batch's valid frames."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+
+def time_mask(lengths: torch.Tensor, steps: int) -> torch.Tensor:
+    """[B, steps] bool, True on valid frames."""
+    return torch.arange(steps, device=lengths.device)[None, :] < lengths[:, None]
+
+
+def ctc_loss(log_probs: torch.Tensor, lengths: torch.Tensor, labels: torch.Tensor,
+             label_lengths: torch.Tensor) -> torch.Tensor:
+    """Mean CTC over the batch (sum over each sample's frames), blank 0; [B, T, C] log-probs in."""
+    return F.ctc_loss(log_probs.transpose(0, 1).float(), labels, lengths.cpu(), label_lengths.cpu(), blank=0,
+                      reduction="sum", zero_infinity=False) / log_probs.shape[0]
+
