@@ -29,7 +29,7 @@ The GSBA pseudo-labels can be scored against SynthSign's true frame alignment (`
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -219,20 +219,6 @@ class SMKDConfig(BaselineConfig):
     staged: bool = False  # follow the paper's three stages over the run's epochs (``start_epoch``)
     gloss_segment: bool = True  # Table 4: the gloss segmentation stage (with ``staged``)
     dec_train: bool = True  # Table 4: the decoupled stage (with ``staged``)
-
-
-# Table 3 / Table 1 / Table 4 rows as config overrides. "Baseline" is the contextual CTC alone (with
-# weight normalisation, the paper's default after Table 1). KD and GSBA alone run without WS, so the
-# visual module has its own classifier there.
-SMKD_VARIANTS: dict[str, dict] = {
-    "baseline": {"visual_ctc": False, "shared_classifier": False},
-    "baseline_no_wn": {"visual_ctc": False, "shared_classifier": False, "weight_norm": False},
-    "kd": {"visual_ctc": False, "shared_classifier": False, "kd": True},
-    "ws": {"visual_ctc": True, "shared_classifier": True},
-    "ws_no_wn": {"visual_ctc": True, "shared_classifier": True, "weight_norm": False},
-    "gsba": {"visual_ctc": False, "shared_classifier": False, "segmentation": True},
-    "dec_train": {"visual_ctc": True, "shared_classifier": False},
-}
 
 
 class SMKDRecognizer(BaselineRecognizer):
@@ -537,9 +523,3 @@ def build_smkd(resolution: int = 224, frames: int = 200, vocab: int = 1296, chan
     model = SMKDRecognizer(SMKDConfig(num_classes=vocab, width=channels))
     video = torch.randint(0, 255, (batch, frames, resolution, resolution, 3), dtype=torch.uint8)
     return model.export(), ({"video": video, "lengths": torch.full((batch,), frames)},)
-
-
-def with_variant(config: SMKDConfig, name: str) -> SMKDConfig:
-    """``config`` with the overrides of an ablation row from ``SMKD_VARIANTS``."""
-    return replace(config, **SMKD_VARIANTS[name])
-
