@@ -1,4 +1,5 @@
-"""The losses every recogniser shares: CTC over a padded batch, and the mask of a batch's valid frames."""
+"""The losses every recogniser shares: CTC over a padded batch, the mask of a batch's valid frames, and the
+layout of CTC targets (one concatenated label tensor for the batch)."""
 
 from __future__ import annotations
 
@@ -17,3 +18,7 @@ def ctc_loss(log_probs: torch.Tensor, lengths: torch.Tensor, labels: torch.Tenso
     return F.ctc_loss(log_probs.transpose(0, 1).float(), labels, lengths.cpu(), label_lengths.cpu(), blank=0,
                       reduction="sum", zero_infinity=False) / log_probs.shape[0]
 
+
+def split_labels(labels: torch.Tensor, label_lengths: torch.Tensor) -> list[torch.Tensor]:
+    """Concatenated CTC targets -> one label tensor per sample."""
+    return list(torch.split(labels, [int(n) for n in label_lengths]))

@@ -31,11 +31,10 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from signdistill.losses.ctc import ctc_loss, time_mask
+from signdistill.losses.ctc import ctc_loss, split_labels, time_mask
 from signdistill.losses.ctca import TAU, CrossModalityDistillation, g2l_loss, l2g_loss, rc_loss
 from signdistill.models.baseline import frame_features, normalise_video, run_bilstm
 from signdistill.models.resnet import ResNet18Frames
-from signdistill.models.smkd import split_labels
 from signdistill.models.text_encoder import GlossEmbeddings
 
 
