@@ -10,16 +10,16 @@ import torch
 from signdistill.losses.signkd import frame_kl
 from signdistill.models.signkd import (
     SIGNKD_TEACHER_LOSS_WEIGHTS,
-    MLPFusion,
     SignKDStudent,
     SignKDStudentConfig,
     SignKDTeacher,
     SignKDTeacherConfig,
-    SignPyramid,
     example_batch,
     late_ensemble,
     parse_stages,
 )
+from signdistill.models.signkd_fusion import MLPFusion
+from signdistill.models.signkd_heads import SignPyramid
 
 WIDTH = 0.125  # S3D blocks of 8 / 24 / 60 / 104 channels
 VOCAB = 6

@@ -14,7 +14,8 @@ from torch import nn
 
 from signdistill.losses.signkd import cosine_feature_loss, frame_kl
 from signdistill.models.s3d import s3d_block_lengths
-from signdistill.models.signkd import SignKDStudent, SignKDTeacher, parse_stages, resize_to
+from signdistill.models.signkd import SignKDStudent, SignKDTeacher, parse_stages
+from signdistill.models.signkd_fusion import resize_to
 
 
 def cached_teacher_outputs(batch: dict) -> dict | None:

@@ -6,7 +6,7 @@ L_HKD = lambda_F L_F + lambda_O L_O + lambda_CTC-VS L_CTC^VS, named ``kd_feature
 
 - L_F (eq. 2-4): for each selected stage i (S1..S4), the student's block-i output goes through its own
   3x3x3 convolution adapter (f_h^i) and is compared with the teacher's stage feature f_t^i (see
-  ``models.signkd``: F_fuse of fusion stage M_i) by 1 - cosine over channels at every (t, y, x).
+  ``models.signkd_fusion``: F_fuse of fusion stage M_i) by 1 - cosine over channels at every (t, y, x).
   Eq. 4 sums over locations (``feature_reduction="sum"``). Summed, lambda_F depends on resolution and clip
   length and block 1 weighs far more than block 4, so the term dwarfs CTC; averaged over the locations
   (``"mean"``, the old default) it is so small against CTC that at lambda_F = 0.5 it hardly acts. ``"time"``
