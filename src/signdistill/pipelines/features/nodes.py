@@ -14,7 +14,7 @@ from matplotlib.figure import Figure
 from signdistill.data.corpora import CorpusIndex
 from signdistill.data.features import FeatureConfig, FeatureStore
 from signdistill.data.store import FrameStore
-from signdistill.flow.tvl1 import dequantise_flow
+from signdistill.flow.quantise import dequantise_flow
 from signdistill.flow.visualise import colour_wheel, flow_to_rgb
 from signdistill.pose.heatmaps import signkd_heatmaps, transform_keypoints
 
