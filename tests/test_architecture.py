@@ -1,5 +1,5 @@
-"""The package's shape (docs/architecture.md): no import cycle, and the layers of pyproject's import-linter
-contracts."""
+"""The package's shape (docs/architecture.md): no import cycle, the layers of pyproject's import-linter
+contracts, and no source file past the size limit."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from signdistill.benchmarks.architecture import import_cycles, import_graph
+from signdistill.benchmarks.architecture import MAX_LINES, import_cycles, import_graph, largest_files
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -37,3 +37,7 @@ def test_import_linter_contracts() -> None:
     assert result.returncode == 0, result.stdout + result.stderr
     assert "0 broken" in result.stdout
 
+
+def test_no_source_file_over_the_limit() -> None:
+    over = [(size, path) for size, path in largest_files(count=5) if size > MAX_LINES]
+    assert not over, f"split these files (over {MAX_LINES} lines): {over}"
