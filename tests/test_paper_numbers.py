@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from kedro.config import OmegaConfigLoader
 
-from signdistill.losses.crkd import CRKDConfig
+from signdistill.distillation.crkd import CRKDConfig
 from signdistill.models.registry import recognizer_config
 
 CONF = Path(__file__).resolve().parents[1] / "conf"

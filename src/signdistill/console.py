@@ -138,9 +138,8 @@ def score(ref: Path = typer.Option(..., metavar="PATH",
 
 
 def model_names() -> list[str]:
-    """The networks ``profile`` builds (each model module registers its own)."""
-    import signdistill.models.registry  # noqa: F401 - imports every model module, which registers its builder
-    from signdistill.metrics.efficiency import MODEL_BUILDERS
+    """The networks ``profile`` builds (``models.registry.MODEL_BUILDERS``)."""
+    from signdistill.models.registry import MODEL_BUILDERS
 
     return sorted(MODEL_BUILDERS)
 
@@ -168,7 +167,8 @@ def profile(model: str = typer.Argument(..., metavar="MODEL", hidden=True),
             repeats: int = typer.Option(5, metavar="N", help="Timed passes; the median is reported."),
             as_json: bool = typer.Option(False, "--json", help=JSON_HELP)) -> None:
     """Parameters, MACs (G) and median latency for one clip."""
-    from signdistill.metrics.efficiency import MODEL_BUILDERS, profile_model
+    from signdistill.metrics.efficiency import profile_model
+    from signdistill.models.registry import MODEL_BUILDERS
 
     if model not in model_names():
         typer.echo(f"error: unknown model {model!r}; known: {', '.join(model_names())}", err=True)

@@ -12,8 +12,8 @@ import pytest
 from signdistill.data.corpora import Sample
 from signdistill.data.features import FeatureConfig, FeatureStore, build_feature_store
 from signdistill.data.store import build_frame_store
+from signdistill.flow.quantise import dequantise_flow
 from signdistill.flow.synthetic import Texture
-from signdistill.flow.tvl1 import dequantise_flow
 from signdistill.synth.corpus import get_preset, plan_corpus, render_video
 from signdistill.synth.lexicon import rest_glosses
 

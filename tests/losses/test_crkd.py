@@ -8,15 +8,9 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from signdistill.losses.crkd import (
-    CRKD_LOSS_WEIGHTS,
-    CRKDConfig,
-    CRKDDistiller,
-    feature_mse_loss,
-    kld_loss,
-    multilevel_ctc_loss,
-)
-from signdistill.models.baseline import ctc_loss
+from signdistill.distillation.crkd import CRKDConfig, CRKDDistiller
+from signdistill.losses.crkd import CRKD_LOSS_WEIGHTS, feature_mse_loss, kld_loss, multilevel_ctc_loss
+from signdistill.losses.ctc import ctc_loss
 from signdistill.models.lrinet import LRINet, LRINetConfig
 from signdistill.models.mstnet import MSTNet, MSTNetConfig
 from signdistill.training.trainer import weighted_loss

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from signdistill.losses.signkd import HKD_LOSS_WEIGHTS, SignKDDistiller, cosine_feature_loss
+from signdistill.distillation.signkd import SignKDDistiller
+from signdistill.losses.signkd import HKD_LOSS_WEIGHTS, cosine_feature_loss
 from signdistill.models.signkd import (
     SignKDStudent,
     SignKDStudentConfig,

@@ -10,12 +10,8 @@ from torch import nn
 from typer.testing import CliRunner
 
 from signdistill.console import app
-from signdistill.metrics.efficiency import (
-    MODEL_BUILDERS,
-    count_macs,
-    profile_model,
-    register_model,
-)
+from signdistill.metrics.efficiency import count_macs, profile_model
+from signdistill.models.registry import MODEL_BUILDERS, register_model
 
 
 class Tiny(nn.Module):

@@ -1,14 +1,19 @@
 """CTCA's SPM-shared dual-path network: shapes, frame dropping, loss switches, the smaller inference path."""
 
 import math
+from pathlib import Path
 
 import pytest
 import torch
+from kedro.config import OmegaConfigLoader
 
-from signdistill.metrics.efficiency import MODEL_BUILDERS, count_macs, count_parameters
-from signdistill.models.ctca import CTCA_VARIANTS, CTCAConfig, CTCARecognizer, LocalTCN, drop_frames, with_variant
+from signdistill.metrics.efficiency import count_macs, count_parameters
+from signdistill.models.ctca import CTCAConfig, CTCARecognizer, LocalTCN, drop_frames
+from signdistill.models.registry import MODEL_BUILDERS, build_recognizer
 
 V, TEXT = 6, 10  # classes (blank + 5 glosses), gloss embedding width
+CONF = Path(__file__).resolve().parents[2] / "conf"
+TINY = {"width": 4, "tcn_channels": 16, "lstm_hidden": 8}  # the configured rows' switches on a fast network
 
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -85,15 +90,29 @@ def test_local_tcn_keeps_the_length_and_has_paper_layers():
     assert sum(isinstance(m, torch.nn.BatchNorm1d) for m in tcn.modules()) == 3
 
 
-def test_variants_switch_the_loss_terms():
-    expected = {"sdpn": set(), "sdpn_a": {"l2g"}, "sdpn_b": {"g2l"}, "sdpn_c": {"l2g", "g2l"},
-                "sdpn_d": {"l2g", "g2l", "rc"}, "sdpn_e": {"cmd"}, "ctca": {"l2g", "g2l", "rc", "cmd"}}
-    base = CTCAConfig(num_classes=V, width=4, tcn_channels=16, lstm_hidden=8)
+def configured_rows() -> dict[str, dict]:
+    """The ``model`` block of every CTCA run in ``conf/base`` (``ctca`` and Table 5's rows), as Kedro loads it."""
+    loader = OmegaConfigLoader(conf_source=str(CONF), base_env="base", default_run_env="base")
+    return {name: dict(run["recognizer"]["model"]) for name, run in loader["parameters"].items()
+            if isinstance(run, dict) and run.get("recognizer", {}).get("kind") == "ctca"}
+
+
+def test_configured_rows_switch_the_loss_terms():
+    """Each configured Table 5 row trains with both CTCs and the distillation terms its switches name, and the
+    rows cover the table: SDPN alone, A to E, A without the intersection, D without the entropy weight."""
     b = batch((12,)) | {"labels": torch.tensor([1, 2]), "label_lengths": torch.tensor([2])}
-    for name, terms in expected.items():
-        model = CTCARecognizer(with_variant(base, name), torch.randn(V, TEXT))
-        assert set(model(b)["losses"]) == {"ctc", "ctc_loc"} | terms, name
-    assert {"sdpn_a_no_i", "sdpn_d_no_w"} <= set(CTCA_VARIANTS)
+    terms = {}
+    for name, model in configured_rows().items():
+        torch.manual_seed(0)
+        net = build_recognizer("ctca", V, {**model, **TINY}, gloss_embeddings=torch.randn(V, TEXT))
+        config = net.config
+        terms[name] = {t for t in ("l2g", "g2l", "rc", "cmd") if getattr(config, t)}
+        assert set(net(b)["losses"]) == {"ctc", "ctc_loc"} | terms[name], name
+        terms[name] |= {flag for flag, off in (("no_intersection", not config.intersection),
+                                               ("no_entropy_weight", not config.entropy_weight)) if off}
+    expected_rows = [set(), {"l2g"}, {"g2l"}, {"l2g", "g2l"}, {"l2g", "g2l", "rc"}, {"cmd"},
+                     {"l2g", "g2l", "rc", "cmd"}, {"l2g", "no_intersection"}, {"l2g", "g2l", "rc", "no_entropy_weight"}]
+    assert all(row in terms.values() for row in expected_rows), terms
 
 
 def test_cmd_needs_embeddings_of_the_vocabulary():

@@ -10,8 +10,8 @@ from torch import nn
 from typer.testing import CliRunner
 
 from signdistill.console import app
-from signdistill.metrics.efficiency import MODEL_BUILDERS, count_macs, count_parameters
-from signdistill.models.baseline import ctc_loss
+from signdistill.losses.ctc import ctc_loss
+from signdistill.metrics.efficiency import count_macs, count_parameters
 from signdistill.models.lrinet import (
     LRINet,
     LRINetConfig,
@@ -19,6 +19,7 @@ from signdistill.models.lrinet import (
     stochastic_gradient_stop,
     temporal_superposition_crossover,
 )
+from signdistill.models.registry import MODEL_BUILDERS
 
 # Table VIII: resolution -> (parameters in M, "GFlops" = GMACs) at N = 2048, 1296 classes, 200 frames
 TABLE_VIII = {56: (10.4, 170.4), 72: (10.5, 257.0), 88: (10.8, 366.3), 104: (11.2, 498.1)}

@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 import torch
 
-from signdistill.metrics.efficiency import MODEL_BUILDERS, count_macs, count_parameters
-from signdistill.models.baseline import ctc_loss
+from signdistill.losses.ctc import ctc_loss
+from signdistill.metrics.efficiency import count_macs, count_parameters
 from signdistill.models.mstnet import MSTNet, MSTNetConfig, MSTNetUpsampled, TorchvisionFrames
+from signdistill.models.registry import MODEL_BUILDERS
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 

@@ -7,19 +7,19 @@ import math
 import pytest
 import torch
 
+from signdistill.losses.signkd import frame_kl
 from signdistill.models.signkd import (
     SIGNKD_TEACHER_LOSS_WEIGHTS,
-    MLPFusion,
     SignKDStudent,
     SignKDStudentConfig,
     SignKDTeacher,
     SignKDTeacherConfig,
-    SignPyramid,
     example_batch,
-    frame_kl,
     late_ensemble,
     parse_stages,
 )
+from signdistill.models.signkd_fusion import MLPFusion
+from signdistill.models.signkd_heads import SignPyramid
 
 WIDTH = 0.125  # S3D blocks of 8 / 24 / 60 / 104 channels
 VOCAB = 6
@@ -166,7 +166,8 @@ def test_student_is_rgb_only(batch: dict) -> None:
 
 
 def test_registered_profile_builders() -> None:
-    from signdistill.metrics.efficiency import MODEL_BUILDERS, count_macs, count_parameters
+    from signdistill.metrics.efficiency import count_macs, count_parameters
+    from signdistill.models.registry import MODEL_BUILDERS
 
     sizes = {}
     for name in ("signkd_teacher", "signkd_student"):

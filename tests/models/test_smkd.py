@@ -1,35 +1,25 @@
-"""SMKD: weight-normalised shared classifier, GSBA on hand-made cases, the stage schedule, alignment scoring."""
+"""SMKD: weight-normalised shared classifier, GSBA on hand-made cases, the stage schedule, the ablation rows."""
+
+from functools import cache
+from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from kedro.config import OmegaConfigLoader
 
 from signdistill.losses.smkd import IGNORE_INDEX
-from signdistill.metrics.efficiency import MODEL_BUILDERS, count_parameters
+from signdistill.metrics.efficiency import count_parameters
 from signdistill.models.baseline import BaselineConfig, BaselineRecognizer, temporal_length
-from signdistill.models.smkd import (
-    SMKD_VARIANTS,
-    SMKDConfig,
-    SMKDRecognizer,
-    SMKDSchedule,
-    WeightNormClassifier,
-    alignment_gloss_ids,
-    ctc_forced_alignment,
-    downsample_alignment,
-    expand_anchors,
-    gsba,
-    gsba_accuracy_by_radius,
-    gsba_batch,
-    load_frame_alignment,
-    output_frame_centres,
-    resample_labels,
-    score_pseudo_labels,
-    smkd_stage,
-    with_variant,
-)
+from signdistill.models.gsba import ctc_forced_alignment, expand_anchors, gsba, gsba_batch, resample_labels
+from signdistill.models.registry import MODEL_BUILDERS, build_recognizer
+from signdistill.models.smkd import SMKDConfig, SMKDRecognizer, WeightNormClassifier
+from signdistill.models.smkd_schedule import SMKDSchedule, smkd_stage
 
 IGN = IGNORE_INDEX
+CONF = Path(__file__).resolve().parents[2] / "conf"
+TINY = {"width": 4, "hidden": 16, "lstm_hidden": 8}  # the configured rows' switches on a network that runs fast
 
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -129,22 +119,48 @@ def test_config_rejects_mismatched_widths():
         SMKDRecognizer(SMKDConfig(num_classes=6, width=4, hidden=16, lstm_hidden=4))
 
 
-def test_variants_switch_the_loss_terms():
-    keys = {}
-    for name in ("baseline", "kd", "ws", "gsba", "dec_train"):
-        model = SMKDRecognizer(with_variant(SMKDConfig(num_classes=6, width=4, hidden=16, lstm_hidden=8), name))
-        keys[name] = set(model(batch((36,)) | {"labels": torch.tensor([1, 2]), "label_lengths": torch.tensor([2]),
-                                               "ids": ["a"]})["losses"])
-    assert keys == {"baseline": {"ctc"}, "kd": {"ctc", "kd"}, "ws": {"ctc", "ctc_visual"}, "gsba": {"ctc", "seg"},
-                    "dec_train": {"ctc", "ctc_visual"}}
-    assert set(SMKD_VARIANTS) >= {"baseline_no_wn", "ws_no_wn"}
+@cache
+def _rows() -> dict[str, dict]:
+    """The ``model`` block of every SMKD run in ``conf/base`` (``smkd`` and the ablation rows), as Kedro loads it."""
+    loader = OmegaConfigLoader(conf_source=str(CONF), base_env="base", default_run_env="base")
+    return {name: dict(run["recognizer"]["model"]) for name, run in loader["parameters"].items()
+            if isinstance(run, dict) and run.get("recognizer", {}).get("kind") == "smkd"}
 
 
-def test_baseline_without_weight_norm_has_the_baseline_trunk_and_head():
-    model = SMKDRecognizer(with_variant(SMKDConfig(num_classes=6, width=4, hidden=16, lstm_hidden=8), "baseline_no_wn"))
-    base = BaselineRecognizer(BaselineConfig(num_classes=6, width=4, hidden=16, lstm_hidden=8))
-    model.load_state_dict(base.state_dict(), strict=False)  # a baseline checkpoint loads into SMKD
-    assert count_parameters(model.export()) == count_parameters(base)
+def configured_rows() -> dict[str, dict]:
+    return {name: dict(model) for name, model in _rows().items()}
+
+
+def configured(model: dict) -> SMKDRecognizer:
+    torch.manual_seed(0)
+    return build_recognizer("smkd", 6, {**model, **TINY})
+
+
+def test_configured_rows_switch_the_loss_terms():
+    """Each configured row trains with the terms its switches name: CTC always, eq. 9's visual CTC, eq. 12's KD,
+    eq. 10's segmentation; and the rows cover Tables 1, 3 and 4 (with and without weight normalisation, KD,
+    GSBA alone, weight sharing, the staged runs)."""
+    rows = configured_rows()
+    for name, model in rows.items():
+        config = SMKDConfig(num_classes=6, **model)
+        expected = {"ctc", *["ctc_visual"] * config.visual_ctc, *["kd"] * config.kd, *["seg"] * config.segmentation}
+        out = configured(model)(batch((36,)) | {"labels": torch.tensor([1, 2]), "label_lengths": torch.tensor([2]),
+                                                "ids": ["a"]})
+        assert set(out["losses"]) == expected, name
+    switches = [SMKDConfig(num_classes=6, **model) for model in rows.values()]
+    assert {c.weight_norm for c in switches} == {True, False}
+    assert any(c.kd for c in switches) and any(c.segmentation and not c.staged for c in switches)
+    assert any(c.shared_classifier and not c.staged for c in switches) and any(c.staged for c in switches)
+
+
+def test_rows_without_weight_norm_have_the_baseline_trunk_and_head():
+    rows = {name: model for name, model in configured_rows().items() if model.get("weight_norm") is False}
+    assert rows, "no configured SMKD row without weight normalisation (Table 1)"
+    base = BaselineRecognizer(BaselineConfig(num_classes=6, **TINY))
+    for name, model in rows.items():
+        net = configured(model)
+        net.load_state_dict(base.state_dict(), strict=False)  # a baseline checkpoint loads into SMKD
+        assert count_parameters(net.export()) == count_parameters(base), name
 
 
 def test_pseudo_labels_are_cached_until_refresh():
@@ -291,49 +307,11 @@ def test_apply_stage_decouples_once_and_switches_losses():
     no_seg = tiny(gloss_segment=False)
     no_seg.apply_stage(smkd_stage(7, 8, SMKDSchedule(gloss_segment=False)))
     assert set(no_seg(batch())["losses"]) == {"ctc", "ctc_visual"}  # decoupled eq. 9 without segmentation
-    gsba_row = SMKDRecognizer(with_variant(SMKDConfig(num_classes=6, width=4, hidden=16, lstm_hidden=8), "gsba"))
-    gsba_row.apply_stage(smkd_stage(0, 110))
-    assert not gsba_row.segmentation and not gsba_row.visual_ctc  # sync stage, and this row has no WS term
-    gsba_row.apply_stage(smkd_stage(30, 110))
-    assert gsba_row.segmentation and not gsba_row.visual_ctc
-
-
-# ----------------------------------------------------------------------------- scoring against the true alignment
-
-
-def test_output_frame_centres():
-    np.testing.assert_allclose(output_frame_centres(3), [7.5, 11.5, 15.5])  # 4j + 7.5 for K5-P2-K5-P2
-    np.testing.assert_allclose(output_frame_centres(2, "K3"), [1.0, 2.0])
-    np.testing.assert_allclose(output_frame_centres(2, "P2"), [0.5, 2.5])
-
-
-def test_load_frame_alignment_reads_the_synthsign_file(tmp_path):
-    path = tmp_path / "groundtruth" / "train"
-    path.mkdir(parents=True)
-    alignment = np.array([0, 0, -1, 1, 1, 2], np.int16)
-    np.savez_compressed(path / "Signer01_00001.npz", keypoints=np.zeros((6, 133, 3), np.float32), alignment=alignment)
-    loaded = load_frame_alignment(tmp_path, "train", "Signer01_00001")
-    assert loaded.dtype == np.int64 and loaded.tolist() == alignment.tolist()
-    assert alignment_gloss_ids(loaded, [7, 8, 9]).tolist() == [7, 7, -1, 8, 8, 9]
-
-
-def test_score_pseudo_labels_maps_output_frames_to_their_centre():
-    frame_ids = np.array([3] * 13 + [-1] * 4 + [5] * 23)  # 40 input frames -> 7 output frames
-    assert downsample_alignment(frame_ids, 7).tolist() == [3, 3, -1, 5, 5, 5, 5]  # frames 7, 11, 15, ..., 31
-    score = score_pseudo_labels(torch.tensor([3, 5, 3, 5, IGN, 5, IGN]), frame_ids)
-    assert (score["sign_frames"], score["assigned"], score["correct"]) == (6, 4, 3)
-    assert score["frame_accuracy"] == pytest.approx(0.75)
-    assert score["coverage"] == pytest.approx(4 / 6)
-    assert score["transition_assigned"] == 1.0
-
-
-def test_accuracy_by_radius_grows_coverage_on_a_clean_clip():
-    vectors = torch.eye(6)
-    truth_out = [2, 2, 2, 2, 4, 4, 4, 4]  # per output frame; the input alignment repeats it 4 x around centres
-    feats = torch.stack([vectors[c] for c in truth_out])
-    log_probs = spikes(8, 6, {1: 2, 6: 4})
-    frame_ids = np.repeat(np.array([2, 2, 2, 2, 4, 4, 4, 4]), 4)
-    frame_ids = np.concatenate([np.full(6, 2), frame_ids, np.full(10, 4)])  # centres at 4j + 7.5 -> index 4j + 7
-    by_d = gsba_accuracy_by_radius(feats, vectors, log_probs, torch.tensor([2, 4]), frame_ids, radii=(0, 1, 2, 3))
-    assert [by_d[d]["assigned"] for d in (0, 1, 2, 3)] == [2, 6, 8, 8]
-    assert all(by_d[d]["frame_accuracy"] == 1.0 for d in by_d)
+    gsba_rows = [model for model in configured_rows().values() if model.get("segmentation") and not model["staged"]]
+    assert gsba_rows, "no configured row of GSBA alone (Table 3)"
+    for model in gsba_rows:
+        gsba_row = configured(model)
+        gsba_row.apply_stage(smkd_stage(0, 110))
+        assert not gsba_row.segmentation and not gsba_row.visual_ctc  # sync stage, and this row has no WS term
+        gsba_row.apply_stage(smkd_stage(30, 110))
+        assert gsba_row.segmentation and not gsba_row.visual_ctc

@@ -10,8 +10,8 @@ import torch
 
 from signdistill.data.clips import AlignedStreams, Augmentation, ClipRecord, SignClipDataset, collate_clips
 from signdistill.data.vocabulary import Vocabulary
-from signdistill.flow.tvl1 import quantise_flow
-from signdistill.losses.signkd import SignKDDistiller
+from signdistill.distillation.signkd import SignKDDistiller
+from signdistill.flow.quantise import quantise_flow
 from signdistill.models.signkd import SignKDStudent, SignKDStudentConfig, SignKDTeacher, SignKDTeacherConfig
 from signdistill.training.teacher_cache import TeacherTargetDataset, cache_key
 

@@ -11,7 +11,7 @@ import torch
 
 from signdistill.data.clips import AlignedStreams, Augmentation, ClipRecord, SignClipDataset, collate_clips
 from signdistill.data.vocabulary import Vocabulary
-from signdistill.flow.tvl1 import quantise_flow
+from signdistill.flow.quantise import quantise_flow
 from signdistill.models.baseline import BaselineConfig, BaselineRecognizer, temporal_length
 from signdistill.training.trainer import TrainConfig, Trainer
 

@@ -31,8 +31,8 @@ from torch import nn
 
 from signdistill.benchmarks.loss_scales import ctca_model, ctca_scales, synthsign_batch
 from signdistill.data.vocabulary import Vocabulary
+from signdistill.losses.ctc import time_mask
 from signdistill.losses.ctca import entropy_weight, intersection, rc_loss
-from signdistill.models.baseline import time_mask
 from signdistill.models.ctca import CTCAConfig, encode_global
 from signdistill.models.registry import build_recognizer
 

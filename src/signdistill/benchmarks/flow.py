@@ -30,8 +30,9 @@ from concurrent.futures import ProcessPoolExecutor
 import numpy as np
 import torch
 
+from signdistill.flow.quantise import dequantise_flow, quantise_flow
 from signdistill.flow.synthetic import epe, standard_cases
-from signdistill.flow.tvl1 import dequantise_flow, opencv_tvl1_flow, quantise_flow, tvl1_flow
+from signdistill.flow.tvl1 import opencv_tvl1_flow, tvl1_flow
 
 SPEED_GOAL = 3.0  # torch pairs/s over OpenCV-on-all-cores pairs/s, at equal or better accuracy
 

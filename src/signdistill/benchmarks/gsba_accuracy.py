@@ -3,9 +3,9 @@
 For each video of a split, a trained SMKD model (a package, e.g. one kept by ``method_seeds`` or
 ``data/06_models/smkd.pkl``) gives its contextual features and predictions on the evaluation view; GSBA
 labels every output frame for each d (d = 0: the CTC spikes alone), and the labels are compared with the
-generator's alignment at the centre of each output frame's receptive field (``models.smkd.
-score_pseudo_labels``). Prints, per d, frame accuracy (correct / labelled sign frames), coverage (labelled /
-sign frames) and the share of transition frames that got a label.
+generator's alignment at the centre of each output frame's receptive field (``score_pseudo_labels``).
+Prints, per d, frame accuracy (correct / labelled sign frames), coverage (labelled / sign frames) and the
+share of transition frames that got a label.
 
 Run: ``uv run python -m signdistill.benchmarks.gsba_accuracy --model data/06_models/smkd.pkl``. Core only.
 """
@@ -16,21 +16,99 @@ import argparse
 import json
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from signdistill.data.atomic import atomic_json
 from signdistill.data.store import FrameStore
 from signdistill.data.vocabulary import Vocabulary
+from signdistill.losses.smkd import IGNORE_INDEX
+from signdistill.models.gsba import gsba
 from signdistill.models.registry import load_recognizer, read_package
-from signdistill.models.smkd import (
-    alignment_gloss_ids,
-    gsba_accuracy_by_radius,
-    load_frame_alignment,
-    pseudo_label_ratios,
-)
+from signdistill.synth.motion import TRANSITION
 from signdistill.training.recipes import clip_dataset, read_index
 
 COUNTS = ("sign_frames", "assigned", "correct", "transition_frames", "transition_labelled")
+
+
+# --------------------------------------------------------------------------- scoring against true alignments
+
+
+def load_frame_alignment(root: str | Path, split: str, video_id: str) -> np.ndarray:
+    """SynthSign's true alignment of one video: [T] int64 gloss position in the annotation per input
+    frame (0 = first gloss of the sentence, ``TRANSITION`` = -1 between signs).
+
+    Reads ``<root>/groundtruth/<split>/<id>.npz`` (key ``alignment``; the keypoints beside it are not
+    decompressed), as written by ``signdistill.synth.corpus``.
+    """
+    with np.load(Path(root) / "groundtruth" / split / f"{video_id}.npz") as data:
+        return data["alignment"].astype(np.int64)
+
+
+def alignment_gloss_ids(positions: np.ndarray, labels: np.ndarray | list[int]) -> np.ndarray:
+    """Gloss positions [T] -> class ids [T] through the annotation's label ids (all glosses of the
+    annotation, in order); transitions stay ``TRANSITION``."""
+    labels = np.asarray(labels, dtype=np.int64)
+    return np.where(positions >= 0, labels[np.clip(positions, 0, None)], TRANSITION)
+
+
+def output_frame_centres(num_out: int, layout: str = "K5P2K5P2") -> np.ndarray:
+    """Input-frame coordinate of the centre of each output frame's receptive field.
+
+    Walking the layout backwards, a conv of kernel k maps c -> c + (k - 1) / 2 and a pool of size p maps
+    c -> p * c + (p - 1) / 2; for K5-P2-K5-P2 output frame j is centred on input frame 4j + 7.5
+    (receptive field 4j .. 4j + 15).
+    """
+    centre = np.arange(num_out, dtype=np.float64)
+    for i in range(len(layout) - 2, -1, -2):
+        kind, size = layout[i], int(layout[i + 1])
+        centre = centre + (size - 1) / 2 if kind == "K" else size * centre + (size - 1) / 2
+    return centre
+
+
+def downsample_alignment(frame_ids: np.ndarray, num_out: int, layout: str = "K5P2K5P2") -> np.ndarray:
+    """True per-input-frame ids [T] -> the id at each output frame [num_out]: the input frame at the
+    centre of its receptive field (the earlier of the two middle frames, clipped to the clip)."""
+    idx = np.clip(np.floor(output_frame_centres(num_out, layout)).astype(np.int64), 0, len(frame_ids) - 1)
+    return frame_ids[idx]
+
+
+def score_pseudo_labels(pseudo: np.ndarray | torch.Tensor, frame_ids: np.ndarray, layout: str = "K5P2K5P2",
+                        ignore_index: int = IGNORE_INDEX) -> dict[str, float]:
+    """Compare output-rate pseudo-labels [T'] with a true alignment of class ids at the input rate [T].
+
+    Counts (summable over clips) and ratios: ``frame_accuracy`` = correct / assigned among output frames
+    whose centre lies in a sign; ``coverage`` = assigned / such frames; ``transition_assigned`` = share
+    of transition frames that got a label anyway.
+    """
+    pseudo = np.asarray(pseudo.cpu() if isinstance(pseudo, torch.Tensor) else pseudo, dtype=np.int64)
+    truth = downsample_alignment(np.asarray(frame_ids, dtype=np.int64), len(pseudo), layout)
+    assigned, sign = pseudo != ignore_index, truth != TRANSITION
+    counts = {
+        "sign_frames": int(sign.sum()),
+        "assigned": int((assigned & sign).sum()),
+        "correct": int((assigned & sign & (pseudo == truth)).sum()),
+        "transition_frames": int((~sign).sum()),
+        "transition_labelled": int((assigned & ~sign).sum()),
+    }
+    return {**counts, **pseudo_label_ratios(counts)}
+
+
+def pseudo_label_ratios(counts: dict[str, int]) -> dict[str, float]:
+    """Ratios of (possibly summed) ``score_pseudo_labels`` counts."""
+    return {
+        "frame_accuracy": counts["correct"] / max(counts["assigned"], 1),
+        "coverage": counts["assigned"] / max(counts["sign_frames"], 1),
+        "transition_assigned": counts["transition_labelled"] / max(counts["transition_frames"], 1),
+    }
+
+
+def gsba_accuracy_by_radius(context_features: torch.Tensor, class_vectors: torch.Tensor, log_probs: torch.Tensor,
+                            labels: torch.Tensor, frame_ids: np.ndarray, radii: tuple[int, ...] = (0, 1, 2, 3, 4),
+                            layout: str = "K5P2K5P2") -> dict[int, dict[str, float]]:
+    """``score_pseudo_labels`` of one clip's GSBA labels for each d (d = 0: the CTC spikes alone)."""
+    return {d: score_pseudo_labels(gsba(context_features, class_vectors, log_probs, labels, d), frame_ids, layout)
+            for d in radii}
 
 
 @torch.inference_mode()

@@ -21,7 +21,7 @@ from torch.utils.data import Dataset
 
 from signdistill.data.store import PackedFrames, ctc_min_output_length
 from signdistill.data.vocabulary import Vocabulary
-from signdistill.flow.tvl1 import dequantise_flow
+from signdistill.flow.quantise import dequantise_flow
 from signdistill.pose.heatmaps import transform_keypoints
 
 

@@ -10,7 +10,7 @@ parameter recomputes only what it affects. The cache is then packed like the fra
   the stored ``size`` frames, so that the RGB crop/flip, scaled, serves the flow too.
   ``flow[t]`` is the motion from frame t to t+1; the last frame repeats the last pair's flow, so the
   flow stream has exactly the RGB stream's length (a zero there would read as "the hands stopped").
-  Codes are ``128 + round(f * 255 / 40)`` clipped to +-20 px (:func:`signdistill.flow.tvl1.quantise_flow`).
+  Codes are ``128 + round(f * 255 / 40)`` clipped to +-20 px (:func:`signdistill.flow.quantise.quantise_flow`).
 - ``keypoints.pkl``: TwoStream-SLR's format, ``{video_id: {"keypoints": float32 [T, 133, 3]}}`` with x, y
   in pixels of the source frame and score 0 where nothing was found; each entry also carries
   ``frame_size`` (height, width) so the keypoints can follow the RGB resize/crop.
@@ -40,7 +40,8 @@ from signdistill.data.corpora import SPLITS, Sample
 from signdistill.data.frames import FrameReadError, frame_size, frames_fingerprint, read_frames
 from signdistill.data.parallel import parallel_map
 from signdistill.data.store import PackedFrames, pack_split
-from signdistill.flow.tvl1 import TVL1Params, quantise_flow, tvl1_flow
+from signdistill.flow.quantise import quantise_flow
+from signdistill.flow.tvl1 import TVL1Params, tvl1_flow
 from signdistill.pose.layout import NUM_KEYPOINTS
 
 log = logging.getLogger(__name__)
@@ -290,7 +291,7 @@ def build_feature_store(samples: Sequence[Sample], config: FeatureConfig, frame_
 
 
 class FeatureStore:
-    """Read side: ``flow(split)`` (uint8 codes, see :func:`signdistill.flow.tvl1.dequantise_flow`),
+    """Read side: ``flow(split)`` (uint8 codes, see :func:`signdistill.flow.quantise.dequantise_flow`),
     ``keypoints()`` (the TwoStream-style dict) and the problems of the last build."""
 
     def __init__(self, root: Path, flow_size: int | None = None) -> None:

@@ -213,3 +213,16 @@ def beam_search(log_probs: torch.Tensor, lengths: torch.Tensor | None = None, be
                 blank: int = 0) -> list[Hypothesis]:
     """CTC prefix beam search; the most probable label sequence of each sample (see ``beam_search_nbest``)."""
     return [nbest[0] for nbest in beam_search_nbest(log_probs, lengths, beam_width, blank)]
+
+
+def decode_log_probs(log_probs: torch.Tensor, lengths: torch.Tensor, method: str = "greedy",
+                     beam_width: int = 10) -> list[list[int]]:
+    """Best label sequence per sample from [B, T, C] log-probabilities (the decoders take [T, B, C])."""
+    time_major = log_probs.transpose(0, 1)
+    if method == "greedy":
+        hyps = greedy_decode(time_major, lengths)
+    elif method == "beam":
+        hyps = beam_search(time_major, lengths, beam_width=beam_width)
+    else:
+        raise ValueError(f"unknown decoder {method!r} (greedy | beam)")
+    return [h.ids for h in hyps]

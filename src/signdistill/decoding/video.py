@@ -23,6 +23,7 @@ from signdistill.data.clips import ClipWindow, resize_frames, window_streams
 from signdistill.data.features import FeatureConfig, video_flow, video_keypoints
 from signdistill.data.frames import read_frames
 from signdistill.data.vocabulary import Vocabulary
+from signdistill.decoding.ctc import decode_log_probs
 from signdistill.metrics.efficiency import sync_device
 from signdistill.models.registry import load_recognizer
 
@@ -93,8 +94,6 @@ def recognise_video(model: nn.Module, frames: np.ndarray, view: dict, vocabulary
                     timer: StageTimer | None = None) -> list[str]:
     """Glosses of one video (``frames`` at source resolution) by a model in eval mode; stages ``rgb``,
     ``flow``, ``keypoints``, ``model`` and ``decode`` are timed into ``timer``."""
-    from signdistill.training.evaluate import decode_log_probs
-
     device = next(model.parameters()).device
     timer = timer or StageTimer(device)
     batch = video_batch(frames, view, features, device, timer)

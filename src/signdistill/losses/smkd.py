@@ -9,7 +9,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from signdistill.models.baseline import time_mask
+from signdistill.losses.ctc import time_mask
 
 IGNORE_INDEX = -100  # frames GSBA assigned no gloss (F.cross_entropy's default ignore index)
 

@@ -10,9 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
+from signdistill.losses.ctc import ctc_loss, time_mask
 from signdistill.models.resnet import ResNet18Frames
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -54,11 +54,6 @@ def normalise_video(video: torch.Tensor) -> torch.Tensor:
     mean = torch.tensor(IMAGENET_MEAN, device=x.device).view(1, 1, 3, 1, 1)
     std = torch.tensor(IMAGENET_STD, device=x.device).view(1, 1, 3, 1, 1)
     return (x - mean) / std
-
-
-def time_mask(lengths: torch.Tensor, steps: int) -> torch.Tensor:
-    """[B, steps] bool, True on valid frames."""
-    return torch.arange(steps, device=lengths.device)[None, :] < lengths[:, None]
 
 
 def frame_features(frames: nn.Module, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
@@ -118,8 +113,9 @@ class BaselineRecognizer(nn.Module):
         return out
 
 
-def ctc_loss(log_probs: torch.Tensor, lengths: torch.Tensor, labels: torch.Tensor,
-             label_lengths: torch.Tensor) -> torch.Tensor:
-    """Mean CTC over the batch (sum over each sample's frames), blank 0; [B, T, C] log-probs in."""
-    return F.ctc_loss(log_probs.transpose(0, 1).float(), labels, lengths.cpu(), label_lengths.cpu(), blank=0,
-                      reduction="sum", zero_infinity=False) / log_probs.shape[0]
+def build_baseline(resolution: int = 224, frames: int = 200, vocab: int = 1296, channels: int = 64,
+                   batch: int = 1) -> tuple[nn.Module, tuple]:
+    """The VAC/SMKD baseline (ResNet-18 -> K5-P2-K5-P2 -> BiLSTM); ``channels`` is the ResNet base width."""
+    model = BaselineRecognizer(BaselineConfig(num_classes=vocab, width=channels))
+    video = torch.randint(0, 255, (batch, frames, resolution, resolution, 3), dtype=torch.uint8)
+    return model, ({"video": video, "lengths": torch.full((batch,), frames)},)

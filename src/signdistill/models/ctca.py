@@ -26,16 +26,15 @@ LSTM (PyTorch's weight shape) and use 2 x 512 = 1024 = the TCN width (the baseli
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import torch
 from torch import nn
 
+from signdistill.losses.ctc import ctc_loss, split_labels, time_mask
 from signdistill.losses.ctca import TAU, CrossModalityDistillation, g2l_loss, l2g_loss, rc_loss
-from signdistill.metrics.efficiency import register_model
-from signdistill.models.baseline import ctc_loss, frame_features, normalise_video, run_bilstm, time_mask
+from signdistill.models.baseline import frame_features, normalise_video, run_bilstm
 from signdistill.models.resnet import ResNet18Frames
-from signdistill.models.smkd import split_labels
 from signdistill.models.text_encoder import GlossEmbeddings
 
 
@@ -61,26 +60,6 @@ class CTCAConfig:
     # Not the paper's (its global branch is the "K = 0" TAM): k5 conv + BN + ReLU layers ("same" padding, no
     # pooling) between the SPM and the BLSTM, a diagnostic for issue 18's SDPN stall. 0 = the paper's network.
     local_aggregation: int = 0
-
-
-# Table 5 rows (Baseline = the project's baseline recogniser; "Vanilla", two separate networks with
-# prediction-level KD, is not an SDPN variant and is not built here).
-CTCA_VARIANTS: dict[str, dict] = {
-    "sdpn": {"l2g": False, "g2l": False, "rc": False, "cmd": False},
-    "sdpn_a": {"l2g": True, "g2l": False, "rc": False, "cmd": False},
-    "sdpn_a_no_i": {"l2g": True, "intersection": False, "g2l": False, "rc": False, "cmd": False},
-    "sdpn_b": {"l2g": False, "g2l": True, "rc": False, "cmd": False},
-    "sdpn_c": {"l2g": True, "g2l": True, "rc": False, "cmd": False},
-    "sdpn_d": {"l2g": True, "g2l": True, "rc": True, "cmd": False},
-    "sdpn_d_no_w": {"l2g": True, "g2l": True, "rc": True, "entropy_weight": False, "cmd": False},
-    "sdpn_e": {"l2g": False, "g2l": False, "rc": False, "cmd": True},
-    "ctca": {},
-}
-
-
-def with_variant(config: CTCAConfig, name: str) -> CTCAConfig:
-    """``config`` with the switches of a Table 5 row from ``CTCA_VARIANTS``."""
-    return replace(config, **CTCA_VARIANTS[name])
 
 
 class LocalTCN(nn.Module):
@@ -219,7 +198,6 @@ class CTCARecognizer(nn.Module):
         return self.gloss_embeddings[ids], mask
 
 
-@register_model("ctca")
 def build_ctca(resolution: int = 224, frames: int = 200, vocab: int = 1296, channels: int = 64,
                batch: int = 1) -> tuple[nn.Module, tuple]:
     """CTCA at inference: SPM (``channels`` = ResNet base width) + BLSTM on every second frame."""

@@ -71,7 +71,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from signdistill.models.baseline import normalise_video, temporal_length, time_mask
+from signdistill.losses.crkd import multilevel_forward
+from signdistill.losses.ctc import time_mask
+from signdistill.models.baseline import normalise_video, temporal_length
 
 FEATURE_SIZE = 7  # the teacher's frame-feature map: ResNet at 224 px gives 7x7
 POOLS = 3  # three 2x2 max-pools in the stem: r -> r / 8
@@ -268,24 +270,16 @@ class LRINet(nn.Module):
         return out
 
     def forward(self, batch: dict) -> dict:
-        from signdistill.losses.crkd import multilevel_forward
-
         return multilevel_forward(self, batch)
 
 
-# Imported here, not at the top: metrics.efficiency imports this module (to register it) at its end, and
-# mstnet imports names defined above; a top-level import would hand either of them a half-built module.
-from signdistill.metrics.efficiency import register_model  # noqa: E402
-
-
-@register_model("lrinet")
 def build_lrinet(resolution: int = 72, frames: int = 200, vocab: int = 1296, channels: int = 2048,
                  batch: int = 1) -> tuple[nn.Module, tuple]:
     """LRINet at ``resolution`` with N = ``channels`` (2048: Table VIII), one clip of ``frames`` frames.
 
-    Counting Table VIII's 170-500 GMACs executes the network on a real device (CPU, 56 px: 27 s and 1.9 GB
-    on a busy 2-core machine); ``signdistill profile lrinet --device meta`` gives the same parameter and MAC
-    counts from shapes alone in about 0.2 s.
+    Counting Table VIII's 170-500 GMACs executes the network on a real device (slow and memory-hungry on a
+    CPU); ``signdistill profile lrinet --device meta`` gives the same parameter and MAC counts from shapes
+    alone, in a fraction of a second.
     """
     model = LRINet(LRINetConfig(num_classes=vocab, resolution=resolution, channels=channels))
     video = torch.randint(0, 255, (batch, frames, resolution, resolution, 3), dtype=torch.uint8)

@@ -37,7 +37,7 @@ import torch.nn.functional as F
 from torch import nn
 from torchvision.models import resnet34, resnet50
 
-from signdistill.metrics.efficiency import register_model
+from signdistill.losses.crkd import multilevel_forward
 from signdistill.models.baseline import normalise_video, temporal_length
 from signdistill.models.lrinet import FEATURE_SIZE, frame_mask, stochastic_gradient_stop
 from signdistill.models.resnet import ResNet18Frames
@@ -204,8 +204,6 @@ class MSTNet(nn.Module):
         return out
 
     def forward(self, batch: dict) -> dict:
-        from signdistill.losses.crkd import multilevel_forward
-
         return multilevel_forward(self, batch)
 
 
@@ -246,14 +244,12 @@ def _clip(batch: int, frames: int, resolution: int) -> tuple[dict]:
     return ({"video": video, "lengths": torch.full((batch,), frames)},)
 
 
-@register_model("mstnet")
 def build_mstnet(resolution: int = 224, frames: int = 200, vocab: int = 1296, channels: int = 2048,
                  batch: int = 1) -> tuple[nn.Module, tuple]:
     """The CRKD teacher; ``channels`` is N (2048: ResNet-50, see ``_teacher_config``)."""
     return MSTNet(_teacher_config(vocab, channels)), _clip(batch, frames, resolution)
 
 
-@register_model("mstnet_method1")
 def build_mstnet_method1(resolution: int = 72, frames: int = 200, vocab: int = 1296, channels: int = 2048,
                          batch: int = 1) -> tuple[nn.Module, tuple]:
     """Fig. 1's method 1: the teacher's network on ``resolution`` px frames, maps upsampled to 7x7."""

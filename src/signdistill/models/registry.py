@@ -1,4 +1,6 @@
-"""Recognisers by name: build one from a config dict, and rebuild a trained one from its package.
+"""The one model registry: every network by name, to build from a config dict, to rebuild a trained one from
+its package (``RECOGNIZERS``), and to build at a given size with example inputs for profiling
+(``MODEL_BUILDERS``, what ``signdistill profile`` measures with ``metrics.efficiency``).
 
 A *model package* is what training nodes save and evaluation nodes load: ``{"kind", "config",
 "state_dict", "vocabulary", "data"}``, where ``data`` holds the input view the model was trained on
@@ -8,6 +10,7 @@ A *model package* is what training nodes save and evaluation nodes load: ``{"kin
 from __future__ import annotations
 
 import pickle
+from collections.abc import Callable
 from dataclasses import asdict, fields
 from pathlib import Path
 from typing import Any
@@ -15,12 +18,22 @@ from typing import Any
 import torch
 from torch import nn
 
-from signdistill.models.baseline import BaselineConfig, BaselineRecognizer
-from signdistill.models.ctca import CTCAConfig, CTCARecognizer
-from signdistill.models.lrinet import LRINet, LRINetConfig
-from signdistill.models.mstnet import MSTNet, MSTNetConfig, MSTNetUpsampled
-from signdistill.models.signkd import SignKDStudent, SignKDStudentConfig, SignKDTeacher, SignKDTeacherConfig
-from signdistill.models.smkd import SMKDConfig, SMKDRecognizer
+from signdistill.models.baseline import BaselineConfig, BaselineRecognizer, build_baseline
+from signdistill.models.ctca import CTCAConfig, CTCARecognizer, build_ctca
+from signdistill.models.lrinet import LRINet, LRINetConfig, build_lrinet
+from signdistill.models.mstnet import MSTNet, MSTNetConfig, MSTNetUpsampled, build_mstnet, build_mstnet_method1
+from signdistill.models.resnet import build_resnet18_frames
+from signdistill.models.signkd import (
+    SignKDStudent,
+    SignKDStudentConfig,
+    SignKDTeacher,
+    SignKDTeacherConfig,
+    build_signkd_student,
+    build_signkd_teacher,
+)
+from signdistill.models.smkd import SMKDConfig, SMKDRecognizer, build_smkd
+
+ModelBuilder = Callable[..., tuple[nn.Module, tuple]]
 
 RECOGNIZERS: dict[str, tuple[type, type[nn.Module]]] = {
     "baseline": (BaselineConfig, BaselineRecognizer),
@@ -32,6 +45,29 @@ RECOGNIZERS: dict[str, tuple[type, type[nn.Module]]] = {
     "signkd_teacher": (SignKDTeacherConfig, SignKDTeacher),
     "signkd_student": (SignKDStudentConfig, SignKDStudent),
 }
+
+
+# ``(resolution, frames, vocab, channels, batch) -> (model, example_inputs)``: a network at the size to
+# profile and inputs for one forward pass. Every recogniser above, plus a plain per-frame ResNet-18.
+MODEL_BUILDERS: dict[str, ModelBuilder] = {
+    "resnet18_frames": build_resnet18_frames,
+    "baseline": build_baseline,
+    "lrinet": build_lrinet,
+    "mstnet": build_mstnet,
+    "mstnet_method1": build_mstnet_method1,
+    "smkd": build_smkd,
+    "ctca": build_ctca,
+    "signkd_teacher": build_signkd_teacher,
+    "signkd_student": build_signkd_student,
+}
+
+
+def register_model(name: str) -> Callable[[ModelBuilder], ModelBuilder]:
+    """Decorator adding a builder ``(resolution, frames, vocab, **kw) -> (model, example_inputs)``."""
+    def wrap(builder: ModelBuilder) -> ModelBuilder:
+        MODEL_BUILDERS[name] = builder
+        return builder
+    return wrap
 
 
 def recognizer_config(kind: str, num_classes: int, config: dict[str, Any]) -> Any:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import torch
 from torch import nn
-from torchvision.models.resnet import BasicBlock, conv1x1
+from torchvision.models.resnet import BasicBlock, conv1x1, resnet18
 
 
 def _layer(inplanes: int, planes: int, blocks: int, stride: int) -> nn.Sequential:
@@ -48,3 +48,29 @@ class ResNet18Frames(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.feature_map(x).mean(dim=(2, 3))
+
+
+class FrameClassifier(nn.Module):
+    """A 2D image network applied to every frame of ``[B, T, C, H, W]`` clips, giving ``[T, B, V]`` logits.
+
+    The time-first output is what the CTC loss and the decoders take.
+    """
+
+    def __init__(self, backbone: nn.Module) -> None:
+        super().__init__()
+        self.backbone = backbone
+
+    def forward(self, clips: torch.Tensor) -> torch.Tensor:
+        batch, frames = clips.shape[:2]
+        logits = self.backbone(clips.flatten(0, 1))
+        return logits.view(batch, frames, -1).transpose(0, 1)
+
+
+def build_resnet18_frames(resolution: int = 112, frames: int = 200, vocab: int = 1296, channels: int = 3,
+                          batch: int = 1) -> tuple[nn.Module, tuple]:
+    """Stand-in until the baseline exists: torchvision ResNet-18 per frame, ``vocab`` outputs, random init."""
+    net = resnet18(weights=None, num_classes=vocab)
+    if channels != 3:
+        net.conv1 = nn.Conv2d(channels, 64, kernel_size=7, stride=2, padding=3, bias=False)
+    clips = torch.randn(batch, frames, channels, resolution, resolution)
+    return FrameClassifier(net), (clips,)

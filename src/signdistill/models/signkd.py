@@ -18,32 +18,10 @@ Batch keys (the trainer's model contract plus the teacher's extra inputs):
 
 Choices where the paper is open (each is also noted where it is made):
 
-- *Half-size streams at the fusion points.* Heatmaps and flow are half the RGB size (112 vs 224), so
-  their block outputs are on a grid half as fine. Each fusion module works on the finest grid among its
-  inputs (the RGB grid when RGB is on): coarser features are upsampled trilinearly to it, and the fused
-  feature is average-pooled back to each coarser stream's grid before the residual addition. This keeps
-  the fusion modules exactly equations 7-17 (no extra learned resampling) and gives the fused feature
-  on the RGB grid, where the RGB-only student's features live for the hierarchical KD.
-- *MLP fusion* (eq. 7): concatenation (``⊗``) -> Linear(nC, C) -> GELU -> Linear(C, C) -> GELU ->
-  Linear(C, C), applied at every (t, y, x); hidden width C keeps it at 5C^2 weights per stage.
-- *Attention fusion* (eq. 11-13): each stream gets the sum of its cross-attention to each other stream
-  (eq. 11's second term reads R_c(F_keypoint, F_flow), a typo for R_c(F_video, F_flow) by symmetry with
-  eq. 12-13). Attention runs within each time step, queries at every location, keys/values from the
-  other stream average-pooled to at most 7x7 (full spatio-temporal attention over 100 x 112 x 112
-  tokens at block 1 is out of reach); pre-LayerNorm, heads of 32 channels (1 head below that).
-- *Convolution fusion* (eq. 14): R_1(R_2(x)) with R_2 the 3x3x3 and R_1 the 1x1x1 convolution, in the
-  paper's order; a GELU between them so the two do not collapse into one linear map.
-- *Stage feature for the KD* (eq. 2, f_t^i): F_fuse for MLP and convolution fusion; attention has no
-  single F_fuse, so the mean of the enhanced streams F'_m (on the finest grid) stands in; an unfused
-  stage (not in ``fusion_stages``, ``fusion="none"`` or one stream) gives the mean of the streams.
-- *Heads* (sec. 3.1): Linear -> BN -> ReLU -> [Conv1d k3 -> BN -> ReLU] x 2 -> Linear -> ReLU -> classifier,
-  hidden 512 at width 1.0 (scaled with the width by default). With a single stream there is no joint
-  head (it would duplicate the stream's), and no self-distillation (one head distils to itself).
-- *SPN* (appendix C): top-down over blocks 2-4 of each stream after fusion, p3 = f3 + Up(f4) and
-  p2 = f2 + Up(p3), with TwoStream-SLR's upsampling (which SignKD's SPN builds on): transposed conv 1x3x3
-  (space x2) then 3x1x1 (time x2 for block 4 -> 3, x1 for 3 -> 2), each with BN and ReLU. Each level is
-  spatially pooled into its own head; auxiliary CTC at T/2 on both levels of every stream, summed into
-  ``spn``. The SPN runs only when the batch has labels (training), so inference cost excludes it.
+- *Fusion* (appendix B, eq. 7-17) and the stage feature for the KD: see ``models.signkd_fusion``.
+- *Heads* (sec. 3.1) and the *SPN* (appendix C): see ``models.signkd_heads``. With a single stream there is
+  no joint head (it would duplicate the stream's), and no self-distillation (one head distils to itself).
+  The SPN runs only when the batch has labels (training), so inference cost excludes it.
 - *Self-distillation*: KL(mean of the heads' probabilities || each head), the target detached (a
   pseudo-label), mean over valid frames, summed over the heads.
 - Loss names ``ctc`` (sum of the heads' CTC), ``spn``, ``sd``; the trainer weighs them from config
@@ -57,11 +35,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
-from signdistill.metrics.efficiency import register_model
-from signdistill.models.baseline import ctc_loss, time_mask
+from signdistill.losses.ctc import ctc_loss
+from signdistill.losses.signkd import frame_kl
 from signdistill.models.s3d import (
     S3DEncoder,
     load_kinetics_s3d,
@@ -70,12 +47,13 @@ from signdistill.models.s3d import (
     s3d_block_lengths,
     scaled,
 )
+from signdistill.models.signkd_fusion import FUSIONS, make_fusion, mean_of_streams
+from signdistill.models.signkd_heads import SignKDHead, SignPyramid
 from signdistill.pose.heatmaps import signkd_heatmaps
 
 STREAMS = ("rgb", "heatmap", "flow")
 STREAM_INPUT_CHANNELS = {"rgb": 3, "heatmap": 79, "flow": 2}
 STREAM_BATCH_KEYS = {"rgb": "video", "heatmap": "heatmaps", "flow": "flow"}
-FUSIONS = ("mlp", "attention", "conv", "none")
 FLOW_CLIP = 20.0  # pixels; the stored flow's range (design notes), mapped to [-1, 1]
 HEAD_HIDDEN = 512  # the paper's gloss representation size at width 1.0
 # Paper's best teacher weights (Table 4a): lambda_CTC, lambda_SPN, lambda_SD.
@@ -93,175 +71,9 @@ def parse_stages(stages: Iterable[int | str], prefix: str) -> tuple[int, ...]:
     return tuple(sorted(out))
 
 
-def frame_kl(target_log_probs: torch.Tensor, log_probs: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-    """KL(target || prediction) per frame over the classes, mean over the valid frames of [B, T, C] inputs."""
-    target, pred = target_log_probs.float(), log_probs.float()
-    kl = (target.exp() * (target - pred)).sum(-1)
-    mask = time_mask(lengths.to(kl.device), kl.shape[1]).to(kl.dtype)
-    return (kl * mask).sum() / mask.sum().clamp(min=1)
-
-
 def late_ensemble(log_probs: Sequence[torch.Tensor]) -> torch.Tensor:
     """Log of the mean of the heads' probabilities (log-sum-exp, so no underflow)."""
     return torch.logsumexp(torch.stack(list(log_probs)), dim=0) - math.log(len(log_probs))
-
-
-def resize_to(x: torch.Tensor, size: Sequence[int]) -> torch.Tensor:
-    """[B, C, T, H, W] onto a (T, H, W) grid: trilinear upsampling, average pooling when shrinking."""
-    size = tuple(int(s) for s in size)
-    if tuple(x.shape[2:]) == size:
-        return x
-    if all(s <= d for s, d in zip(size, x.shape[2:], strict=True)):
-        return F.adaptive_avg_pool3d(x, size)
-    return F.interpolate(x, size=size, mode="trilinear", align_corners=False)
-
-
-def finest_grid(feats: Sequence[torch.Tensor]) -> tuple[int, ...]:
-    """The largest (T, H, W) among the features: the grid a fusion module works on."""
-    return tuple(max(int(f.shape[d]) for f in feats) for d in (2, 3, 4))
-
-
-def mean_of_streams(feats: Sequence[torch.Tensor]) -> torch.Tensor:
-    """Streams averaged on the finest grid (a single stream is returned as is)."""
-    if len(feats) == 1:
-        return feats[0]
-    grid = finest_grid(feats)
-    return torch.stack([resize_to(f, grid) for f in feats]).mean(0)
-
-
-class MLPFusion(nn.Module):
-    """Appendix B eq. 7-10: F_fuse = MLP(F_1 ⊗ ... ⊗ F_n); F'_m = F_fuse + F_m for every stream m."""
-
-    def __init__(self, channels: int, num_streams: int) -> None:
-        super().__init__()
-        self.mlp = nn.Sequential(nn.Linear(num_streams * channels, channels), nn.GELU(),
-                                 nn.Linear(channels, channels), nn.GELU(), nn.Linear(channels, channels))
-
-    def forward(self, feats: Sequence[torch.Tensor]) -> tuple[list[torch.Tensor], torch.Tensor]:
-        grid = finest_grid(feats)
-        joint = torch.cat([resize_to(f, grid) for f in feats], dim=1)
-        fused = self.mlp(joint.movedim(1, -1)).movedim(-1, 1)
-        return [f + resize_to(fused, f.shape[2:]) for f in feats], fused
-
-
-class ConvFusion(nn.Module):
-    """Appendix B eq. 14-17: F_fuse = R_1(R_2(F_1 ⊗ ... ⊗ F_n)), R_2 3x3x3, R_1 1x1x1; F'_m = F_fuse + F_m."""
-
-    def __init__(self, channels: int, num_streams: int) -> None:
-        super().__init__()
-        self.r2 = nn.Conv3d(num_streams * channels, channels, kernel_size=3, padding=1)
-        self.act = nn.GELU()
-        self.r1 = nn.Conv3d(channels, channels, kernel_size=1)
-
-    def forward(self, feats: Sequence[torch.Tensor]) -> tuple[list[torch.Tensor], torch.Tensor]:
-        grid = finest_grid(feats)
-        fused = self.r1(self.act(self.r2(torch.cat([resize_to(f, grid) for f in feats], dim=1))))
-        return [f + resize_to(fused, f.shape[2:]) for f in feats], fused
-
-
-class CrossAttention(nn.Module):
-    """R_c(query, context): per time step, every query location attends to the context pooled to <= kv x kv."""
-
-    def __init__(self, channels: int, kv_size: int = 7) -> None:
-        super().__init__()
-        heads = channels // 32 if channels % 32 == 0 else 1
-        self.kv_size = kv_size
-        self.norm_q, self.norm_kv = nn.LayerNorm(channels), nn.LayerNorm(channels)
-        self.attn = nn.MultiheadAttention(channels, heads, batch_first=True)
-
-    def forward(self, query: torch.Tensor, context: torch.Tensor) -> torch.Tensor:
-        b, c, t, h, w = query.shape
-        kv_grid = (t, min(self.kv_size, context.shape[3]), min(self.kv_size, context.shape[4]))
-        kv = F.adaptive_avg_pool3d(context, kv_grid).permute(0, 2, 3, 4, 1).reshape(b * t, -1, c)
-        q = query.permute(0, 2, 3, 4, 1).reshape(b * t, h * w, c)
-        kv = self.norm_kv(kv)
-        out, _ = self.attn(self.norm_q(q), kv, kv, need_weights=False)
-        return out.reshape(b, t, h, w, c).permute(0, 4, 1, 2, 3)
-
-
-class AttentionFusion(nn.Module):
-    """Appendix B eq. 11-13: F'_m = F_m + sum over the other streams n of R_c(F_m, F_n)."""
-
-    def __init__(self, channels: int, streams: Sequence[str], kv_size: int = 7) -> None:
-        super().__init__()
-        self.streams = tuple(streams)
-        self.cross = nn.ModuleDict({f"{q}_{k}": CrossAttention(channels, kv_size)
-                                    for q in self.streams for k in self.streams if q != k})
-
-    def forward(self, feats: Sequence[torch.Tensor]) -> tuple[list[torch.Tensor], torch.Tensor]:
-        out = []
-        for q_name, q in zip(self.streams, feats, strict=True):
-            update = q
-            for k_name, k in zip(self.streams, feats, strict=True):
-                if k_name != q_name:
-                    update = update + self.cross[f"{q_name}_{k_name}"](q, k)
-            out.append(update)
-        return out, mean_of_streams(out)
-
-
-def make_fusion(kind: str, channels: int, streams: Sequence[str], kv_size: int = 7) -> nn.Module:
-    if kind == "mlp":
-        return MLPFusion(channels, len(streams))
-    if kind == "conv":
-        return ConvFusion(channels, len(streams))
-    if kind == "attention":
-        return AttentionFusion(channels, streams, kv_size)
-    raise ValueError(f"unknown fusion {kind!r} ({' | '.join(FUSIONS)})")
-
-
-class SignKDHead(nn.Module):
-    """Sec. 3.1 head: [B, T, C] -> gloss logits [B, T, V] through a [B, T, hidden] gloss representation."""
-
-    def __init__(self, in_channels: int, hidden: int, vocab_size: int) -> None:
-        super().__init__()
-        self.fc1 = nn.Linear(in_channels, hidden)
-        self.bn1 = nn.BatchNorm1d(hidden)
-        self.temporal = nn.Sequential(
-            nn.Conv1d(hidden, hidden, 3, padding=1), nn.BatchNorm1d(hidden), nn.ReLU(inplace=True),
-            nn.Conv1d(hidden, hidden, 3, padding=1), nn.BatchNorm1d(hidden), nn.ReLU(inplace=True),
-        )
-        self.fc2 = nn.Linear(hidden, hidden)
-        self.classifier = nn.Linear(hidden, vocab_size)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = F.relu(self.bn1(self.fc1(x).transpose(1, 2)))
-        gloss = F.relu(self.fc2(self.temporal(x).transpose(1, 2)))
-        return self.classifier(gloss)
-
-
-class TopDownUpsample(nn.Module):
-    """TwoStream-SLR's SPN upsampling: transposed conv 1x3x3 (space x2) then 3x1x1 (time x ``time_scale``),
-    each followed by BN and ReLU; ``output_size`` picks the output padding, so odd sizes line up."""
-
-    def __init__(self, in_channels: int, out_channels: int, time_scale: int, bn_momentum: float = 0.1) -> None:
-        super().__init__()
-        self.conv_s = nn.ConvTranspose3d(in_channels, out_channels, (1, 3, 3), stride=(1, 2, 2), padding=(0, 1, 1),
-                                         bias=False)
-        self.bn_s = nn.BatchNorm3d(out_channels, eps=1e-3, momentum=bn_momentum)
-        self.conv_t = nn.ConvTranspose3d(out_channels, out_channels, (3, 1, 1), stride=(time_scale, 1, 1),
-                                         padding=(1, 0, 0), bias=False)
-        self.bn_t = nn.BatchNorm3d(out_channels, eps=1e-3, momentum=bn_momentum)
-
-    def forward(self, x: torch.Tensor, size: Sequence[int]) -> torch.Tensor:
-        x = F.relu(self.bn_s(self.conv_s(x, output_size=[x.shape[2], size[1], size[2]])))
-        return F.relu(self.bn_t(self.conv_t(x, output_size=list(size))))
-
-
-class SignPyramid(nn.Module):
-    """Appendix C SPN over blocks 2-4 of one stream: two top-down levels, each with its own head (T/2 logits)."""
-
-    def __init__(self, channels: Sequence[int], hidden: int, vocab_size: int, bn_momentum: float = 0.1) -> None:
-        super().__init__()
-        c2, c3, c4 = channels
-        self.up4 = TopDownUpsample(c4, c3, time_scale=2, bn_momentum=bn_momentum)  # block 4 -> block 3 grid
-        self.up3 = TopDownUpsample(c3, c2, time_scale=1, bn_momentum=bn_momentum)  # block 3 -> block 2 grid
-        self.head3 = SignKDHead(c3, hidden, vocab_size)
-        self.head2 = SignKDHead(c2, hidden, vocab_size)
-
-    def forward(self, f2: torch.Tensor, f3: torch.Tensor, f4: torch.Tensor) -> list[torch.Tensor]:
-        p3 = f3 + self.up4(f4, f3.shape[2:])
-        p2 = f2 + self.up3(p3, f2.shape[2:])
-        return [self.head3(pool_sequence(p3)), self.head2(pool_sequence(p2))]
 
 
 @dataclass
@@ -478,7 +290,6 @@ def example_batch(resolution: int, frames: int, batch: int = 1, streams: Sequenc
     return out
 
 
-@register_model("signkd_teacher")
 def build_signkd_teacher(resolution: int = 224, frames: int = 200, vocab: int = 1296, channels: int | None = None,
                          batch: int = 1) -> tuple[nn.Module, tuple]:
     """Three-stream MLP-fused teacher; heatmaps and flow at half ``resolution``; ``channels`` = 64 x width."""
@@ -486,7 +297,6 @@ def build_signkd_teacher(resolution: int = 224, frames: int = 200, vocab: int = 
     return model, (example_batch(resolution, frames, batch),)
 
 
-@register_model("signkd_student")
 def build_signkd_student(resolution: int = 224, frames: int = 200, vocab: int = 1296, channels: int | None = None,
                          batch: int = 1) -> tuple[nn.Module, tuple]:
     """RGB-only student; ``channels`` = 64 x width."""

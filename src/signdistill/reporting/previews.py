@@ -15,7 +15,7 @@ from signdistill.data.corpora import CorpusIndex, Sample
 from signdistill.data.features import FeatureStore
 from signdistill.data.frames import FrameReadError, read_frames
 from signdistill.data.store import FrameStore
-from signdistill.flow.tvl1 import dequantise_flow
+from signdistill.flow.quantise import dequantise_flow
 from signdistill.flow.visualise import colour_wheel, flow_to_rgb
 from signdistill.pose.heatmaps import signkd_heatmaps, transform_keypoints
 

@@ -12,23 +12,10 @@ from signdistill.data.clips import SignClipDataset, collate_clips
 from signdistill.data.features import FeatureStore
 from signdistill.data.store import FrameStore
 from signdistill.data.vocabulary import Vocabulary
-from signdistill.decoding.ctc import beam_search, greedy_decode
+from signdistill.decoding.ctc import decode_log_probs
 from signdistill.metrics.wer import score_corpus
 from signdistill.training.recipes import clip_dataset
 from signdistill.training.trainer import move_batch
-
-
-def decode_log_probs(log_probs: torch.Tensor, lengths: torch.Tensor, method: str = "greedy",
-                     beam_width: int = 10) -> list[list[int]]:
-    """Best label sequence per sample from [B, T, C] log-probabilities (the decoders take [T, B, C])."""
-    time_major = log_probs.transpose(0, 1)
-    if method == "greedy":
-        hyps = greedy_decode(time_major, lengths)
-    elif method == "beam":
-        hyps = beam_search(time_major, lengths, beam_width=beam_width)
-    else:
-        raise ValueError(f"unknown decoder {method!r} (greedy | beam)")
-    return [h.ids for h in hyps]
 
 
 @torch.no_grad()

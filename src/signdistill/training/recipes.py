@@ -20,6 +20,8 @@ from signdistill.data.clips import AlignedStreams, Augmentation, ClipRecord, Sig
 from signdistill.data.features import FeatureStore
 from signdistill.data.store import FrameStore
 from signdistill.data.vocabulary import Vocabulary
+from signdistill.distillation.crkd import CRKDConfig, CRKDDistiller
+from signdistill.distillation.signkd import SignKDDistiller
 from signdistill.models.registry import build_recognizer, package_model
 from signdistill.training.spec import DistillSpec, RunInputs, RunSpec, data_view
 from signdistill.training.teacher_cache import TeacherTargetDataset, cache_key
@@ -181,12 +183,8 @@ def build_distiller(teacher: nn.Module, student: nn.Module, distill: DistillSpec
     """The distillation wrapper named by ``distill.method`` (crkd | signkd) with its loss options."""
     options = distill.options
     if distill.method == "crkd":
-        from signdistill.losses.crkd import CRKDConfig, CRKDDistiller
-
         return CRKDDistiller(teacher, student, CRKDConfig(**options))
     if distill.method == "signkd":
-        from signdistill.losses.signkd import SignKDDistiller
-
         return SignKDDistiller(teacher, student, options.get("feature_stages", (1, 2, 3, 4)),
                                bool(options.get("output_loss", True)), options.get("feature_reduction", "mean"),
                                options.get("output_reduction", "mean"))

@@ -1,0 +1,89 @@
+"""SignKD's distiller (paper sec. 3.3): the frozen multi-modal teacher, the RGB student and the per-stage
+adapters, trained with the hierarchical loss of ``losses.signkd``.
+
+The teacher is frozen: no gradients, parameters excluded from the optimiser (``requires_grad=False``) and
+kept in eval mode (batch-norm statistics fixed) even when the distiller is put in training mode.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import torch
+from torch import nn
+
+from signdistill.losses.signkd import cosine_feature_loss, frame_kl
+from signdistill.models.s3d import s3d_block_lengths
+from signdistill.models.signkd import SignKDStudent, SignKDTeacher, parse_stages
+from signdistill.models.signkd_fusion import resize_to
+
+
+def cached_teacher_outputs(batch: dict) -> dict | None:
+    """The teacher's outputs from targets cached offline (``training.teacher_cache``), None when the batch has none:
+    stored time-first ``[B, T_i, C, H, W]`` / ``[B, T/4, V]``, returned as the teacher's forward returns them."""
+    if "teacher_log_probs" not in batch:
+        return None
+    stages = sorted(k for k in batch if k.startswith("teacher_stage"))
+    return {"log_probs": batch["teacher_log_probs"].float(),
+            "stage_features": [batch[k].float().transpose(1, 2) for k in stages]}
+
+
+class SignKDDistiller(nn.Module):
+    """Frozen ``SignKDTeacher`` + ``SignKDStudent`` + the per-stage 3x3x3 adapters.
+
+    ``forward(batch)`` follows the model contract with the student's outputs (``log_probs`` decode the
+    student). With labels it adds ``kd_feature`` (if any ``feature_stages``) and ``kd_output`` (if
+    ``output_loss``) to the student's ``ctc``; the teacher then needs its streams' inputs in the batch.
+    In eval mode a batch without them gets the student's CTC only, and without labels the teacher is not
+    run at all: at inference the student needs neither flow nor keypoints.
+    """
+
+    def __init__(self, teacher: SignKDTeacher, student: SignKDStudent,
+                 feature_stages: Iterable[int | str] = (1, 2, 3, 4), output_loss: bool = True,
+                 feature_reduction: str = "mean", output_reduction: str = "mean") -> None:
+        super().__init__()
+        self.teacher = teacher.eval().requires_grad_(False)
+        self.student = student
+        self.feature_stages = parse_stages(feature_stages, "S")
+        self.output_loss = output_loss
+        self.feature_reduction = feature_reduction
+        if output_reduction not in ("mean", "time"):
+            raise ValueError(f"unknown output loss reduction {output_reduction!r} (mean | time)")
+        self.output_reduction = output_reduction
+        self.adapters = nn.ModuleDict({
+            f"S{i}": nn.Conv3d(student.stage_channels[i - 1], teacher.stage_channels[i - 1], 3, padding=1)
+            for i in self.feature_stages})
+
+    def train(self, mode: bool = True) -> SignKDDistiller:
+        super().train(mode)
+        self.teacher.eval()  # frozen batch-norm statistics
+        return self
+
+    def forward(self, batch: dict) -> dict:
+        out = self.student(batch)
+        if "labels" not in batch:
+            return out
+        if not self.training and any(key not in batch for key in self.teacher.input_keys):
+            return out
+        teacher = cached_teacher_outputs(batch)
+        if teacher is None:
+            with torch.no_grad():
+                teacher = self.teacher({k: v for k, v in batch.items() if k not in ("labels", "label_lengths")})
+        losses = dict(out["losses"])
+        if self.feature_stages:
+            losses["kd_feature"] = sum(self.feature_loss(i, out["stage_features"][i - 1],
+                                                         teacher["stage_features"][i - 1], batch["lengths"])
+                                       for i in self.feature_stages)
+        if self.output_loss:
+            kl = frame_kl(teacher["log_probs"], out["log_probs"], out["out_lengths"])  # mean over valid frames
+            if self.output_reduction == "time":  # summed over each clip's frames, as CTC is
+                kl = kl * out["out_lengths"].sum().to(kl.device) / len(out["out_lengths"])
+            losses["kd_output"] = kl
+        return {**out, "losses": losses, "teacher_log_probs": teacher["log_probs"]}
+
+    def feature_loss(self, stage: int, student: torch.Tensor, teacher: torch.Tensor,
+                     lengths: torch.Tensor) -> torch.Tensor:
+        """L_F's term for stage ``stage``: adapter(f_s) against f_t on the student's grid, valid steps only."""
+        hint = self.adapters[f"S{stage}"](student)
+        return cosine_feature_loss(hint, resize_to(teacher, hint.shape[2:]), s3d_block_lengths(lengths, stage),
+                                   self.feature_reduction)
