@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from signdistill.console import app
 from signdistill.metrics.efficiency import count_macs, profile_model
-from signdistill.models.registry import MODEL_BUILDERS, register_model
+from signdistill.models.registry import MODEL_BUILDERS, RECOGNIZERS, register_model
 
 
 class Tiny(nn.Module):
@@ -59,6 +59,11 @@ def test_resnet18_frames_builder() -> None:
     assert count_macs(model, (clips,)) == 3 * per_frame
     gray, (clip1,) = MODEL_BUILDERS["resnet18_frames"](resolution=32, frames=1, vocab=10, channels=1)
     assert clip1.shape[2] == 1 and gray.backbone.conv1.in_channels == 1
+
+
+def test_every_recogniser_has_a_profile_builder() -> None:
+    """One registry: every kind a run can train is also a network ``signdistill profile`` builds."""
+    assert set(RECOGNIZERS) <= set(MODEL_BUILDERS)
 
 
 def test_register_model() -> None:
