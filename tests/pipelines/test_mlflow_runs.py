@@ -25,11 +25,12 @@ from kedro.framework.session import KedroSession
 from kedro.framework.startup import bootstrap_project
 
 from signdistill.pipelines.ablations_smkd.pipeline import TABLES
+from signdistill.reporting.papers import report_rows
 
 REPO = Path(__file__).resolve().parents[2]
 TINY = {"preset": "tiny", "seed": 0, "overrides": {"videos": {"train": 6, "dev": 2, "test": 2}}}
 SMALL = {"width": 4, "hidden": 16, "lstm_hidden": 8, "lstm_layers": 1}
-RUNS = sorted({run for rows in TABLES.values() for run in rows})
+RUNS = sorted({run for table in TABLES for run in report_rows(table)})
 
 
 def _free_port() -> int:
