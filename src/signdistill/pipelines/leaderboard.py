@@ -11,7 +11,7 @@ import mlflow
 import pandas as pd
 from matplotlib.figure import Figure
 
-from signdistill.reporting.papers import paper_wer
+from signdistill.reporting.papers import paper_wer, report_rows
 
 # method -> (teacher, student trained from scratch, distilled student) run names. SMKD and CTCA distil inside
 # one network: their "scratch" student is the baseline at the same resolution, and they have no teacher.
@@ -89,13 +89,13 @@ def plot_leaderboard(board: pd.DataFrame, title: str = "Test WER against cost, e
     return fig
 
 
-def ablation(runs: pd.DataFrame, table: str, rows: dict[str, tuple]) -> pd.DataFrame:
-    """One ablation table (``rows``: the pipeline's ``{run: (label, paper WER, paper GMACs)}``) from the runs
-    tagged with it."""
+def ablation(runs: pd.DataFrame, table: str) -> pd.DataFrame:
+    """One ablation table (its rows and the paper's numbers: ``reporting.papers``) from the runs."""
     by_name = runs.set_index("run") if not runs.empty else pd.DataFrame()
-    out = [{"row": label, "run": run, "test_wer": by_name.loc[run].get("test_wer") if run in by_name.index else None,
-            "paper_wer": wer, "gmacs": by_name.loc[run].get("gmacs") if run in by_name.index else None}
-           for run, (label, wer, _) in rows.items()]
+    out = [{"row": row.label, "run": run,
+            "test_wer": by_name.loc[run].get("test_wer") if run in by_name.index else None,
+            "paper_wer": row.wer, "gmacs": by_name.loc[run].get("gmacs") if run in by_name.index else None}
+           for run, row in report_rows(table).items()]
     return pd.DataFrame(out).assign(table=table)
 
 
