@@ -8,8 +8,8 @@ from functools import cache
 from pathlib import Path
 
 import pytest
-from kedro.config import OmegaConfigLoader
 
+from signdistill.config import load_parameters
 from signdistill.losses.crkd import CRKDConfig
 from signdistill.models.registry import recognizer_config
 
@@ -20,7 +20,7 @@ ENVS = ("local", *PAPER_ENVS)  # "local" (empty in the repo): conf/base alone
 
 @cache
 def parameters(env: str) -> dict:
-    return OmegaConfigLoader(str(CONF), base_env="base", default_run_env=env)["parameters"]
+    return load_parameters(env, CONF)
 
 
 def recognizer(env: str, run: str) -> dict:
