@@ -22,6 +22,9 @@ over base (whole top-level keys replaced).
 
 from __future__ import annotations
 
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -32,12 +35,18 @@ ENV_PATTERNS = ["env.yml"]
 
 
 class SignDistillConfigLoader(OmegaConfigLoader):
+    """Kedro's loader with quick environments (``quick.yml``) and stacked folders (``env.yml``)."""
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs["config_patterns"] = {"quick": QUICK_PATTERNS, "env": ENV_PATTERNS,
                                      **(kwargs.get("config_patterns") or {})}
         super().__init__(*args, **kwargs)
 
     def __getitem__(self, key: str) -> dict[str, Any]:
+        with _quiet_resolvers():
+            return self._get(key)
+
+    def _get(self, key: str) -> dict[str, Any]:
         # OmegaConf's resolvers are process-wide and Kedro registers `globals` when a loader is built: the last
         # loader built would answer for every other one (conf/paper reads the environment's rules from it)
         self._register_globals_resolver()
@@ -137,4 +146,14 @@ def loader(env: str = "base", conf: Path = Path("conf")) -> SignDistillConfigLoa
     """The project's loader for ``conf`` and ``env`` as ``settings.py`` configures it."""
     if not (Path(conf) / env).is_dir():
         raise MissingConfigException(f"no configuration environment {env!r}: {Path(conf) / env} is not a folder")
-    return SignDistillConfigLoader(str(conf), env=env, base_env="base", default_run_env="local")
+    with _quiet_resolvers():
+        return SignDistillConfigLoader(str(conf), env=env, base_env="base", default_run_env="local")
+
+
+@contextmanager
+def _quiet_resolvers() -> Iterator[None]:
+    """Kedro registers its resolvers with an OmegaConf call that warns on every use (settings.py silences it for
+    ``kedro run``; this is for code that loads configuration without Kedro's session)."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=r"register_new_resolver\(\) is deprecated", category=UserWarning)
+        yield
