@@ -274,11 +274,15 @@ def recognize(source: Path = typer.Argument(..., metavar="SOURCE", hidden=True),
               features_config: Path = typer.Option(Path("conf/base/parameters_features.yml"), metavar="PATH",
                                                    help="The features parameters a flow/keypoint model was trained "
                                                         "with (only read for such a model)."),
+              env: str | None = typer.Option(None, metavar="ENV",
+                                             help="Read the features parameters of this configuration environment "
+                                                  "(e.g. phoenix2014, through Kedro's loader) instead of "
+                                                  "--features-config."),
               as_json: bool = typer.Option(False, "--json", help=JSON_HELP)) -> None:
     """Recognise the glosses of one video, each with its time span (from the CTC spikes).
 
     SOURCE is a video file or a folder of frames. A model that reads optical flow and keypoints (a SignKD
-    teacher) gets them computed here, with the settings of --features-config.
+    teacher) gets them computed here, with the settings of --features-config (or of --env).
     """
     from signdistill.data.frames import FrameReadError, read_frames
     from signdistill.decoding.spans import recognise_spans
@@ -287,7 +291,7 @@ def recognize(source: Path = typer.Argument(..., metavar="SOURCE", hidden=True),
 
     try:
         network, view, vocabulary = packaged_model(read_package(model))
-        features = _features_for(view, features_config, model)
+        features = _features_for(view, features_config, model, env)
         frames = read_frames(source)
     except (FileNotFoundError, ValueError, FrameReadError) as err:
         typer.echo(f"error: {err}", err=True)
@@ -303,17 +307,27 @@ def recognize(source: Path = typer.Argument(..., metavar="SOURCE", hidden=True),
         typer.echo("(no gloss recognised)")
 
 
-def _features_for(view: dict, config: Path, model: Path):
-    """The FeatureConfig for a model that reads flow or keypoints (None for an RGB model)."""
+def _features_for(view: dict, config: Path, model: Path, env: str | None = None):
+    """The FeatureConfig for a model that reads flow or keypoints (None for an RGB model), from the file
+    ``config`` or the configuration environment ``env``."""
     streams = view.get("streams") or []
     if not streams:
         return None
+    from signdistill.data.features import FeatureConfig
+
+    if env is not None:
+        from kedro.config import MissingConfigException
+
+        from signdistill.config import load_parameters
+
+        try:
+            return FeatureConfig.from_params(load_parameters(env)["features"])
+        except MissingConfigException as err:
+            raise ValueError(str(err)) from err
     if not config.is_file():
         raise FileNotFoundError(f"{model} reads {' and '.join(streams)}, computed here with the features settings "
                                 f"it was trained with: {config} not found (give --features-config)")
     import yaml
-
-    from signdistill.data.features import FeatureConfig
 
     params = (yaml.safe_load(config.read_text()) or {}).get("features")
     if not isinstance(params, dict):
