@@ -43,40 +43,42 @@ def _trainer(recipe, directory: Path) -> Trainer:
 
 
 @app.command(cls=MultiValueCommand, help=summary(__doc__))
-def main(teacher: Annotated[Path, typer.Option(metavar="PATH", help="The frozen teacher's package (.pkl or .pt).")],
-         scratch: Annotated[str, typer.Option(metavar="RUN", help="The scratch student's run.")] = "signkd_scratch",
-         distilled: Annotated[str, typer.Option(metavar="RUN", help="The distilled student's run.")
-                              ] = "signkd_distilled",
+def main(teacher_file: Annotated[Path, typer.Option("--teacher", metavar="PATH", help="The frozen teacher's "
+                                                     "package (.pkl or .pt).")],
+         scratch_run: Annotated[str, typer.Option("--scratch", metavar="RUN", help="The scratch student's run.")
+                                ] = "signkd_scratch",
+         distilled_run: Annotated[str, typer.Option("--distilled", metavar="RUN", help="The distilled student's run.")
+                                  ] = "signkd_distilled",
          steps: Annotated[int, typer.Option(metavar="N", help="Timed steps per variant.")] = 12,
          env: Annotated[str, typer.Option(metavar="ENV", help=ENV_HELP)] = "base",
          conf: Annotated[Path, typer.Option(metavar="PATH", help=CONF_HELP)] = Path("conf"),
-         params: Annotated[list[Path], typer.Option(metavar="FILE ...", help=PARAMS_HELP)] = [],
+         params_files: Annotated[list[Path], typer.Option("--params", metavar="FILE ...", help=PARAMS_HELP)] = [],
          data: Annotated[Path | None, typer.Option(metavar="PATH", help="Data root of the preprocessed corpus "
                                                    "(default: the environment's, data).")] = None,
          out: Annotated[Path, typer.Option(metavar="PATH", help="Where the JSON result is written.")
                         ] = DATA.report("distill_cost.json")) -> dict:
-    paths = DataPaths(data_root(data, env, conf, params))
+    paths = DataPaths(data_root(data, env, conf, params_files))
     index = read_index(paths.corpus_index)
     vocabulary = json.loads(paths.vocabulary.read_text())
     store, features = paths.frame_store, FeatureStore(paths.feature_store)
-    teacher_net = load_recognizer(read_package(teacher))
-    config = parameters(env, conf, params)
-    scratch_params = run_params(config, scratch)
-    distilled_params = run_params(config, distilled)
-    online = {**distilled_params, "distill": {**distilled_params["distill"], "cache_views": 0}}
-    for section_params in (scratch_params, online):
-        section_params["train"] = {**section_params["train"], "device": "cpu"}
-    recipes = {"scratch": recognizer_recipe(store, index, vocabulary, scratch_params),
-               "online": recognizer_recipe(store, index, vocabulary, online, teacher_net, features)}
-    views, epochs = int(distilled_params["distill"].get("cache_views", 4)), int(distilled_params["train"]["epochs"])
+    teacher = load_recognizer(read_package(teacher_file))
+    config = parameters(env, conf, params_files)
+    scratch = run_params(config, scratch_run)
+    distilled = run_params(config, distilled_run)
+    online = {**distilled, "distill": {**distilled["distill"], "cache_views": 0}}
+    for params in (scratch, online):
+        params["train"] = {**params["train"], "device": "cpu"}
+    recipes = {"scratch": recognizer_recipe(store, index, vocabulary, scratch),
+               "online": recognizer_recipe(store, index, vocabulary, online, teacher, features)}
+    views, epochs = int(distilled["distill"].get("cache_views", 4)), int(distilled["train"]["epochs"])
     clips = recipes["online"].train_set
     clips.set_epoch(0)
     items = [clips[i] for i in range(2 * steps)]
     start = time.perf_counter()
-    targets = [clip_targets(teacher_net, item, torch.device("cpu")) for item in items]
+    targets = [clip_targets(teacher, item, torch.device("cpu")) for item in items]
     forward_s = (time.perf_counter() - start) / len(items)  # one teacher forward per clip and view
     cached_items = [{**item, **{k: v.float() for k, v in t.items()}} for item, t in zip(items, targets, strict=True)]
-    batch_size = int(distilled_params["train"]["batch_size"])
+    batch_size = int(distilled["train"]["batch_size"])
     rgb_only = [{k: v for k, v in it.items() if k not in ("flow", "keypoints", "video_teacher")} for it in items]
     batches = {"scratch": [collate_clips(rgb_only[i:i + batch_size]) for i in range(0, len(items), batch_size)],
                "online": [collate_clips(items[i:i + batch_size]) for i in range(0, len(items), batch_size)],
@@ -85,7 +87,7 @@ def main(teacher: Annotated[Path, typer.Option(metavar="PATH", help="The frozen 
     seconds: dict[str, list[float]] = {name: [] for name in batches}
     with tempfile.TemporaryDirectory() as tmp:
         # offline: a second distiller of the same initial weights; batches with cached targets skip its teacher
-        recipes["offline"] = recognizer_recipe(store, index, vocabulary, online, teacher_net, features)
+        recipes["offline"] = recognizer_recipe(store, index, vocabulary, online, teacher, features)
         trainers = {name: _trainer(recipes[name], Path(tmp) / name) for name in batches}
         for step in range(len(batches["scratch"])):
             for name, trainer in trainers.items():
@@ -93,7 +95,7 @@ def main(teacher: Annotated[Path, typer.Option(metavar="PATH", help="The frozen 
                 trainer.train_step(batches[name][step])
                 seconds[name].append(time.perf_counter() - begin)
     median = {name: sorted(values[1:])[len(values[1:]) // 2] for name, values in seconds.items()}  # 1st: warm-up
-    scales = loss_scales(online, batches["online"][0], teacher_net, recipes["online"])
+    scales = loss_scales(online, batches["online"][0], teacher, recipes["online"])
     clips_per_epoch = len(clips)
     steps_per_epoch = -(-clips_per_epoch // batch_size)
     cache_per_epoch = views * clips_per_epoch * forward_s / epochs

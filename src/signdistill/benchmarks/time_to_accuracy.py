@@ -204,7 +204,7 @@ def main(candidate: Annotated[list[str], typer.Option(metavar="NAME=RUN[,KEY=VAL
     if report and hypotheses:
         for name, run, overrides in candidates:
             run_config = apply_overrides(run_params(config, run), overrides)
-            job = {"name": name, "params": run_config, "data": data_dir, "out": str(out),
+            job = {"name": name, "run": run, "params": run_config, "data": data_dir, "out": str(out),
                    "teacher": teacher if run_config.get("distill") else None}
             decoded = dev_hypotheses(job)
             common = max(set(decoded.values()), key=list(decoded.values()).count)
