@@ -27,7 +27,7 @@ from mlflow.entities import RunStatus
 from mlflow.exceptions import MlflowException
 
 from signdistill.pipelines import tracking
-from signdistill.pipelines.evaluation.pipeline import paper_rows
+from signdistill.pipelines.runs import paper_rows
 
 log = logging.getLogger(__name__)
 

@@ -21,6 +21,7 @@ from kedro.config import OmegaConfigLoader
 
 from signdistill.data.vocabulary import Vocabulary
 from signdistill.training.recipes import build_model
+from signdistill.training.spec import RunSpec
 from signdistill.training.trainer import TrainConfig, Trainer
 
 CONF = Path(__file__).resolve().parents[2] / "conf"
@@ -54,7 +55,7 @@ def parameters() -> dict:
 
 def run_params(parameters: dict, run: str) -> dict:
     section = parameters[run]
-    return dict(section.get("recognizer") or section["baseline"])
+    return dict(section["recognizer"])
 
 
 def fixed_batch(params: dict, generator: torch.Generator) -> dict:
@@ -84,8 +85,9 @@ def test_recipe_overfits_one_batch(parameters: dict, method: str, run: str, teac
                                    fraction: float) -> None:
     torch.manual_seed(0)
     params = run_params(parameters, run)
-    teacher = build_model(run_params(parameters, teacher_run), VOCAB).eval() if teacher_run else None
-    model = build_model(params, VOCAB, teacher)
+    teacher = build_model(RunSpec.from_params(run_params(parameters, teacher_run), teacher_run),
+                          VOCAB).eval() if teacher_run else None
+    model = build_model(RunSpec.from_params(params, run), VOCAB, teacher)
     config = TrainConfig(**{**params["train"], "device": "cpu"})
     batch = fixed_batch(params, torch.Generator().manual_seed(0))
     with tempfile.TemporaryDirectory() as tmp:

@@ -11,6 +11,7 @@ import yaml
 from signdistill.config import load_parameters
 from signdistill.models.registry import build_recognizer
 from signdistill.training.recipes import build_distiller
+from signdistill.training.spec import DistillSpec
 from signdistill.training.trainer import TrainConfig, make_optimizer, weighted_loss
 
 CONF = Path(__file__).resolve().parents[2] / "conf"
@@ -37,7 +38,7 @@ def test_phoenix2014_crkd_builds_and_steps() -> None:
     teacher = build_recognizer(teacher_params["kind"], 6, teacher_params["model"])
     student = build_recognizer(student_params["kind"], 6, student_params["model"])
     assert teacher.out_channels == student.config.channels == 2048  # ResNet-50 maps, 7x7 at 224 px
-    distiller = build_distiller(teacher, student, student_params["distill"]).train()
+    distiller = build_distiller(teacher, student, DistillSpec.from_params(student_params["distill"])).train()
     frames, crop, size = 16, teacher_params["crop"], student_params["resize"]
     batch = {"video_teacher": torch.randint(0, 255, (1, frames, crop, crop, 3), dtype=torch.uint8),
              "video": torch.randint(0, 255, (1, frames, size, size, 3), dtype=torch.uint8),
@@ -77,7 +78,7 @@ def test_paper_env_signkd_builds_and_steps(env: str) -> None:
     torch.manual_seed(0)  # random initialisation stands in for the weights here
     teacher = build_recognizer(teacher_params["kind"], 6, {**teacher_params["model"], "weights": None})
     student = build_recognizer(student_params["kind"], 6, {**student_params["model"], "weights": None})
-    distiller = build_distiller(teacher, student, student_params["distill"]).train()
+    distiller = build_distiller(teacher, student, DistillSpec.from_params(student_params["distill"])).train()
     frames, crop = 8, teacher_params["crop"]
     batch = {"video": torch.randint(0, 255, (1, frames, crop, crop, 3), dtype=torch.uint8),
              "flow": torch.randn(1, frames, 2, crop // 2, crop // 2),
@@ -87,7 +88,7 @@ def test_paper_env_signkd_builds_and_steps(env: str) -> None:
 
 
 def test_every_signkd_ablation_run_builds_reads_its_streams_and_steps() -> None:
-    from signdistill.pipelines.ablations_signkd.pipeline import TABLE_3, TABLE_4B
+    from signdistill.reporting.papers import report_rows
 
     params = yaml.safe_load((CONF / "base/parameters_signkd.yml").read_text())
     frames, crop = 8, 32
@@ -96,17 +97,17 @@ def test_every_signkd_ablation_run_builds_reads_its_streams_and_steps() -> None:
              "keypoints": torch.rand(1, frames, 133, 3) * (crop // 2),
              "lengths": torch.tensor([frames]), "labels": torch.tensor([1]), "label_lengths": torch.tensor([1])}
     needs = {"heatmap": "keypoints", "flow": "flow"}
-    for run in TABLE_3:
+    for run in report_rows("signkd_table3"):
         recognizer = params[run]["recognizer"]
         model = build_recognizer(recognizer["kind"], 6, {**recognizer["model"], "width": 0.125})
         assert {needs[s] for s in model.streams if s in needs} == set(recognizer["streams"]), run
         assert set(model(batch)["losses"]) >= {"ctc"}, run
     teacher_params = params["signkd_teacher"]["recognizer"]
     teacher = build_recognizer("signkd_teacher", 6, {**teacher_params["model"], "width": 0.125})
-    for run in TABLE_4B:
+    for run in report_rows("signkd_table4b"):
         recognizer = params[run]["recognizer"]
         student = build_recognizer(recognizer["kind"], 6, {**recognizer["model"], "width": 0.125})
-        model = build_distiller(teacher, student, recognizer["distill"]).train() if "distill" in recognizer \
-            else student
+        model = (build_distiller(teacher, student, DistillSpec.from_params(recognizer["distill"])).train()
+                 if "distill" in recognizer else student)
         losses = model(batch)["losses"]
         assert set(losses) <= set(recognizer["train"]["loss_weights"]), run  # every term has its weight

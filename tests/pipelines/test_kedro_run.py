@@ -117,7 +117,7 @@ def test_rerun_skips_finished_work(project: Path, monkeypatch) -> None:
     assert [p.stat().st_mtime_ns for p in files] == stamps
 
 
-SMALL_BASELINE = {"baseline": {"train": {"epochs": 1, "batch_size": 2},
+SMALL_BASELINE = {"recognizer": {"train": {"epochs": 1, "batch_size": 2},
                                "model": {"width": 4, "hidden": 16, "lstm_hidden": 8, "lstm_layers": 1}}}
 
 
@@ -230,13 +230,12 @@ def test_single_network_methods_are_compared_with_the_baseline(project: Path, mo
 ])
 def test_single_network_ablations_write_their_tables(project: Path, monkeypatch, pipeline_name: str,
                                                       tables: dict) -> None:
-    from signdistill.pipelines.ablations_ctca.pipeline import TABLE_5
-    from signdistill.pipelines.ablations_smkd.pipeline import TABLES
+    from signdistill.reporting.papers import report_rows
 
     monkeypatch.chdir(project)
     monkeypatch.setenv("KEDRO_DISABLE_TELEMETRY", "true")
     bootstrap_project(project)
-    runs = {run for rows in (*TABLES.values(), TABLE_5) for run in rows} - {"student_res"}
+    runs = {run for table in tables for run in report_rows(table)} - {"student_res"}
     models = {"smkd": {"width": 4, "hidden": 16, "lstm_hidden": 8, "lstm_layers": 1},
               "ctca": {"width": 4, "tcn_channels": 16, "lstm_hidden": 8, "lstm_layers": 1}}
     params = {"synth": TINY, "student_res": SMALL_BASELINE, "evaluation": {"profile_frames": 16},

@@ -1,4 +1,4 @@
-"""Report tables and plots of the evaluation pipeline's pure nodes (no Kedro session needed)."""
+"""Report tables and plots (``signdistill.reporting``, no Kedro session needed)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ matplotlib.use("Agg")
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
-from signdistill.pipelines.evaluation.nodes import ablation_table  # noqa: E402
+from signdistill.reporting.comparison import ablation_table  # noqa: E402
+from signdistill.reporting.papers import PaperRow  # noqa: E402
 
 
 def _wer(test: float) -> pd.DataFrame:
@@ -22,7 +23,7 @@ def _cost(gmacs: float) -> pd.DataFrame:
 
 
 def test_ablation_table_puts_each_row_next_to_the_paper() -> None:
-    rows = {"a": ("baseline", 24.7, None), "b": ("+ WS", 21.4, None), "c": ("ours only", None, None)}
+    rows = {"a": PaperRow("baseline", 24.7), "b": PaperRow("+ WS", 21.4), "c": PaperRow("ours only")}
     table, fig, metrics = ablation_table(_wer(22.8), _cost(1.2), _wer(11.6), _cost(1.2), _wer(30.0), _cost(1.2),
                                          rows=rows)
     assert list(table.row) == ["baseline", "+ WS", "ours only"]
@@ -40,7 +41,7 @@ def test_efficiency_counts_only_what_runs_at_inference() -> None:
 
     from signdistill.models.ctca import CTCAConfig, CTCARecognizer
     from signdistill.models.registry import package_model
-    from signdistill.pipelines.evaluation.nodes import efficiency_table
+    from signdistill.reporting.evaluation import efficiency_table
 
     config = CTCAConfig(num_classes=5, width=4, tcn_channels=16, lstm_hidden=8, lstm_layers=1)
     model = CTCARecognizer(config, gloss_embeddings=torch.randn(5, 12))
@@ -52,10 +53,10 @@ def test_efficiency_counts_only_what_runs_at_inference() -> None:
 
 def test_report_figures_name_the_table_and_the_paper_rows() -> None:
     """Titled by the table, rows as the paper labels them, runs of one cost spread apart, whole epochs."""
-    from signdistill.pipelines.evaluation.nodes import training_curves
-    from signdistill.pipelines.evaluation.pipeline import table_title
+    from signdistill.pipelines.runs import table_title
+    from signdistill.reporting.evaluation import training_curves
 
-    rows = {"a": ("baseline", 24.7, None), "b": ("+ WS + WN", 21.4, None)}
+    rows = {"a": PaperRow("baseline", 24.7), "b": PaperRow("+ WS + WN", 21.4)}
     _, fig, _ = ablation_table(_wer(22.8), _cost(1.2), _wer(22.8), _cost(1.2), rows=rows,
                                title=table_title("smkd_table1"))
     assert fig._suptitle.get_text().startswith("SMKD Table 1")

@@ -13,10 +13,11 @@ import torch
 from signdistill.data.features import FeatureStore
 from signdistill.data.store import FrameStore, pack_split
 from signdistill.data.vocabulary import Vocabulary
-from signdistill.pipelines.baseline.nodes import distill_with_features, train_with_features
-from signdistill.training.distributed import launch
+from signdistill.pipelines.nodes import train_recognizer
 from signdistill.training.evaluate import wer_evaluator
 from signdistill.training.recipes import recognizer_recipe
+from signdistill.training.run import train_run
+from signdistill.training.spec import RunInputs, RunSpec
 from signdistill.training.trainer import Trainer
 
 PARAMS = {
@@ -55,24 +56,24 @@ def _trainable(state: dict, model: torch.nn.Module) -> torch.Tensor:
 
 def test_two_gloo_processes_match_one_process(tmp_path: Path) -> None:
     store, index, vocabulary = _corpus(tmp_path)
-    single = recognizer_recipe(store, index.to_dict("records"), vocabulary, PARAMS)
+    inputs = RunInputs(store, index.to_dict("records"), vocabulary)
+    single = recognizer_recipe(RunSpec.from_params(PARAMS, "one"), inputs)
     start = _trainable(single.model.state_dict(), single.model).clone()
     evaluate = wer_evaluator(single.dev_set, single.vocabulary)
     one = Trainer(single.model, single.train_set, evaluate, single.config, tmp_path / "one").fit()
 
     ddp_params = json.loads(json.dumps(PARAMS))
     ddp_params["train"]["batch_size"] = 1  # per rank: 2 ranks x 1 = the single process's batch of 2
-    index.to_csv(tmp_path / "index.csv", index=False)
-    spec = {"store_root": str(store), "index_csv": str(tmp_path / "index.csv"), "vocabulary": vocabulary,
-            "params": ddp_params, "checkpoint_dir": str(tmp_path / "two"), "workdir": str(tmp_path / "ddp")}
-    two = launch(spec, nproc=2, workdir=tmp_path / "ddp")
+    ddp_params["ddp"] = {"nproc_per_node": 2}
+    two = train_run(RunSpec.from_params(ddp_params, "two", tmp_path), inputs).result  # the one path, via torchrun
+    assert (tmp_path / "two" / "ddp" / "result.pt").exists()
 
     moved_one = _trainable(one.best_state, single.model) - start
-    moved_two = _trainable(two["best_state"], single.model) - start
+    moved_two = _trainable(two.best_state, single.model) - start
     cosine = torch.nn.functional.cosine_similarity(moved_one, moved_two, dim=0)
     assert cosine > 0.999, float(cosine)  # same global batches, gradients averaged over the ranks
     assert abs(moved_two.norm() / moved_one.norm() - 1) < 1e-3
-    assert two["best_epoch"] == 0 and len(two["history"]) == 1
+    assert two.best_epoch == 0 and len(two.history) == 1
 
 
 SIGNKD = {
@@ -111,13 +112,13 @@ def test_signkd_with_feature_streams_trains_under_two_gloo_processes(tmp_path: P
                "model": {"streams": ["rgb", "heatmap", "flow"], "fusion": "mlp", "fusion_stages": [1, 2, 3, 4],
                          "width": 0.125, "spn": True, "self_distillation": True, "heatmap_sigma": 1.0}}
     teacher["train"] = {**SIGNKD["train"], "loss_weights": {"ctc": 1.0, "spn": 0.2, "sd": 1.0}}
-    package, history = train_with_features(store, index, vocabulary, features, teacher)
+    package, history = train_recognizer(store, index, vocabulary, teacher, str(tmp_path), "teacher", features=features)
     assert (tmp_path / "teacher" / "ddp" / "result.pt").exists() and len(history["epochs"]) == 1
     assert {"train_ctc", "train_spn", "train_sd"} <= set(history["epochs"][0])
     student = {**SIGNKD, "kind": "signkd_student", "checkpoint_dir": str(tmp_path / "student"),
                "model": {"width": 0.125}, "distill": {"method": "signkd", "feature_stages": [1, 2, 3, 4],
                                                       "output_loss": True}}
     student["train"] = {**SIGNKD["train"], "loss_weights": {"ctc": 1.0, "kd_feature": 1.0, "kd_output": 1.0}}
-    _, history = distill_with_features(store, index, vocabulary, features, package, student)
+    _, history = train_recognizer(store, index, vocabulary, student, str(tmp_path), "student", package, features)
     assert (tmp_path / "student" / "ddp" / "result.pt").exists()
     assert {"train_kd_feature", "train_kd_output"} <= set(history["epochs"][0])

@@ -31,6 +31,7 @@ from signdistill.data.features import FeatureStore
 from signdistill.models.registry import load_recognizer, read_package
 from signdistill.paths import DATA, DataPaths
 from signdistill.training.recipes import read_index, recognizer_recipe
+from signdistill.training.spec import RunInputs, RunSpec
 from signdistill.training.teacher_cache import clip_targets
 from signdistill.training.trainer import Trainer
 
@@ -68,8 +69,9 @@ def main(teacher_file: Annotated[Path, typer.Option("--teacher", metavar="PATH",
     online = {**distilled, "distill": {**distilled["distill"], "cache_views": 0}}
     for params in (scratch, online):
         params["train"] = {**params["train"], "device": "cpu"}
-    recipes = {"scratch": recognizer_recipe(store, index, vocabulary, scratch),
-               "online": recognizer_recipe(store, index, vocabulary, online, teacher, features)}
+    inputs = RunInputs(store, index, vocabulary, features)
+    recipes = {"scratch": recognizer_recipe(RunSpec.from_params(scratch, scratch_run), inputs),
+               "online": recognizer_recipe(RunSpec.from_params(online, distilled_run), inputs, teacher)}
     views, epochs = int(distilled["distill"].get("cache_views", 4)), int(distilled["train"]["epochs"])
     clips = recipes["online"].train_set
     clips.set_epoch(0)
@@ -87,7 +89,7 @@ def main(teacher_file: Annotated[Path, typer.Option("--teacher", metavar="PATH",
     seconds: dict[str, list[float]] = {name: [] for name in batches}
     with tempfile.TemporaryDirectory() as tmp:
         # offline: a second distiller of the same initial weights; batches with cached targets skip its teacher
-        recipes["offline"] = recognizer_recipe(store, index, vocabulary, online, teacher, features)
+        recipes["offline"] = recognizer_recipe(RunSpec.from_params(online, distilled_run), inputs, teacher)
         trainers = {name: _trainer(recipes[name], Path(tmp) / name) for name in batches}
         for step in range(len(batches["scratch"])):
             for name, trainer in trainers.items():
@@ -129,7 +131,8 @@ def loss_scales(params: dict, batch: dict, teacher: torch.nn.Module, recipe) -> 
         torch.manual_seed(0)
         options = {**params["distill"], "feature_reduction": reduction,
                    "output_reduction": "time" if reduction == "time" else "mean"}
-        model = build_model({**params, "distill": options}, recipe.vocabulary, teacher).train()
+        spec = RunSpec.from_params({**params, "distill": options}, "loss_scales")
+        model = build_model(spec, recipe.vocabulary, teacher).train()
         with torch.no_grad():
             losses = model(batch)["losses"]
         out[reduction] = {k: float(v) * weights.get(k, 1.0) for k, v in losses.items()}

@@ -103,12 +103,13 @@ def smkd_scales(batch: dict, vocab: Vocabulary, run: str = "smkd", env: str = "b
 def crkd_scales(batch: dict, vocab: Vocabulary, env: str = "base") -> dict:
     """CRKD's distilled LRINet (parameters_crkd.yml) against a fresh MSTNet teacher of the configured size."""
     from signdistill.training.recipes import build_distiller
+    from signdistill.training.spec import DistillSpec
 
     teacher_params, params = run_params("crkd_teacher", env), run_params("crkd_distilled", env)
     torch.manual_seed(0)
     teacher = build_recognizer("mstnet", len(vocab), teacher_params["model"]).eval()
     student = build_recognizer("lrinet", len(vocab), {**params["model"], "gradient_stop": 0.0})
-    distiller = build_distiller(teacher, student, params["distill"])
+    distiller = build_distiller(teacher, student, DistillSpec.from_params(params["distill"]))
     return term_scales(distiller, batch, params["train"]["loss_weights"], {"student": list(student.parameters())})
 
 

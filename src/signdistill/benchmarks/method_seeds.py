@@ -53,22 +53,23 @@ from signdistill.metrics.efficiency import count_parameters
 from signdistill.models.registry import inference_network, load_recognizer
 from signdistill.paths import DATA, DataPaths
 from signdistill.training.checkpoint import load_checkpoint, save_atomic
-from signdistill.training.evaluate import decode_splits, score_splits, wer_evaluator
-from signdistill.training.recipes import read_index, recognizer_recipe
-from signdistill.training.trainer import Trainer
+from signdistill.training.evaluate import decode_splits, score_splits
+from signdistill.training.recipes import read_index
+from signdistill.training.run import train_run
+from signdistill.training.spec import RunInputs, RunSpec
 
 app = benchmark_app(__doc__)
 
 
-def job_inputs(job: dict) -> tuple[list[dict], dict, Path, FeatureStore | None, torch.nn.Module | None]:
+def job_inputs(job: dict) -> tuple[list[dict], dict, Path, FeatureStore | None, dict | None]:
     """What a job's run is trained from, read from the preprocessed corpus under ``job["data"]``: the index, the
-    vocabulary, the frame store's root, the feature store (when the run reads streams) and the frozen teacher
-    (``job["teacher"]``, a package file)."""
+    vocabulary, the frame store's root, the feature store (when the run reads streams) and the frozen teacher's
+    package (``job["teacher"]``, a package file)."""
     data = DataPaths(Path(job["data"]))
     index = read_index(data.corpus_index)
     vocabulary = json.loads(data.vocabulary.read_text())
     features = FeatureStore(data.feature_store) if job["params"].get("streams") else None
-    teacher = load_recognizer(load_checkpoint(Path(job["teacher"]))) if job.get("teacher") else None
+    teacher = load_checkpoint(Path(job["teacher"])) if job.get("teacher") else None
     return index, vocabulary, data.frame_store, features, teacher
 
 
@@ -82,11 +83,10 @@ def run_job(job: dict) -> dict:
     evaluation = job["evaluation"]
     index, vocabulary, store_root, features, teacher = job_inputs(job)
     start = time.perf_counter()
-    recipe = recognizer_recipe(store_root, index, vocabulary, params, teacher, features)
-    evaluate = wer_evaluator(recipe.dev_set, recipe.vocabulary, rules=params.get("rules", "none"))
-    result = Trainer(recipe.model, recipe.train_set, evaluate, recipe.config, Path(job["checkpoints"])).fit()
+    spec = RunSpec.from_params({**params, "checkpoint_dir": job["checkpoints"]}, job["run"])
+    outcome = train_run(spec, RunInputs(store_root, index, vocabulary, features, teacher))
+    result, package = outcome.result, outcome.package
     train_s = time.perf_counter() - start
-    package = recipe.package(result.best_state, vocabulary, params)
     if job.get("save"):
         save_atomic(package, Path(job["save"]))
     model = load_recognizer(package)
@@ -196,11 +196,11 @@ def apply_overrides(params: dict, overrides: list[str]) -> dict:
 
 
 def run_params(source: Path | dict, run: str) -> dict:
-    """A run's recogniser parameters (the baseline's nest under ``baseline``), from loaded parameters
+    """A run's recogniser parameters (its ``recognizer`` section), from loaded parameters
     (``benchmarks._conf.parameters``) or a ``parameters_<method>.yml`` read alone."""
     sections = source if isinstance(source, dict) else yaml.safe_load(Path(source).read_text())
     name = "the configuration" if isinstance(source, dict) else str(source)
-    return copy.deepcopy(section(sections, run, name).get("recognizer") or sections[run]["baseline"])
+    return copy.deepcopy(section(sections, run, name)["recognizer"])
 
 
 def _run_params(source: Path | dict, run: str, seed: int, epochs: int | None, overrides: list[str],
@@ -220,7 +220,14 @@ def pipeline_checkpoints(source: Path | dict, run: str, seed: int, tag_extra: st
                          "(no --set or --epochs)")
     if seed != int(params["train"].get("seed", 0)):
         return None
-    return Path(params.get("checkpoint_dir") or DATA.checkpoint_dir(run))
+    return RunSpec.from_params(params, run, checkpoint_root(source)).checkpoint_dir
+
+
+def checkpoint_root(source: Path | dict) -> Path:
+    """Where runs checkpoint unless they say otherwise: the configuration's ``checkpoint_root`` (a quick
+    environment's own), else ``data/06_models/checkpoints``."""
+    root = source.get("checkpoint_root") if isinstance(source, dict) else None
+    return Path(root) if root else DATA.checkpoints
 
 
 @app.command(cls=MultiValueCommand, help=summary(__doc__))

@@ -31,7 +31,8 @@ from signdistill.data.vocabulary import Vocabulary
 from signdistill.decoding.video import end_to_end_latency, packaged_model
 from signdistill.models.registry import read_package
 from signdistill.paths import DATA, DataPaths
-from signdistill.training.recipes import build_model, data_view
+from signdistill.training.recipes import build_model
+from signdistill.training.spec import RunSpec
 
 app = benchmark_app(__doc__)
 STAGES = ("read", "rgb", "flow", "keypoints", "model", "decode", "total")
@@ -41,7 +42,8 @@ def _model(package_path: Path, params: dict, vocabulary: dict) -> tuple[torch.nn
     if package_path.exists():
         return (*packaged_model(read_package(package_path)), True)
     vocab = Vocabulary.from_dict(vocabulary)
-    return build_model(params, vocab).eval(), data_view(params), vocab, False
+    spec = RunSpec.from_params(params, package_path.stem)
+    return build_model(spec, vocab).eval(), spec.data_view(), vocab, False
 
 
 def format_table(result: dict) -> str:

@@ -33,6 +33,7 @@ from signdistill.data.vocabulary import Vocabulary
 from signdistill.metrics.efficiency import sync_device
 from signdistill.paths import DATA, DataPaths
 from signdistill.training.recipes import build_model
+from signdistill.training.spec import RunSpec
 from signdistill.training.trainer import TrainConfig, Trainer
 
 app = benchmark_app(__doc__)
@@ -67,7 +68,8 @@ def step_seconds(config: dict, method: str, run: str, teacher: str | None, vocab
     """Median seconds of one training step of ``run`` (of loaded parameters ``config``)."""
     params = run_params(config, run)
     torch.manual_seed(0)
-    model = build_model(params, vocab, build_model(run_params(config, teacher), vocab) if teacher else None)
+    teacher_model = build_model(RunSpec.from_params(run_params(config, teacher), teacher), vocab) if teacher else None
+    model = build_model(RunSpec.from_params(params, run), vocab, teacher_model)
     train = {**params["train"], "device": device}
     config = TrainConfig(**train)
     with tempfile.TemporaryDirectory() as tmp:

@@ -54,9 +54,10 @@ from signdistill.metrics.efficiency import count_parameters  # noqa: E402
 from signdistill.models.registry import inference_network, load_recognizer  # noqa: E402
 from signdistill.paths import DATA  # noqa: E402
 from signdistill.training.checkpoint import load_checkpoint  # noqa: E402
-from signdistill.training.evaluate import decode_splits, score_splits, wer_evaluator  # noqa: E402
+from signdistill.training.evaluate import decode_splits, score_splits  # noqa: E402
 from signdistill.training.recipes import recognizer_recipe  # noqa: E402
-from signdistill.training.trainer import Trainer  # noqa: E402
+from signdistill.training.run import train_run  # noqa: E402
+from signdistill.training.spec import RunInputs, RunSpec  # noqa: E402
 
 app = benchmark_app(__doc__)
 
@@ -77,25 +78,23 @@ def train_candidate(job: dict) -> dict:
         torch.set_num_threads(int(job["threads"]))
     params, out = job["params"], Path(job["out"])
     index, vocabulary, store_root, features, teacher = job_inputs(job)
-    start = time.perf_counter()
-    recipe = recognizer_recipe(store_root, index, vocabulary, params, teacher, features)
-    evaluate = wer_evaluator(recipe.dev_set, recipe.vocabulary, rules=params.get("rules", "none"))
+    checkpoints = out / "checkpoints" / job["name"]
     log_file = out / f"{job['name']}.json"
     record = {"name": job["name"], "run": job["run"], "overrides": job["overrides"], "epochs": []}
-    clock = {"start": start}
+    state = load_checkpoint(checkpoints / "last.pt")
+    if state is not None and log_file.exists():  # a killed benchmark: keep the finished epochs and their clock
+        record["epochs"] = [e for e in json.loads(log_file.read_text())["epochs"] if e["epoch"] <= state["epoch"]]
+    clock = {"start": time.perf_counter() - (record["epochs"][-1]["wall_s"] if record["epochs"] else 0.0)}
 
     def on_epoch(epoch: int, metrics: dict) -> None:
+        record["epochs"] = [e for e in record["epochs"] if e["epoch"] < epoch]  # none if it started afresh
         record["epochs"].append({"epoch": epoch, "wall_s": time.perf_counter() - clock["start"],
                                  **{k: v for k, v in metrics.items() if isinstance(v, int | float)}})
         atomic_json(log_file, record)
 
-    trainer = Trainer(recipe.model, recipe.train_set, evaluate, recipe.config, out / "checkpoints" / job["name"],
-                      on_epoch=on_epoch)
-    if trainer.resume() and log_file.exists():  # a killed benchmark: keep the finished epochs and their clock
-        record["epochs"] = [e for e in json.loads(log_file.read_text())["epochs"] if e["epoch"] < trainer.start_epoch]
-        clock["start"] -= record["epochs"][-1]["wall_s"] if record["epochs"] else 0.0
-    result = trainer.fit()
-    package = recipe.package(result.best_state, vocabulary, params)
+    spec = RunSpec.from_params({**params, "checkpoint_dir": str(checkpoints)}, job["run"])
+    outcome = train_run(spec, RunInputs(store_root, index, vocabulary, features, teacher), on_epoch=on_epoch)
+    result, package = outcome.result, outcome.package
     model = load_recognizer(package)
     evaluation = job["evaluation"]
     hypotheses = decode_splits(model, FrameStore(store_root), index, Vocabulary.from_dict(vocabulary),
@@ -117,9 +116,10 @@ def dev_hypotheses(job: dict) -> dict[str, str]:
 
     params = job["params"]
     index, vocabulary, store_root, features, teacher = job_inputs(job)
-    recipe = recognizer_recipe(store_root, index, vocabulary,
-                               {**params, "distill": {**params.get("distill", {}), "cache_views": 0}}
-                               if teacher is not None else params, teacher, features)
+    offline = {**params, "distill": {**params.get("distill", {}), "cache_views": 0}} if teacher else params
+    spec = RunSpec.from_params(offline, job["run"])
+    teacher_model = load_recognizer(teacher) if teacher is not None else None
+    recipe = recognizer_recipe(spec, RunInputs(store_root, index, vocabulary, features, teacher), teacher_model)
     state = load_checkpoint(Path(job["out"]) / "checkpoints" / job["name"] / "last.pt")
     if state is None:
         raise SystemExit(f"candidate {job['name']} has no checkpoint")

@@ -11,6 +11,8 @@ import mlflow
 import pandas as pd
 from matplotlib.figure import Figure
 
+from signdistill.reporting.papers import paper_wer
+
 # method -> (teacher, student trained from scratch, distilled student) run names. SMKD and CTCA distil inside
 # one network: their "scratch" student is the baseline at the same resolution, and they have no teacher.
 METHOD_RUNS = {
@@ -22,20 +24,6 @@ METHOD_RUNS = {
 ROLES = ("teacher", "scratch", "distilled")
 COLUMNS = ["method", "role", "run", "test_wer", "paper_wer", "test_del", "test_ins", "params_m", "gmacs",
            "latency_s", "e2e_latency_s"]
-
-
-def paper_wer() -> dict[str, dict[str, float]]:
-    """``{method: {run: the paper's test WER}}`` as the pipelines quote them (each on its paper's data set)."""
-    from signdistill.pipelines.ctca.pipeline import PAPER as CTCA
-    from signdistill.pipelines.distill_crkd.nodes import PAPER as CRKD
-    from signdistill.pipelines.distill_signkd.nodes import PAPER as SIGNKD
-    from signdistill.pipelines.smkd.pipeline import PAPER as SMKD
-
-    def by_run(paper: dict) -> dict[str, float]:  # SMKD's and CTCA's "baseline" is our student_res
-        return {("student_res" if run == "baseline" else run): row["wer"] for run, row in paper.items()
-                if "wer" in row}
-
-    return {"SignKD": by_run(SIGNKD), "CRKD": by_run(CRKD), "SMKD": by_run(SMKD), "CTCA": by_run(CTCA)}
 
 
 def default_experiment(tracking_uri: str | None = None) -> str:

@@ -29,6 +29,8 @@ from mlflow import MlflowClient
 from mlflow.entities import Metric, Param, RunStatus
 from mlflow.exceptions import MlflowException
 
+from signdistill.training.spec import DEFAULT_CHECKPOINT_ROOT, RunSpec
+
 log = logging.getLogger(__name__)
 
 RUN_FILE = "mlflow_run.json"
@@ -63,12 +65,13 @@ def flatten(params: dict, prefix: str = "") -> dict[str, Any]:
 
 
 def recognizer_params(params: dict, run: str) -> dict | None:
-    """The run's training section (``<run>.recognizer``, ``<run>.baseline``: whichever holds its checkpoint
-    directory), or None when the parameters have none."""
+    """The run's parameters as its training reads them (``training.spec.RunSpec``: defaults filled in, the
+    checkpoint directory under ``checkpoint_root``), or None when the parameters hold no run ``run``."""
     section = params.get(run)
-    if not isinstance(section, dict):
+    if not isinstance(section, dict) or not isinstance(section.get("recognizer"), dict):
         return None
-    return next((value for value in section.values() if isinstance(value, dict) and "checkpoint_dir" in value), None)
+    root = params.get("checkpoint_root", DEFAULT_CHECKPOINT_ROOT)
+    return RunSpec.from_params(section["recognizer"], run, root).to_params()
 
 
 def identity(params: dict) -> str:

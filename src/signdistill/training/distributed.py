@@ -1,76 +1,76 @@
-"""Multi-GPU / multi-machine training with PyTorch DDP, launched by ``torchrun`` from the training node.
+"""Multi-GPU / multi-machine training with PyTorch DDP, launched by ``torchrun`` from ``training.run.train_run``.
 
-The node persists what the run needs (paths and parameters: a *spec*), starts ``torchrun`` over this
-module, and reads back the result that rank 0 writes; every rank rebuilds the same recipe from the
-spec. The backend is NCCL on GPUs and gloo on CPUs. For several machines, run the same ``torchrun``
-command with ``--nnodes``/``--rdzv-endpoint`` on each (see ``torchrun --help``); the spec and the data
-must be on shared storage.
+``launch_run`` persists what the run needs (its spec and inputs: paths, index, vocabulary, the teacher's
+package) under ``<checkpoint_dir>/ddp``, starts ``torchrun`` over ``training.ddp_rank`` and reads back the result
+that rank 0 writes; every rank rebuilds the same spec and inputs and trains through ``train_run``. The backend is
+NCCL on GPUs and gloo on CPUs. For several machines, run the same ``torchrun`` command with
+``--nnodes``/``--rdzv-endpoint`` on each (see ``torchrun --help``); the job folder and the data must be on shared
+storage.
 """
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import subprocess
 import sys
 from pathlib import Path
 
-import torch
 import torch.distributed as dist
 
+from signdistill.data.features import FeatureStore
 from signdistill.training.checkpoint import load_checkpoint, save_atomic
+from signdistill.training.spec import RunInputs, RunSpec
+from signdistill.training.trainer import TrainResult
+
+JOB_FILE = "job.json"
 
 
-def launch(spec: dict, nproc: int, workdir: Path, nnodes: int = 1) -> dict:
-    """Run ``torchrun`` with ``nproc`` processes per node on ``spec``; returns rank 0's result."""
-    workdir = Path(workdir)
+def in_process_group() -> bool:
+    return dist.is_available() and dist.is_initialized()
+
+
+def write_job(spec: RunSpec, inputs: RunInputs, workdir: Path) -> Path:
+    """The run's spec and inputs as files a rank reads (``read_job``)."""
     workdir.mkdir(parents=True, exist_ok=True)
-    spec_path = workdir / "spec.json"
-    spec_path.write_text(json.dumps(spec, default=str))
-    command = [sys.executable, "-m", "torch.distributed.run", f"--nproc-per-node={nproc}", f"--nnodes={nnodes}",
-               "--standalone" if nnodes == 1 else "--rdzv-backend=c10d", "-m", "signdistill.training.distributed",
-               str(spec_path)]
+    with open(workdir / "index.csv", "w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(inputs.index[0]))
+        writer.writeheader()
+        writer.writerows(inputs.index)
+    job = {"name": spec.name, "params": spec.to_params(), "store_root": str(inputs.store_root),
+           "index_csv": str(workdir / "index.csv"), "vocabulary": inputs.vocabulary, "workdir": str(workdir)}
+    if inputs.teacher_package is not None:
+        save_atomic(inputs.teacher_package, workdir / "teacher.pt")
+        job["teacher_package"] = str(workdir / "teacher.pt")
+    if inputs.features is not None:  # flow and keypoints for the models that read them (SignKD)
+        job["feature_root"], job["flow_size"] = str(inputs.features.root), inputs.features.flow_size
+    path = workdir / JOB_FILE
+    path.write_text(json.dumps(job, default=str))
+    return path
+
+
+def read_job(path: Path) -> tuple[RunSpec, RunInputs, Path]:
+    """What ``write_job`` wrote: the spec, the inputs and the job's folder."""
+    job = json.loads(Path(path).read_text())
+    with open(job["index_csv"], newline="") as handle:
+        index = list(csv.DictReader(handle))
+    teacher = load_checkpoint(Path(job["teacher_package"])) if job.get("teacher_package") else None
+    features = FeatureStore(Path(job["feature_root"]), job.get("flow_size")) if job.get("feature_root") else None
+    inputs = RunInputs(Path(job["store_root"]), index, job["vocabulary"], features, teacher)
+    return RunSpec.from_params(job["params"], job["name"]), inputs, Path(job["workdir"])
+
+
+def launch_run(spec: RunSpec, inputs: RunInputs) -> TrainResult:
+    """Train ``spec`` with ``torchrun`` over ``spec.ddp``'s processes; returns rank 0's result."""
+    workdir = spec.checkpoint_dir / "ddp"
+    job = write_job(spec, inputs, workdir)
+    nnodes = spec.ddp.nnodes
+    command = [sys.executable, "-m", "torch.distributed.run", f"--nproc-per-node={spec.ddp.nproc_per_node}",
+               f"--nnodes={nnodes}", "--standalone" if nnodes == 1 else "--rdzv-backend=c10d", "-m",
+               "signdistill.training.ddp_rank", str(job)]
     subprocess.run(command, check=True, env={**os.environ, "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1")})
     result = load_checkpoint(workdir / "result.pt")
     if result is None:
         raise RuntimeError(f"torchrun finished without a result in {workdir}")
-    return result
-
-
-def _train_rank(spec: dict) -> None:
-    from signdistill.training.evaluate import wer_evaluator
-    from signdistill.training.recipes import read_index, recognizer_recipe
-    from signdistill.training.trainer import Trainer
-
-    teacher = None
-    if spec.get("teacher_package"):
-        from signdistill.models.registry import load_recognizer
-
-        teacher = load_recognizer(load_checkpoint(Path(spec["teacher_package"])))
-    features = None
-    if spec.get("feature_root"):  # flow and keypoints for the models that read them (SignKD)
-        from signdistill.data.features import FeatureStore
-
-        features = FeatureStore(Path(spec["feature_root"]), spec.get("flow_size"))
-    recipe = recognizer_recipe(Path(spec["store_root"]), read_index(Path(spec["index_csv"])), spec["vocabulary"],
-                               spec["params"], teacher, features)
-    evaluate = wer_evaluator(recipe.dev_set, recipe.vocabulary, rules=spec["params"].get("rules", "none"))
-    result = Trainer(recipe.model, recipe.train_set, evaluate, recipe.config, Path(spec["checkpoint_dir"])).fit()
-    if dist.get_rank() == 0:
-        save_atomic(result.__dict__, Path(spec["workdir"]) / "result.pt")
-
-
-def main() -> None:
-    spec = json.loads(Path(sys.argv[1]).read_text())
-    backend = "nccl" if torch.cuda.is_available() else "gloo"
-    dist.init_process_group(backend)
-    if backend == "nccl":
-        torch.cuda.set_device(int(os.environ["LOCAL_RANK"]))
-    try:
-        _train_rank(spec)
-    finally:
-        dist.destroy_process_group()
-
-
-if __name__ == "__main__":
-    main()
+    return TrainResult(**result)

@@ -7,6 +7,7 @@ trains exactly what a single process would, only over more devices.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import hashlib
 import json
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ from signdistill.data.features import FeatureStore
 from signdistill.data.store import FrameStore
 from signdistill.data.vocabulary import Vocabulary
 from signdistill.models.registry import build_recognizer, package_model
+from signdistill.training.spec import DistillSpec, RunInputs, RunSpec, data_view
 from signdistill.training.teacher_cache import TeacherTargetDataset, cache_key
 from signdistill.training.trainer import TrainConfig, resolve_device
 
@@ -31,14 +33,15 @@ class Recipe:
     dev_set: SignClipDataset
     vocabulary: Vocabulary
     config: TrainConfig
-    kind: str
+    spec: RunSpec
 
-    def package(self, state_dict: dict, vocabulary: dict, params: dict) -> dict:
-        """The trained recogniser's package (for distillers: the student's)."""
+    def package(self, state_dict: dict, vocabulary: dict) -> dict:
+        """The trained recogniser's package (for distillers: the student's, which reads RGB alone)."""
         model = getattr(self.model, "student", self.model)
-        view = data_view({**params, "streams": None} if model is not self.model else params)  # students: RGB only
-        return package_model(self.kind, model, {k.removeprefix("student."): v for k, v in state_dict.items()
-                                                if not k.startswith(("teacher.", "adapters."))}, vocabulary, view)
+        params = self.spec.to_params()
+        view = data_view({**params, "streams": None} if model is not self.model else params)
+        return package_model(self.spec.kind, model, {k.removeprefix("student."): v for k, v in state_dict.items()
+                                                     if not k.startswith(("teacher.", "adapters."))}, vocabulary, view)
 
 
 def read_index(path: Path) -> list[dict]:
@@ -48,12 +51,6 @@ def read_index(path: Path) -> list[dict]:
 
 def records(index: list[dict], split: str) -> list[ClipRecord]:
     return [ClipRecord(r["id"], tuple(r["annotation"].split()), r["signer"]) for r in index if r["split"] == split]
-
-
-def data_view(params: dict) -> dict:
-    """The input a model sees: store size, crop, for low-resolution models the size the crop is resized to,
-    and the aligned feature streams (``["flow", "keypoints"]``) a multi-modal model reads."""
-    return {k: params[k] for k in ("store_size", "crop", "resize", "streams") if params.get(k)}
 
 
 def aligned_streams(features: FeatureStore | None, split: str, params: dict) -> AlignedStreams | None:
@@ -102,28 +99,28 @@ def _has_streams(streams: AlignedStreams, video_id: str) -> bool:
         streams.keypoints is None or video_id in streams.keypoints)
 
 
-def recognizer_recipe(store_root: Path, index: list[dict], vocabulary: dict, params: dict,
-                      teacher: nn.Module | None = None, features: FeatureStore | None = None) -> Recipe:
-    """A recogniser (``params["kind"]``, default the VAC/SMKD baseline) with its data and training config.
+def recognizer_recipe(spec: RunSpec, inputs: RunInputs, teacher: nn.Module | None = None) -> Recipe:
+    """The recogniser of ``spec`` (``kind``, its ``model`` block) with its data and training config.
 
-    With ``teacher`` the model trained is a distiller (``params["distill"]``: the method and its options)
-    around the frozen teacher and a fresh student; the dev set feeds the student alone.
+    With ``teacher`` the model trained is a distiller (``spec.distill``: the method and its options) around the
+    frozen teacher and a fresh student; the dev set feeds the student alone.
     """
-    vocab = Vocabulary.from_dict(vocabulary)
-    store = FrameStore(Path(store_root))
-    torch.manual_seed(int(params["train"]["seed"]))
-    kind = params.get("kind", "baseline")
-    model = build_model(params, vocab, teacher)
+    vocab = Vocabulary.from_dict(inputs.vocabulary)
+    store = FrameStore(Path(inputs.store_root))
+    torch.manual_seed(spec.train.seed)
+    model = build_model(spec, vocab, teacher)
     distilling = teacher is not None
-    train_set = clip_dataset(store, index, vocab, "train", params, True, teacher_view=distilling, features=features)
+    params = spec.data_params()
+    train_set = clip_dataset(store, inputs.index, vocab, "train", params, True, teacher_view=distilling,
+                             features=inputs.features)
     # a distilled student is evaluated on its own input alone: no teacher view, no teacher streams
-    dev_set = clip_dataset(store, index, vocab, "dev", {**params, "streams": None} if distilling else params, False,
-                           features=features)
-    config = TrainConfig(**params["train"], run_fingerprint=run_fingerprint(params, vocabulary))
-    views = int(params.get("distill", {}).get("cache_views", 0)) if distilling else 0
+    dev_set = clip_dataset(store, inputs.index, vocab, "dev", {**params, "streams": None} if distilling else params,
+                           False, features=inputs.features)
+    config = dataclasses.replace(spec.train, run_fingerprint=run_fingerprint(spec.to_params(), inputs.vocabulary))
+    views = spec.distill.cache_views if distilling and spec.distill is not None else 0
     if views:
-        train_set = cached_teacher_targets(teacher, train_set, params, views, resolve_device(config.device))
-    return Recipe(model, train_set, dev_set, vocab, config, kind)
+        train_set = cached_teacher_targets(teacher, train_set, spec, views, resolve_device(config.device))
+    return Recipe(model, train_set, dev_set, vocab, config, spec)
 
 
 # Bumped when a method's losses change while its parameters do not, so that a checkpoint trained with the old
@@ -132,14 +129,12 @@ def recognizer_recipe(store_root: Path, index: list[dict], vocabulary: dict, par
 LOSS_REVISIONS = {"smkd": 2, "ctca": 2}
 
 
-def cached_teacher_targets(teacher: nn.Module, train_set: SignClipDataset, params: dict, views: int,
+def cached_teacher_targets(teacher: nn.Module, train_set: SignClipDataset, spec: RunSpec, views: int,
                            device: torch.device) -> TeacherTargetDataset:
     """The training clips with the frozen teacher's targets of ``views`` augmentation views, computed once under
-    ``distill.cache_dir`` (default ``data/05_model_input/teacher_targets``) in a folder keyed by the teacher's
-    weights and the data view (``training.teacher_cache``)."""
-    root = Path(params["distill"].get("cache_dir", "data/05_model_input/teacher_targets"))
-    key = cache_key(teacher, data_view(params), views, int(params["train"].get("seed", 0)))
-    cached = TeacherTargetDataset(train_set, root / key, views)
+    ``distill.cache_dir`` in a folder keyed by the teacher's weights and the data view (``training.teacher_cache``)."""
+    key = cache_key(teacher, spec.data_view(), views, spec.train.seed)
+    cached = TeacherTargetDataset(train_set, Path(spec.distill.cache_dir) / key, views)
     cached.build(teacher, device)
     return cached
 
@@ -165,12 +160,11 @@ def run_fingerprint(params: dict, vocabulary: dict) -> str:
     return hashlib.sha1(text.encode()).hexdigest()[:12]
 
 
-def build_model(params: dict, vocab: Vocabulary, teacher: nn.Module | None = None) -> nn.Module:
-    """The recogniser of ``params`` (``kind``, ``model``) for ``vocab``; with a frozen ``teacher``, the distiller
-    of ``params["distill"]`` around it and the fresh student."""
-    kind = params.get("kind", "baseline")
-    model = build_recognizer(kind, len(vocab), params["model"], **model_inputs(kind, params["model"], vocab))
-    return model if teacher is None else build_distiller(teacher, model, params.get("distill", {}))
+def build_model(spec: RunSpec, vocab: Vocabulary, teacher: nn.Module | None = None) -> nn.Module:
+    """The recogniser of ``spec`` (``kind``, ``model``) for ``vocab``; with a frozen ``teacher``, the distiller
+    of ``spec.distill`` around it and the fresh student."""
+    model = build_recognizer(spec.kind, len(vocab), spec.model, **model_inputs(spec.kind, spec.model, vocab))
+    return model if teacher is None else build_distiller(teacher, model, spec.distill or DistillSpec())
 
 
 def model_inputs(kind: str, model: dict, vocab: Vocabulary) -> dict:
@@ -183,17 +177,17 @@ def model_inputs(kind: str, model: dict, vocab: Vocabulary) -> dict:
     return {}
 
 
-def build_distiller(teacher: nn.Module, student: nn.Module, options: dict) -> nn.Module:
-    """The distillation wrapper named by ``options["method"]`` (crkd | signkd)."""
-    method = options.get("method", "crkd")
-    if method == "crkd":
+def build_distiller(teacher: nn.Module, student: nn.Module, distill: DistillSpec) -> nn.Module:
+    """The distillation wrapper named by ``distill.method`` (crkd | signkd) with its loss options."""
+    options = distill.options
+    if distill.method == "crkd":
         from signdistill.losses.crkd import CRKDConfig, CRKDDistiller
 
-        return CRKDDistiller(teacher, student, CRKDConfig(**{k: v for k, v in options.items() if k != "method"}))
-    if method == "signkd":
+        return CRKDDistiller(teacher, student, CRKDConfig(**options))
+    if distill.method == "signkd":
         from signdistill.losses.signkd import SignKDDistiller
 
         return SignKDDistiller(teacher, student, options.get("feature_stages", (1, 2, 3, 4)),
                                bool(options.get("output_loss", True)), options.get("feature_reduction", "mean"),
                                options.get("output_reduction", "mean"))
-    raise ValueError(f"unknown distillation method {method!r} (crkd | signkd)")
+    raise ValueError(f"unknown distillation method {distill.method!r} (crkd | signkd)")

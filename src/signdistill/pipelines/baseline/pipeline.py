@@ -1,18 +1,11 @@
-"""Wiring of the ``baseline`` pipeline: one namespaced instance per input resolution."""
+"""Wiring of the ``baseline`` pipeline: the VAC/SMKD baseline at the teacher's and the student's resolution."""
 
-from kedro.pipeline import Pipeline, node, pipeline
+from kedro.pipeline import Pipeline
 
-from signdistill.pipelines.baseline.nodes import train_recognizer
+from signdistill.pipelines.runs import train_run
 
-
-def _training() -> Pipeline:
-    return Pipeline([
-        node(train_recognizer, ["frame_store", "corpus_index", "vocabulary", "params:baseline"],
-             ["model", "history"], name="train_baseline"),
-    ])
+RUNS = ("teacher_res", "student_res")
 
 
 def create_pipeline(**kwargs) -> Pipeline:
-    shared = {"frame_store", "corpus_index", "vocabulary"}
-    return sum((pipeline(_training(), namespace=resolution, inputs=shared)
-                for resolution in ("teacher_res", "student_res")), Pipeline([]))
+    return sum((train_run(run) for run in RUNS), Pipeline([]))

@@ -2,7 +2,8 @@
 
 from kedro.pipeline import Pipeline, node
 
-from signdistill.pipelines.features.nodes import features_report, flow_preview, heatmap_preview, plan_features
+from signdistill.pipelines.features.nodes import features_report, plan_features
+from signdistill.reporting.previews import flow_preview, heatmap_preview
 
 
 def create_pipeline(**kwargs) -> Pipeline:

@@ -5,13 +5,9 @@ from __future__ import annotations
 import logging
 from collections import Counter
 
-import matplotlib.pyplot as plt
-import numpy as np
 import pandas as pd
-from matplotlib.figure import Figure
 
-from signdistill.data.corpora import SPLITS, CorpusIndex, Sample, problems_to_records
-from signdistill.data.frames import FrameReadError, read_frames
+from signdistill.data.corpora import SPLITS, CorpusIndex, problems_to_records
 from signdistill.data.store import FrameStore, too_short_reason
 from signdistill.data.vocabulary import Vocabulary
 from signdistill.errors import InputError
@@ -82,35 +78,3 @@ def preprocess_report(corpus: CorpusIndex, index: pd.DataFrame, vocabulary: dict
         "vocabulary_size": len(vocab.glosses), "num_classes": len(vocab),
         "unknown_glosses": oov, "problem_count": len(problems), "problems": problems,
     }
-
-
-def _first_readable(samples: list[Sample]) -> tuple[Sample, np.ndarray] | None:
-    for sample in samples:
-        try:
-            return sample, read_frames(sample.source)
-        except FrameReadError:
-            continue  # the preprocess report names it; the preview just shows another video
-    return None
-
-
-def signer_preview(corpus: CorpusIndex, signers: int = 4, frames_per_signer: int = 6) -> Figure:
-    """Sample frames of a few signers, one row each, for a first look at the corpus."""
-    by_signer: dict[str, list[Sample]] = {}
-    for sample in corpus.samples:
-        by_signer.setdefault(sample.signer, []).append(sample)
-    rows = [found for _, samples in sorted(by_signer.items()) if (found := _first_readable(samples[:5]))]
-    rows = rows[:signers]
-    fig, axes = plt.subplots(max(len(rows), 1), frames_per_signer,
-                             figsize=(1.6 * frames_per_signer, 2.0 * max(len(rows), 1)), squeeze=False)
-    for row, (sample, frames) in enumerate(rows):
-        picks = np.linspace(0, len(frames) - 1, frames_per_signer).astype(int)
-        for col, t in enumerate(picks):
-            ax = axes[row, col]
-            ax.imshow(frames[t])
-            ax.set_xticks([])
-            ax.set_yticks([])
-            if col == 0:
-                ax.set_ylabel(sample.signer, fontsize=8)
-            ax.set_title(f"{sample.id[-8:]} t={t}", fontsize=6)
-    fig.tight_layout()
-    return fig

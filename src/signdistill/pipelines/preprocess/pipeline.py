@@ -6,8 +6,8 @@ from signdistill.pipelines.preprocess.nodes import (
     index_corpus,
     plan_frame_store,
     preprocess_report,
-    signer_preview,
 )
+from signdistill.reporting.previews import signer_preview
 
 
 def create_pipeline(**kwargs) -> Pipeline:

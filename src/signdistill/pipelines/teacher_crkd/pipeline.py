@@ -1,8 +1,8 @@
-"""Wiring of ``teacher_crkd``: train the teacher on the frame store, then evaluate it."""
+"""Wiring of ``teacher_crkd``: the MSTNet teacher trained and evaluated."""
 
 from kedro.pipeline import Pipeline
 
-from signdistill.pipelines.evaluation.pipeline import evaluate_runs, train_run
+from signdistill.pipelines.runs import evaluate_runs, train_run
 
 
 def create_pipeline(**kwargs) -> Pipeline:

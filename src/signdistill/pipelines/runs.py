@@ -1,0 +1,117 @@
+"""Pipeline builders every pipeline shares: a run's training, its evaluation, reports over runs.
+
+A *run* is a namespace: ``<run>.recognizer`` (parameters) -> ``<run>.model``, ``<run>.history`` -> ``<run>.wer_table``,
+``<run>.efficiency_table``, ... Pipelines compose these builders; they never import one another (a pipeline that
+reads another's outputs, such as a teacher's model, gets its producer from ``pipeline_registry``).
+"""
+
+from __future__ import annotations
+
+from functools import partial, update_wrapper
+
+from kedro.pipeline import Pipeline, node, pipeline
+
+from signdistill.pipelines.nodes import decode_splits, train_recognizer
+from signdistill.reporting.comparison import ablation_table, report_table
+from signdistill.reporting.evaluation import efficiency_table, hypotheses_text, training_curves, wer_tables
+from signdistill.reporting.papers import PaperRow, report_rows
+
+TRAINING_INPUTS = ("frame_store", "corpus_index", "vocabulary")
+
+
+def named(func, **bound):  # noqa: ANN001, ANN201 - a node's function with arguments bound, keeping its name
+    return update_wrapper(partial(func, **bound), func)
+
+
+def train_run(run: str, teacher: str | None = None, features: bool = False) -> Pipeline:
+    """``<run>.model`` and ``<run>.history`` from the ``<run>.recognizer`` parameters; distilled from the frozen
+    ``<teacher>.model`` when ``teacher`` is given; ``features``: the run reads the feature store (SignKD)."""
+    inputs = {"store": "frame_store", "index": "corpus_index", "vocabulary": "vocabulary",
+              "params": "params:recognizer", "checkpoint_root": "params:checkpoint_root"}
+    if teacher:
+        inputs["teacher"] = "teacher"
+    if features:
+        inputs["features"] = "feature_store"
+    training = Pipeline([node(named(train_recognizer, run=run), inputs, ["model", "history"],
+                              name="distill" if teacher else "train")])
+    shared = {name: name for name in (*TRAINING_INPUTS, *(["feature_store"] if features else []))}
+    return pipeline(training, namespace=run, inputs={**shared, **({"teacher": f"{teacher}.model"} if teacher else {})},
+                    parameters={"checkpoint_root"})
+
+
+def _evaluation(run: str, features: bool = False) -> Pipeline:
+    decode_inputs = {"package": "model", "store": "frame_store", "index": "corpus_index",
+                     "params": "params:evaluation", **({"features": "feature_store"} if features else {})}
+    return Pipeline([
+        node(decode_splits, decode_inputs, "hypotheses", name="decode"),
+        node(hypotheses_text, "hypotheses", "hypotheses_txt", name="write_hypotheses"),
+        node(wer_tables, ["hypotheses", "corpus_index", "params:evaluation"], ["wer_table", "wer_metrics"],
+             name="score"),
+        node(named(training_curves, run=run), "history", "training_curves", name="plot_training_curves"),
+        node(efficiency_table, ["model", "params:evaluation"], "efficiency_table", name="profile"),
+    ])
+
+
+def evaluate_runs(runs: tuple[str, ...] | list[str], features: bool = False) -> Pipeline:
+    """Decode, score, plot and profile each run's ``<run>.model``; ``features``: the models read the feature
+    store's streams too (SignKD teachers)."""
+    shared = {"frame_store", "corpus_index"} | ({"feature_store"} if features else set())
+    return sum((pipeline(_evaluation(run, features), namespace=run, inputs=shared, parameters={"evaluation"})
+                for run in runs), Pipeline([]))
+
+
+def _tables(runs: list[str]) -> list[str]:
+    return [f"{run}.{table}" for run in runs for table in ("wer_table", "efficiency_table")]
+
+
+def report(name: str, title: str, labels: dict[str, str] | None = None, func=report_table,  # noqa: ANN001
+           extra_inputs: tuple[str, ...] = ()) -> Pipeline:
+    """``<name>`` (CSV), ``<name>_plot`` and ``<name>_metrics`` comparing the runs of the paper table ``name``
+    (``reporting.papers``) with the paper's numbers."""
+    rows = report_rows(name)
+    func = named(func, rows=rows, title=title, **({"labels": labels} if labels else {}))
+    return Pipeline([node(func, [*extra_inputs, *_tables(list(rows))], [name, f"{name}_plot", f"{name}_metrics"],
+                          name=name)])
+
+
+def method_against_baseline(run: str, baseline: str = "student_res") -> Pipeline:
+    """``run`` trained and evaluated, then ``<run>_report`` comparing it with the baseline run (trained by the
+    ``baseline`` pipeline, which the registry adds; a baseline already trained resumes from its checkpoint)."""
+    return (train_run(run) + evaluate_runs([run])
+            + report(f"{run}_report", title=f"{run} against the baseline ({baseline})"))
+
+
+def ablation_tables(tables: list[str]) -> Pipeline:
+    """One report node per paper table (``reporting.papers.PAPER_TABLES``): ``<table>_report.csv`` / ``.png`` and
+    MLflow metrics, from the runs' evaluations."""
+    nodes = []
+    for name in tables:
+        rows: dict[str, PaperRow] = report_rows(name)
+        func = named(ablation_table, rows=rows, title=table_title(name))
+        nodes.append(node(func, _tables(list(rows)), [f"{name}_report", f"{name}_report_plot",
+                                                      f"{name}_report_metrics"], name=f"{name}_report"))
+    return Pipeline(nodes)
+
+
+def table_title(name: str) -> str:
+    """``smkd_table1`` -> "SMKD Table 1 (this corpus against the paper)"."""
+    method, _, table = name.partition("_")
+    method = {"smkd": "SMKD", "ctca": "CTCA", "crkd": "CRKD", "signkd": "SignKD"}.get(method, method)
+    number = table.removeprefix("table")
+    if method == "CRKD":  # the CRKD paper numbers its tables in Roman numerals
+        number = {"7": "VII", "8": "VIII"}.get(number, number)
+    named_table = f"Table {number.upper() if number.isalpha() else number}" if table.startswith("table") else (
+        f"Fig. {table.removeprefix('fig')}" if table.startswith("fig") else table)
+    return f"{method} {named_table} (this corpus against the paper)"
+
+
+def paper_rows(pipeline: Pipeline) -> dict[str, list[tuple[str, str]]]:
+    """``{run: [(table, row label), ...]}`` of the ablation tables (``ablation_tables``' report nodes) in
+    ``pipeline``: what MLflow tags each run with."""
+    rows: dict[str, list[tuple[str, str]]] = {}
+    for report_node in pipeline.nodes:
+        if getattr(report_node.func, "func", None) is not ablation_table:
+            continue
+        for run, (label, *_) in report_node.func.keywords["rows"].items():
+            rows.setdefault(run, []).append((report_node.name.removesuffix("_report"), label))
+    return rows

@@ -1,0 +1,169 @@
+"""A run's typed specification: a run's parameters (``<run>.recognizer`` in ``conf/``) parsed and validated once,
+where the run starts (``RunSpec.from_params``), and the corpus it reads (``RunInputs``). ``training.run.train_run``
+trains a run from these two."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from signdistill.data.features import FeatureStore
+from signdistill.models.registry import recognizer_config
+from signdistill.training.trainer import TrainConfig
+
+DEFAULT_CHECKPOINT_ROOT = Path("data/06_models/checkpoints")
+
+
+@dataclass(frozen=True)
+class DDPSpec:
+    """Processes per machine and machines; more than one process: the run is trained by ``torchrun`` (DDP)."""
+
+    nproc_per_node: int = 1
+    nnodes: int = 1
+
+    @property
+    def distributed(self) -> bool:
+        return self.nproc_per_node * self.nnodes > 1
+
+
+@dataclass(frozen=True)
+class DistillSpec:
+    """Distillation from a frozen teacher: the ``method`` (crkd | signkd), its loss ``options`` (validated by the
+    distiller that takes them) and offline targets (``cache_views`` augmentation views of the teacher's targets
+    computed once under ``cache_dir``; 0 = the teacher runs at every step)."""
+
+    method: str = "crkd"
+    cache_views: int = 0
+    cache_dir: str = "data/05_model_input/teacher_targets"
+    options: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_params(cls, params: dict[str, Any]) -> DistillSpec:
+        options = {k: v for k, v in params.items() if k not in ("method", "cache_views", "cache_dir")}
+        known = {k: params[k] for k in ("method", "cache_views", "cache_dir") if k in params}
+        spec = cls(**known, options=options)
+        if spec.method not in ("crkd", "signkd"):
+            raise ValueError(f"unknown distillation method {spec.method!r} (crkd | signkd)")
+        return spec
+
+    def to_params(self) -> dict[str, Any]:
+        """The section as written, defaults left out (so that it fingerprints as the YAML that said it)."""
+        params = {"method": self.method, **self.options}
+        if self.cache_views:
+            params["cache_views"] = self.cache_views
+        if self.cache_dir != DistillSpec.cache_dir:
+            params["cache_dir"] = self.cache_dir
+        return params
+
+
+# The keys of a run's parameters besides ``model``, ``train``, ``distill`` and ``ddp``, with their defaults.
+DATA_DEFAULTS: dict[str, Any] = {"kind": "baseline", "resize": None, "flip": True, "temporal_scale": 0.2,
+                                 "temporal_context": 12, "crop_scale": None, "streams": None, "rules": "none"}
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """What one run trains and how: the recogniser (``kind`` and its ``model`` block, validated by
+    ``models.registry.recognizer_config``), the data view (the frame store's ``store_size``, the ``crop``, for
+    low-resolution students the ``resize`` of the crop, augmentation, the feature ``streams`` a multi-modal
+    model reads), the scoring ``rules``, the training section (``TrainConfig``), the distillation (none: the
+    run trains from scratch), where its checkpoints live (default ``<checkpoint root>/<name>``) and how many
+    processes train it."""
+
+    name: str
+    store_size: int
+    crop: int
+    model: dict[str, Any]
+    train: TrainConfig
+    kind: str = "baseline"
+    resize: int | None = None
+    flip: bool = True
+    temporal_scale: float = 0.2
+    temporal_context: int = 12
+    crop_scale: tuple[float, float] | None = None
+    streams: tuple[str, ...] | None = None
+    rules: str = "none"
+    distill: DistillSpec | None = None
+    checkpoint_dir: Path = Path()
+    ddp: DDPSpec = DDPSpec()
+
+    @classmethod
+    def from_params(cls, params: dict[str, Any], name: str,
+                    checkpoint_root: str | Path = DEFAULT_CHECKPOINT_ROOT) -> RunSpec:
+        """Parse and validate ``params`` (a run's ``recognizer`` section); every problem names the run."""
+        try:
+            return cls._parse(dict(params), name, Path(checkpoint_root))
+        except (TypeError, ValueError, KeyError) as error:
+            raise ValueError(f"run {name!r}: {error}") from error
+
+    @classmethod
+    def _parse(cls, params: dict[str, Any], name: str, checkpoint_root: Path) -> RunSpec:
+        known = set(DATA_DEFAULTS) | {"store_size", "crop", "model", "train", "distill", "checkpoint_dir", "ddp"}
+        unknown = sorted(set(params) - known)
+        if unknown:
+            raise ValueError(f"unknown parameters {unknown}; a run takes {sorted(known)}")
+        missing = sorted({"store_size", "crop", "model", "train"} - set(params))
+        if missing:
+            raise ValueError(f"missing parameters {missing}")
+        data = {k: params.get(k, default) for k, default in DATA_DEFAULTS.items()}
+        recognizer_config(data["kind"], 1, params["model"])  # an unknown model key fails here, naming the kind
+        streams = tuple(data["streams"]) if data["streams"] else None
+        if streams and set(streams) - {"flow", "keypoints"}:
+            raise ValueError(f"unknown streams {sorted(set(streams) - {'flow', 'keypoints'})} (flow | keypoints)")
+        train_keys = {f.name for f in dataclasses.fields(TrainConfig)} - {"run_fingerprint"}
+        if set(params["train"]) - train_keys:
+            raise ValueError(f"unknown train parameters {sorted(set(params['train']) - train_keys)}; "
+                             f"train takes {sorted(train_keys)}")
+        return cls(name=name, store_size=int(params["store_size"]), crop=int(params["crop"]),
+                   model=dict(params["model"]), train=TrainConfig(**params["train"]), kind=str(data["kind"]),
+                   resize=int(data["resize"]) if data["resize"] else None, flip=bool(data["flip"]),
+                   temporal_scale=float(data["temporal_scale"]), temporal_context=int(data["temporal_context"]),
+                   crop_scale=tuple(data["crop_scale"]) if data["crop_scale"] else None, streams=streams,
+                   rules=str(data["rules"]),
+                   distill=DistillSpec.from_params(params["distill"]) if params.get("distill") else None,
+                   checkpoint_dir=Path(params.get("checkpoint_dir") or checkpoint_root / name),
+                   ddp=DDPSpec(**params.get("ddp", {})))
+
+    def to_params(self) -> dict[str, Any]:
+        """The spec as a parameters section (JSON-able): what ``from_params`` reads back to the same spec."""
+        params: dict[str, Any] = {k: getattr(self, k) for k in DATA_DEFAULTS}
+        params.update(store_size=self.store_size, crop=self.crop, model=self.model,
+                      train={k: v for k, v in dataclasses.asdict(self.train).items() if k != "run_fingerprint"},
+                      checkpoint_dir=str(self.checkpoint_dir), ddp=dataclasses.asdict(self.ddp))
+        params["crop_scale"] = list(self.crop_scale) if self.crop_scale else None
+        params["streams"] = list(self.streams) if self.streams else None
+        if self.distill is not None:
+            params["distill"] = self.distill.to_params()
+        return params
+
+    def data_params(self) -> dict[str, Any]:
+        """The data view and augmentation as ``training.recipes.clip_dataset`` reads them."""
+        keys = ("store_size", "crop", "resize", "flip", "temporal_scale", "temporal_context", "crop_scale", "streams")
+        params = {k: v for k, v in self.to_params().items() if k in keys}
+        return {**params, "train": {"seed": self.train.seed}}
+
+    def data_view(self) -> dict[str, Any]:
+        """The input a model sees, as its package records it."""
+        return data_view(self.to_params())
+
+
+def data_view(params: dict) -> dict:
+    """The input a model sees: store size, crop, for low-resolution models the size the crop is resized to,
+    and the aligned feature streams (``["flow", "keypoints"]``) a multi-modal model reads."""
+    return {k: params[k] for k in ("store_size", "crop", "resize", "streams") if params.get(k)}
+
+
+@dataclass
+class RunInputs:
+    """The corpus a run reads: the frame store's root, the index rows, the vocabulary, the feature store (for
+    models that read flow and keypoints) and, for a distilled run, the frozen teacher's package."""
+
+    store_root: Path
+    index: list[dict]
+    vocabulary: dict
+    features: FeatureStore | None = None
+    teacher_package: dict | None = None
+
+
