@@ -47,6 +47,7 @@ def test_quick_env_trains_every_run_briefly_on_tiny_under_its_own_root() -> None
     assert all(section["train"]["epochs"] == 1 for section in sections.values())
     assert all(section["checkpoint_dir"].startswith("data/quick/") for section in sections.values()
                if "checkpoint_dir" in section)
+    assert params["checkpoint_root"] == "data/quick/06_models/checkpoints"  # the runs that say no checkpoint_dir
     assert params["synth"]["preset"] == "tiny"
     catalog = quick["catalog"]
     assert catalog["corpus"]["path"] == "data/quick/01_raw/synthsign"

@@ -33,7 +33,7 @@ from signdistill.paths import DATA, DataPaths
 from signdistill.training.recipes import read_index, recognizer_recipe
 from signdistill.training.spec import RunInputs, RunSpec
 from signdistill.training.teacher_cache import clip_targets
-from signdistill.training.trainer import Trainer
+from signdistill.training.trainer import TrainConfig, Trainer
 
 app = benchmark_app(__doc__)
 
@@ -80,7 +80,7 @@ def main(teacher_file: Annotated[Path, typer.Option("--teacher", metavar="PATH",
     targets = [clip_targets(teacher, item, torch.device("cpu")) for item in items]
     forward_s = (time.perf_counter() - start) / len(items)  # one teacher forward per clip and view
     cached_items = [{**item, **{k: v.float() for k, v in t.items()}} for item, t in zip(items, targets, strict=True)]
-    batch_size = int(distilled["train"]["batch_size"])
+    batch_size = TrainConfig(**distilled["train"]).batch_size
     rgb_only = [{k: v for k, v in it.items() if k not in ("flow", "keypoints", "video_teacher")} for it in items]
     batches = {"scratch": [collate_clips(rgb_only[i:i + batch_size]) for i in range(0, len(items), batch_size)],
                "online": [collate_clips(items[i:i + batch_size]) for i in range(0, len(items), batch_size)],
