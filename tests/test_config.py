@@ -114,3 +114,22 @@ def test_env_yml_stacks_folders_between_base_and_the_env(tmp_path: Path) -> None
     assert loader["parameters"]["c"] == "from_globals"
     with pytest.raises(MissingConfigException, match=r"other/env.yml: extends 'nowhere'"):
         SignDistillConfigLoader(str(conf), env="other", base_env="base", default_run_env="local")["parameters"]
+
+
+def test_runs_leave_the_shared_defaults_out() -> None:
+    """Defaults every run shares are said once, in RunSpec: no run of base or a paper environment spells them
+    (a run's own checkpoint_dir, another rules or more processes are what it says)."""
+    from dataclasses import asdict
+
+    from signdistill.training.spec import DATA_DEFAULTS, DDPSpec
+
+    defaults = {**{k: DATA_DEFAULTS[k] for k in ("rules", "flip", "temporal_scale")}, "ddp": asdict(DDPSpec())}
+    for env in ("local", *PAPER_RULES):
+        params = _loader(env)["parameters"]
+        runs = {run: s["recognizer"] for run, s in params.items() if isinstance(s, dict) and "recognizer" in s}
+        assert len(runs) > 40
+        for run, section in runs.items():
+            spelled = [key for key, value in defaults.items() if key in section and section[key] == value
+                       and not (key == "rules" and env in PAPER_RULES)]  # there: the corpus' rules, said once
+            spelled += ["checkpoint_dir"] * (section.get("checkpoint_dir") == f"{params['checkpoint_root']}/{run}")
+            assert not spelled, f"{env}: {run} spells the default {spelled}"
