@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+from kedro.config import MissingConfigException
+
 from signdistill.config import SignDistillConfigLoader
 
 CONF = Path(__file__).resolve().parents[1] / "conf"
@@ -44,6 +47,7 @@ def test_quick_env_trains_every_run_briefly_on_tiny_under_its_own_root() -> None
     assert all(section["train"]["epochs"] == 1 for section in sections.values())
     assert all(section["checkpoint_dir"].startswith("data/quick/") for section in sections.values()
                if "checkpoint_dir" in section)
+    assert params["checkpoint_root"] == "data/quick/06_models/checkpoints"  # the runs that say no checkpoint_dir
     assert params["synth"]["preset"] == "tiny"
     catalog = quick["catalog"]
     assert catalog["corpus"]["path"] == "data/quick/01_raw/synthsign"
@@ -53,3 +57,79 @@ def test_quick_env_trains_every_run_briefly_on_tiny_under_its_own_root() -> None
     assert base["parameters"]["smkd_ws"]["recognizer"]["train"]["epochs"] == 24
     assert base["catalog"]["corpus"]["path"] == "data/01_raw/synthsign"
     assert base["mlflow"]["tracking"]["experiment"]["name"] == "signdistill"
+
+
+PAPER_RULES = {"phoenix2014": "phoenix2014", "phoenix2014t": "phoenix2014t", "csl_daily": "none"}
+
+
+def _without_rules(config):
+    """``config`` with every ``rules`` value blanked (what the paper environments may differ in)."""
+    if isinstance(config, dict):
+        return {k: "<rules>" if k == "rules" else _without_rules(v) for k, v in config.items()}
+    if isinstance(config, list):
+        return [_without_rules(v) for v in config]
+    return config
+
+
+def test_paper_envs_share_conf_paper_and_differ_only_in_rules_and_corpus() -> None:
+    loaded = {env: _loader(env) for env in PAPER_RULES}
+    params = {env: loader["parameters"] for env, loader in loaded.items()}
+    catalogs = {env: loader["catalog"] for env, loader in loaded.items()}
+    paper_files = "".join(f.read_text() for f in (CONF / "paper").glob("parameters_*.yml"))
+    for env, rules in PAPER_RULES.items():
+        assert params[env]["evaluation"]["rules"] == rules
+        paper_runs = [run for run, section in params[env].items() if isinstance(section, dict) and "rules" in
+                      section.get("recognizer", {}) and f"\n{run}:" in paper_files]
+        assert len(paper_runs) == 6
+        assert {params[env][run]["recognizer"]["rules"] for run in paper_runs} == {rules}
+        assert params[env]["signkd_teacher"]["recognizer"]["crop"] == 224  # conf/paper, not conf/base
+        assert catalogs[env]["corpus"]["layout"] == env and not catalogs[env]["corpus"]["generate"]
+        # the environment's own folder says only what differs
+        lines = sum(len(f.read_text().splitlines()) for f in (CONF / env).glob("*.yml"))
+        assert lines < 40, f"conf/{env} holds {lines} lines"
+    first, *others = PAPER_RULES
+    for env in others:
+        assert _without_rules(params[env]) == _without_rules(params[first])
+        corpus = {k: v for k, v in catalogs[env].items() if k != "corpus"}
+        assert corpus == {k: v for k, v in catalogs[first].items() if k != "corpus"}
+
+
+def test_env_yml_stacks_folders_between_base_and_the_env(tmp_path: Path) -> None:
+    conf = tmp_path / "conf"
+    for folder, text in {"base": "a: {x: base}\nb: base\nc: base\n", "mid": "b: {y: mid}\nc: '${globals:c}'\n",
+                         "top": "c: top\n"}.items():
+        (conf / folder).mkdir(parents=True)
+        (conf / folder / "parameters.yml").write_text(text)
+    (conf / "top" / "globals.yml").write_text("c: from_globals\n")
+    (conf / "top" / "env.yml").write_text("extends: mid\n")
+    (conf / "other").mkdir()
+    (conf / "other" / "env.yml").write_text("extends: nowhere\n")
+    loader = SignDistillConfigLoader(str(conf), env="top", base_env="base", default_run_env="local")
+    assert loader["parameters"] == {"a": {"x": "base"}, "b": {"y": "mid"}, "c": "top"}  # whole keys replaced
+    loader = SignDistillConfigLoader(str(conf), env="mid", base_env="base", default_run_env="local")
+    with pytest.raises(Exception, match="Globals key .c. not found"):  # conf/mid alone has no globals to read
+        loader["parameters"]
+    (conf / "top" / "parameters.yml").unlink()
+    loader = SignDistillConfigLoader(str(conf), env="top", base_env="base", default_run_env="local")
+    assert loader["parameters"]["c"] == "from_globals"
+    with pytest.raises(MissingConfigException, match=r"other/env.yml: extends 'nowhere'"):
+        SignDistillConfigLoader(str(conf), env="other", base_env="base", default_run_env="local")["parameters"]
+
+
+def test_runs_leave_the_shared_defaults_out() -> None:
+    """Defaults every run shares are said once, in RunSpec: no run of base or a paper environment spells them
+    (a run's own checkpoint_dir, another rules or more processes are what it says)."""
+    from dataclasses import asdict
+
+    from signdistill.training.spec import DATA_DEFAULTS, DDPSpec
+
+    defaults = {**{k: DATA_DEFAULTS[k] for k in ("rules", "flip", "temporal_scale")}, "ddp": asdict(DDPSpec())}
+    for env in ("local", *PAPER_RULES):
+        params = _loader(env)["parameters"]
+        runs = {run: s["recognizer"] for run, s in params.items() if isinstance(s, dict) and "recognizer" in s}
+        assert len(runs) > 40
+        for run, section in runs.items():
+            spelled = [key for key, value in defaults.items() if key in section and section[key] == value
+                       and not (key == "rules" and env in PAPER_RULES)]  # there: the corpus' rules, said once
+            spelled += ["checkpoint_dir"] * (section.get("checkpoint_dir") == f"{params['checkpoint_root']}/{run}")
+            assert not spelled, f"{env}: {run} spells the default {spelled}"

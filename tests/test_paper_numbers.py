@@ -8,10 +8,11 @@ from functools import cache
 from pathlib import Path
 
 import pytest
-from kedro.config import OmegaConfigLoader
 
+from signdistill.config import load_parameters
 from signdistill.distillation.crkd import CRKDConfig
 from signdistill.models.registry import recognizer_config
+from signdistill.training.spec import RunSpec
 
 CONF = Path(__file__).resolve().parents[1] / "conf"
 PAPER_ENVS = ("phoenix2014", "phoenix2014t", "csl_daily")
@@ -20,11 +21,16 @@ ENVS = ("local", *PAPER_ENVS)  # "local" (empty in the repo): conf/base alone
 
 @cache
 def parameters(env: str) -> dict:
-    return OmegaConfigLoader(str(CONF), base_env="base", default_run_env=env)["parameters"]
+    return load_parameters(env, CONF)
 
 
 def recognizer(env: str, run: str) -> dict:
     return parameters(env)[run]["recognizer"]
+
+
+def spec(env: str, run: str) -> RunSpec:
+    """The run as it trains: what its section leaves out at the defaults every run shares (RunSpec, TrainConfig)."""
+    return RunSpec.from_params(recognizer(env, run), run)
 
 
 def runs_of_kind(params: dict, kind: str) -> dict[str, dict]:
@@ -67,16 +73,15 @@ def test_crkd_weights_and_gradient_stopping_are_the_papers(env: str) -> None:
 def test_crkd_paper_envs_train_as_section_iv(env: str) -> None:
     params = parameters(env)
     for run in ("crkd_teacher", "crkd_scratch", "crkd_distilled"):
-        rec = recognizer(env, run)
-        train = rec["train"]
-        assert (train["optimizer"], train["lr"], train["weight_decay"], train["batch_size"]) == (
-            "adam", 1.0e-4, 1.0e-4, 2), run
+        run_spec = spec(env, run)
+        train = run_spec.train
+        assert (train.optimizer, train.lr, train.weight_decay, train.batch_size) == ("adam", 1.0e-4, 1.0e-4, 2), run
         # 85 epochs, "the learning rate decreases by 80% at the 45th and 65th epochs"
-        assert (train["epochs"], train["schedule"], train["milestones"], train["gamma"]) == (
-            85, "multistep", [45, 65], 0.2), run
-        assert (rec["store_size"], rec["crop"], rec["temporal_scale"], rec["flip"]) == (256, 224, 0.2, True), run
+        assert (train.epochs, train.schedule, train.milestones, train.gamma) == (85, "multistep", [45, 65], 0.2), run
+        assert (run_spec.store_size, run_spec.crop, run_spec.temporal_scale, run_spec.flip) == (
+            256, 224, 0.2, True), run
     assert params["crkd_distilled"]["recognizer"]["resize"] == 72  # LRINet at 72 px
-    assert recognizer("local", "crkd_distilled")["train"]["gamma"] == 0.2  # base: cosine, gamma unused
+    assert spec("local", "crkd_distilled").train.gamma == 0.2  # base: cosine, gamma unused
 
 
 # --------------------------------------------------------------------------- CTCA (Guo et al., ICCV 2023)
@@ -111,7 +116,7 @@ def test_signkd_loss_weights_are_the_papers(env: str) -> None:
 @pytest.mark.parametrize("env", PAPER_ENVS)
 def test_signkd_paper_envs_train_as_section_4_1(env: str) -> None:
     for run in ("signkd_teacher", "signkd_distilled", "signkd_scratch"):
-        train = recognizer(env, run)["train"]
-        assert (train["optimizer"], train["lr"], train["weight_decay"], train["schedule"], train["epochs"]) == (
+        train = spec(env, run).train
+        assert (train.optimizer, train.lr, train.weight_decay, train.schedule, train.epochs) == (
             "adam", 1.0e-3, 1.0e-3, "cosine", 60), run
         assert recognizer(env, run)["temporal_scale"] == 0.5, run  # frame-rate augmentation 0.5-1.5

@@ -9,24 +9,49 @@ data, models or checkpoints::
     mlflow_experiment: signdistill_quick
 
 The rest of the environment (the ``tiny`` SynthSign preset, cheaper evaluation) is ordinary parameter files.
+
+An environment with an ``env.yml`` stacks another folder of ``conf/`` between ``base`` and itself (Kedro merges
+only base and one environment)::
+
+    extends: paper                # conf/paper: the paper-scale parameters shared by every paper environment
+
+so that ``conf/phoenix2014`` holds only what differs: its catalog and its ``globals.yml`` (``rules``, read by the
+shared files as ``${globals:rules}``). Each folder is merged over the one before it as Kedro merges an environment
+over base (whole top-level keys replaced).
 """
 
 from __future__ import annotations
 
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from kedro.config import MissingConfigException, OmegaConfigLoader
 
 QUICK_PATTERNS = ["quick*", "quick*/**"]
+ENV_PATTERNS = ["env.yml"]
 
 
 class SignDistillConfigLoader(OmegaConfigLoader):
+    """Kedro's loader with quick environments (``quick.yml``) and stacked folders (``env.yml``)."""
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        kwargs["config_patterns"] = {"quick": QUICK_PATTERNS, **(kwargs.get("config_patterns") or {})}
+        kwargs["config_patterns"] = {"quick": QUICK_PATTERNS, "env": ENV_PATTERNS,
+                                     **(kwargs.get("config_patterns") or {})}
         super().__init__(*args, **kwargs)
 
     def __getitem__(self, key: str) -> dict[str, Any]:
-        config = super().__getitem__(key)
+        with _quiet_resolvers():
+            return self._get(key)
+
+    def _get(self, key: str) -> dict[str, Any]:
+        # OmegaConf's resolvers are process-wide and Kedro registers `globals` when a loader is built: the last
+        # loader built would answer for every other one (conf/paper reads the environment's rules from it)
+        self._register_globals_resolver()
+        parents = self.extends() if key != "env" else []
+        config = self._layered(key, parents) if parents and key not in self else super().__getitem__(key)
         if key not in ("parameters", "catalog", "mlflow"):
             return config
         quick = self.quick()
@@ -35,6 +60,36 @@ class SignDistillConfigLoader(OmegaConfigLoader):
         if key == "mlflow":
             return quick_mlflow(config, quick)
         return quick_config(config, quick, parameters=key == "parameters")
+
+    def extends(self) -> list[str]:
+        """The folders the environment's ``env.yml`` stacks between base and itself ([] without one)."""
+        try:
+            parents = dict(super().__getitem__("env")).get("extends") or []
+        except MissingConfigException:
+            return []
+        parents = [parents] if isinstance(parents, str) else list(parents)
+        for parent in parents:
+            if not (Path(self.conf_source) / str(parent)).is_dir():
+                raise MissingConfigException(f"{Path(self.conf_source) / (self.env or self.default_run_env)}/env.yml: "
+                                             f"extends {parent!r}, but {Path(self.conf_source) / str(parent)} is "
+                                             "not a folder")
+        return [str(parent) for parent in parents]
+
+    def _layered(self, key: str, parents: list[str]) -> dict[str, Any]:
+        """``key`` merged over base, ``parents`` and the run environment, each folder as Kedro merges an env."""
+        if key not in self.config_patterns:
+            return super().__getitem__(key)  # Kedro's own error
+        processed: set[Path] = set()
+        config: dict[str, Any] = {}
+        for layer in [self.base_env, *parents, self.env or self.default_run_env]:
+            path = self._get_conf_env_path(layer)
+            merged = self.load_and_merge_dir_config(path, self.config_patterns[key], key, processed,
+                                                    read_environment_variables=key == "credentials")
+            config = self._merge_configs(config, merged, key, path) if config else merged
+        if not processed and key != "globals":
+            raise MissingConfigException(f"No files matching {self.config_patterns[key]} for {key!r} in any of "
+                                         f"{[self.base_env, *parents, self.env or self.default_run_env]}")
+        return config
 
     def quick(self) -> dict[str, Any]:
         """The environment's ``quick.yml`` ({} in an ordinary environment)."""
@@ -69,3 +124,36 @@ def quick_mlflow(config: dict[str, Any], quick: dict[str, Any]) -> dict[str, Any
     tracking = dict(config.get("tracking", {}))
     tracking["experiment"] = {**tracking.get("experiment", {}), "name": name}
     return {**config, "tracking": tracking}
+
+
+def load_parameters(env: str = "base", conf: Path = Path("conf")) -> dict[str, Any]:
+    """The parameters of ``kedro run --env <env>``: ``conf/base`` merged with the environment by the project's
+    loader (interpolations resolved, ``env.yml`` layers and quick environments applied). ``env="base"``: base alone.
+
+    This module imports Kedro. Code that must also run where only torch and the core are installed (benchmarks
+    on a GPU machine) imports it inside the function that reads ``conf/``, never at module level, so that given
+    explicit options (a parameters file, paths) it runs without Kedro.
+    """
+    return loader(env, conf)["parameters"]
+
+
+def data_root(env: str = "base", conf: Path = Path("conf")) -> Path:
+    """Where ``env`` keeps its data: a quick environment's ``data_root``, else ``data``."""
+    return Path(str(loader(env, conf).quick().get("data_root", "data")))
+
+
+def loader(env: str = "base", conf: Path = Path("conf")) -> SignDistillConfigLoader:
+    """The project's loader for ``conf`` and ``env`` as ``settings.py`` configures it."""
+    if not (Path(conf) / env).is_dir():
+        raise MissingConfigException(f"no configuration environment {env!r}: {Path(conf) / env} is not a folder")
+    with _quiet_resolvers():
+        return SignDistillConfigLoader(str(conf), env=env, base_env="base", default_run_env="local")
+
+
+@contextmanager
+def _quiet_resolvers() -> Iterator[None]:
+    """Kedro registers its resolvers with an OmegaConf call that warns on every use (settings.py silences it for
+    ``kedro run``; this is for code that loads configuration without Kedro's session)."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=r"register_new_resolver\(\) is deprecated", category=UserWarning)
+        yield

@@ -2,19 +2,61 @@
 
 from __future__ import annotations
 
+import ast
+import importlib
+import importlib.util
 import json
 import logging
 from pathlib import Path
 
 import click
 import typer
-from typer.core import TyperCommand
+from typer.core import TyperCommand, TyperGroup
+
+# Every benchmark, a module of signdistill.benchmarks that exposes a typer `app`: `signdistill bench <name>` runs
+# it, its name the module's with "-" for "_" (either is accepted). A new benchmark is added here.
+BENCHMARKS = ("baseline_seeds", "crosschecks", "ctca_diagnostics", "data_speed", "distill_cost", "flow",
+              "gsba_accuracy", "heatmaps", "loss_scales", "mediapipe_synthsign", "method_seeds", "signkd_latency",
+              "step_times", "time_to_accuracy")
+
+
+class _Benchmarks(TyperGroup):
+    """``signdistill bench``: each benchmark's app, imported only when it runs (torch, matplotlib, MediaPipe...);
+    the listing reads each module's docstring without importing it."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return [name.replace("_", "-") for name in BENCHMARKS]
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        module = cmd_name.replace("-", "_")
+        if module not in BENCHMARKS:
+            return None
+        command = typer.main.get_command(importlib.import_module(f"signdistill.benchmarks.{module}").app)
+        command.name = cmd_name.replace("_", "-")
+        return command
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = [(name.replace("_", "-"), _docstring_summary(name)) for name in BENCHMARKS]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+
+def _docstring_summary(module: str) -> str:
+    """The first paragraph of a benchmark module's docstring, read from its source (``--help`` of the benchmark
+    shows the same)."""
+    spec = importlib.util.find_spec(f"signdistill.benchmarks.{module}")
+    doc = ast.get_docstring(ast.parse(Path(spec.origin).read_text())) if spec and spec.origin else None
+    return " ".join((doc or "").split("\n\n")[0].split())
+
 
 # Plain help (no rich panels): value options show a name (PATH, N), never a <type> tag, and flags show nothing.
 app = typer.Typer(help="SignDistill: continuous sign language recognition with knowledge distillation.",
                   no_args_is_help=True, rich_markup_mode=None, add_completion=False)
-bench = typer.Typer(help="Benchmarks: each prints figures measured side by side in one run.", no_args_is_help=True,
-                    rich_markup_mode=None)
+bench = typer.Typer(cls=_Benchmarks, no_args_is_help=True, rich_markup_mode=None,
+                    subcommand_metavar="BENCHMARK [OPTIONS]...",
+                    help="Benchmarks: each prints figures measured side by side in one run. BENCHMARK is a module "
+                         "of signdistill.benchmarks (also run as `python -m signdistill.benchmarks.<module>`, same "
+                         "options); `signdistill bench BENCHMARK --help` for its options.")
 JSON_HELP = "Print the result as JSON."
 app.add_typer(bench, name="bench")
 
@@ -62,53 +104,6 @@ def corpus(root: Path = typer.Argument(..., metavar="ROOT", hidden=True),
         typer.echo(f"error: {err}", err=True)
         raise typer.Exit(2) from err
     typer.echo(json.dumps(summary, indent=1, default=str))
-
-
-@bench.command("synth")
-def bench_synth(videos: int = typer.Option(24, metavar="N", help="Tiny-preset videos to generate per timing."),
-                as_json: bool = typer.Option(False, "--json", help=JSON_HELP)) -> None:
-    """SynthSign generation speed (videos/s) on all cores against one core."""
-    from signdistill.benchmarks.data_speed import bench_synth as run
-
-    _print(run(videos), as_json)
-
-
-@bench.command("preprocess")
-def bench_preprocess(corpus: Path = typer.Option(Path("data/01_raw/synthsign"), metavar="PATH",
-                                                 help="Corpus root whose videos are decoded and packed."),
-                     as_json: bool = typer.Option(False, "--json", help=JSON_HELP)) -> None:
-    """Decode + resize + pack frames/s (cold) and the time of an unchanged rerun."""
-    from signdistill.benchmarks.data_speed import bench_preprocess as run
-
-    _print(run(corpus), as_json)
-
-
-@bench.command("loader")
-def bench_loader(corpus: Path = typer.Option(Path("data/01_raw/synthsign"), metavar="PATH",
-                                             help="Corpus root (the image files to decode)."),
-                 store: Path = typer.Option(Path("data/03_primary/frame_store"), metavar="PATH",
-                                            help="Packed frame store built from that corpus."),
-                 size: int = typer.Option(128, metavar="PX", help="Stored frame size to read."),
-                 workers: int = typer.Option(2, metavar="N", help="DataLoader worker processes."),
-                 as_json: bool = typer.Option(False, "--json", help=JSON_HELP)) -> None:
-    """DataLoader frames/s from the packed store against decoding the image files."""
-    from signdistill.benchmarks.data_speed import bench_loader as run
-
-    _print(run(corpus, store, size, workers), as_json)
-
-
-@bench.command("mediapipe")
-def bench_mediapipe(videos: int = typer.Option(40, metavar="N", help="SynthSign default-preset videos to run."),
-                    seed: int = typer.Option(0, metavar="N", help="Seed of the generated videos."),
-                    workers: int = typer.Option(2, metavar="N", help="Processes running MediaPipe."),
-                    stride: int = typer.Option(1, metavar="N",
-                                               help="MediaPipe on every n-th frame, the rest interpolated."),
-                    as_json: bool = typer.Option(False, "--json", help=JSON_HELP)) -> None:
-    """MediaPipe Holistic detection rates, PCK@0.1 and frames/s per core on SynthSign default videos."""
-    from signdistill.benchmarks.mediapipe_synthsign import format_table, run
-
-    summary = run(num_videos=videos, seed=seed, workers=workers, stride=stride)
-    typer.echo(json.dumps(summary, indent=1) if as_json else format_table(summary))
 
 
 @app.command()
@@ -197,16 +192,6 @@ def profile(model: str = typer.Argument(..., metavar="MODEL", hidden=True),
             **stats}, as_json)
 
 
-@bench.command("heatmaps")
-def bench_heatmaps(frames: int = typer.Option(256, metavar="N", help="Frames of 133 keypoints to render."),
-                   size: int = typer.Option(112, metavar="PX", help="Heatmap height and width in pixels."),
-                   as_json: bool = typer.Option(False, "--json", help=JSON_HELP)) -> None:
-    """Heatmap frames/s: separable batched rendering (CPU, and GPU when present) against a dense loop."""
-    from signdistill.benchmarks.heatmaps import run
-
-    _print(run(frames=frames, size=size), as_json)
-
-
 @app.command()
 def flow(img1: Path = typer.Argument(..., metavar="IMG1", hidden=True),
          img2: Path = typer.Argument(..., metavar="IMG2", hidden=True),
@@ -289,11 +274,15 @@ def recognize(source: Path = typer.Argument(..., metavar="SOURCE", hidden=True),
               features_config: Path = typer.Option(Path("conf/base/parameters_features.yml"), metavar="PATH",
                                                    help="The features parameters a flow/keypoint model was trained "
                                                         "with (only read for such a model)."),
+              env: str | None = typer.Option(None, metavar="ENV",
+                                             help="Read the features parameters of this configuration environment "
+                                                  "(e.g. phoenix2014, through Kedro's loader) instead of "
+                                                  "--features-config."),
               as_json: bool = typer.Option(False, "--json", help=JSON_HELP)) -> None:
     """Recognise the glosses of one video, each with its time span (from the CTC spikes).
 
     SOURCE is a video file or a folder of frames. A model that reads optical flow and keypoints (a SignKD
-    teacher) gets them computed here, with the settings of --features-config.
+    teacher) gets them computed here, with the settings of --features-config (or of --env).
     """
     from signdistill.data.frames import FrameReadError, read_frames
     from signdistill.decoding.spans import recognise_spans
@@ -302,7 +291,7 @@ def recognize(source: Path = typer.Argument(..., metavar="SOURCE", hidden=True),
 
     try:
         network, view, vocabulary = packaged_model(read_package(model))
-        features = _features_for(view, features_config, model)
+        features = _features_for(view, features_config, model, env)
         frames = read_frames(source)
     except (FileNotFoundError, ValueError, FrameReadError) as err:
         typer.echo(f"error: {err}", err=True)
@@ -318,34 +307,29 @@ def recognize(source: Path = typer.Argument(..., metavar="SOURCE", hidden=True),
         typer.echo("(no gloss recognised)")
 
 
-def _features_for(view: dict, config: Path, model: Path):
-    """The FeatureConfig for a model that reads flow or keypoints (None for an RGB model)."""
+def _features_for(view: dict, config: Path, model: Path, env: str | None = None):
+    """The FeatureConfig for a model that reads flow or keypoints (None for an RGB model), from the file
+    ``config`` or the configuration environment ``env``."""
     streams = view.get("streams") or []
     if not streams:
         return None
+    from signdistill.data.features import FeatureConfig
+
+    if env is not None:
+        from kedro.config import MissingConfigException
+
+        from signdistill.config import load_parameters
+
+        try:
+            return FeatureConfig.from_params(load_parameters(env)["features"])
+        except MissingConfigException as err:
+            raise ValueError(str(err)) from err
     if not config.is_file():
         raise FileNotFoundError(f"{model} reads {' and '.join(streams)}, computed here with the features settings "
                                 f"it was trained with: {config} not found (give --features-config)")
     import yaml
 
-    from signdistill.data.features import FeatureConfig
-
     params = (yaml.safe_load(config.read_text()) or {}).get("features")
     if not isinstance(params, dict):
         raise ValueError(f"{config} has no `features:` section")
     return FeatureConfig.from_params(params)
-
-
-@bench.command("flow")
-def bench_flow(size: int = typer.Option(112, metavar="PX", help="Frame size: 112 or 224."),
-               pairs: int = typer.Option(32, metavar="N",
-                                         help="SynthSign frame pairs for the speed and agreement tables."),
-               as_json: bool = typer.Option(False, "--json", help=JSON_HELP)) -> None:
-    """TV-L1: accuracy, pairs/s and agreement of the torch backend against OpenCV, side by side."""
-    from signdistill.benchmarks.flow import format_report, run
-
-    payload = run(size, pairs)
-    if as_json:
-        _print(payload, as_json)
-    else:
-        typer.echo(format_report(payload))

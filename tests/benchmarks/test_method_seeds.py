@@ -49,6 +49,7 @@ def test_step_times_build_each_run_as_its_recipe_does() -> None:
 
     from signdistill.benchmarks.method_seeds import run_params
     from signdistill.benchmarks.step_times import step_seconds, synthetic_batch
+    from signdistill.config import load_parameters
     from signdistill.data.vocabulary import Vocabulary
 
     conf = Path(__file__).resolve().parents[2] / "conf/base"
@@ -60,8 +61,10 @@ def test_step_times_build_each_run_as_its_recipe_does() -> None:
     assert signkd["flow"].shape == (2, 12, 2, 28, 28) and signkd["keypoints"].shape == (2, 12, 133, 3)
     assert set(synthetic_batch(run_params(conf / "parameters_baseline.yml", "student_res"), 2, 12, vocab, False)) == {
         "video", "lengths", "labels", "label_lengths", "ids"}
+    config = load_parameters("base", conf.parent)  # the whole environment, as the benchmark reads it
+    assert run_params(config, "crkd_distilled") == run_params(conf / "parameters_crkd.yml", "crkd_distilled")
     for method, run, teacher in (("baseline", "student_res", None), ("crkd", "crkd_distilled", "crkd_teacher")):
-        row = step_seconds(conf, method, run, teacher, vocab, frames=24, device="cpu", repeats=1)
+        row = step_seconds(config, method, run, teacher, vocab, frames=24, device="cpu", repeats=1)
         assert row["step_s"] > 0 and row["batch"] == 2 and row["run"] == run
 
 

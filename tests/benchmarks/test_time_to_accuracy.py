@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import argparse
-
 import pytest
+import typer
 
 from signdistill.benchmarks.time_to_accuracy import format_table, parse_candidate
 
@@ -13,7 +12,7 @@ def test_candidate_names_a_run_and_its_overrides() -> None:
     assert parse_candidate("w50=signkd_scratch,model.width=0.5,train.lr=2e-3") == (
         "w50", "signkd_scratch", ["model.width=0.5", "train.lr=2e-3"])
     assert parse_candidate("plain=signkd_teacher") == ("plain", "signkd_teacher", [])
-    with pytest.raises(argparse.ArgumentTypeError, match="NAME=RUN"):
+    with pytest.raises(typer.BadParameter, match="NAME=RUN"):
         parse_candidate("signkd_scratch")
 
 

@@ -93,5 +93,7 @@ def test_recognize_says_what_a_feature_model_lacks(video_and_model, tmp_path: Pa
                                       "--features-config", str(missing)])
     assert result.exit_code == 2
     assert "reads flow and keypoints" in result.output and str(missing) in result.output
+    no_env = CliRunner().invoke(app, ["recognize", str(folder), "--model", str(streams_model), "--env", "nowhere"])
+    assert no_env.exit_code == 2 and "no configuration environment 'nowhere'" in no_env.output
     gone = CliRunner().invoke(app, ["recognize", str(tmp_path / "no_video"), "--model", str(model)])
     assert gone.exit_code == 2 and "no_video" in gone.output

@@ -8,6 +8,7 @@ import pytest
 import torch
 import yaml
 
+from signdistill.config import load_parameters
 from signdistill.models.registry import build_recognizer
 from signdistill.training.recipes import build_distiller
 from signdistill.training.spec import DistillSpec
@@ -31,7 +32,7 @@ def _one_distillation_step(distiller: torch.nn.Module, batch: dict, train: dict,
 
 
 def test_phoenix2014_crkd_builds_and_steps() -> None:
-    params = yaml.safe_load((CONF / "phoenix2014/parameters_crkd.yml").read_text())
+    params = load_parameters("phoenix2014", CONF)
     teacher_params, student_params = params["crkd_teacher"]["recognizer"], params["crkd_distilled"]["recognizer"]
     torch.manual_seed(0)
     teacher = build_recognizer(teacher_params["kind"], 6, teacher_params["model"])
@@ -48,9 +49,9 @@ def test_phoenix2014_crkd_builds_and_steps() -> None:
 @pytest.mark.parametrize("env", PAPER_ENVS)
 def test_paper_env_resolves_the_papers_settings(env: str) -> None:
     """What Kedro loads for ``--env <env>``: base merged with the env, the user sets only the data root."""
-    from kedro.config import OmegaConfigLoader
+    from signdistill.config import loader as config_loader
 
-    loader = OmegaConfigLoader(str(CONF), base_env="base", default_run_env=env)
+    loader = config_loader(env, CONF)
     params, catalog = loader["parameters"], loader["catalog"]
     assert catalog["corpus"]["layout"] == PAPER_ENVS[env] and catalog["corpus"]["generate"] is False
     teacher = params["signkd_teacher"]["recognizer"]
@@ -67,7 +68,7 @@ def test_paper_env_resolves_the_papers_settings(env: str) -> None:
 
 @pytest.mark.parametrize("env", PAPER_ENVS)
 def test_paper_env_signkd_builds_and_steps(env: str) -> None:
-    params = yaml.safe_load((CONF / env / "parameters_signkd.yml").read_text())
+    params = load_parameters(env, CONF)
     teacher_params, student_params = params["signkd_teacher"]["recognizer"], params["signkd_distilled"]["recognizer"]
     assert teacher_params["crop_scale"] == student_params["crop_scale"] == [0.7, 1.0]  # the paper's random crop
     weights = {teacher_params["model"]["weights"], student_params["model"]["weights"]}

@@ -8,29 +8,42 @@ prints dev/test WER per run, their mean and spread, the student-minus-teacher ga
 Each run is a fresh process (clean allocator, no state shared between runs); finished runs are
 skipped when their result file exists, and a killed run resumes from its last epoch checkpoint.
 
-Run: ``uv run python -m signdistill.benchmarks.baseline_seeds --seeds 0 1 2``.
-It needs torch and the core only (no Kedro), so it runs on a GPU machine as it is.
+Run: ``uv run python -m signdistill.benchmarks.baseline_seeds --seeds 0 1 2 [--env ENV]``. Torch and the core only
+(no Kedro), for a GPU machine, with ``--params conf/base/parameters_baseline.yml``.
 """
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import json
 from pathlib import Path
+from typing import Annotated
 
 import numpy as np
+import typer
 
+from signdistill.benchmarks._cli import JSON_HELP, MultiValueCommand, benchmark_app, summary
+from signdistill.benchmarks._conf import (
+    CONF_HELP,
+    ENV_HELP,
+    PARAMS_HELP,
+    data_root,
+    evaluation_settings,
+    parameters,
+)
 from signdistill.benchmarks.method_seeds import apply_overrides, fresh_process, run_params, spread_summary
 from signdistill.data.atomic import atomic_json
+from signdistill.paths import DATA, DataPaths
+
+app = benchmark_app(__doc__)
 
 TARGET_TEACHER = (10.0, 40.0)  # test WER band at the teacher resolution (percent)
 TARGET_GAP = 5.0  # the student resolution must be at least this many points worse
 
 
-def _params(conf: Path, resolution: str, seed: int, epochs: int | None, device: str,
+def _params(config: dict, resolution: str, seed: int, epochs: int | None, device: str,
             overrides: list[str]) -> dict:
-    params = apply_overrides(run_params(conf / "parameters_baseline.yml", resolution), overrides)
+    params = apply_overrides(run_params(config, resolution), overrides)
     params["train"]["seed"] = seed
     params["train"]["device"] = device
     if epochs is not None:
@@ -97,44 +110,50 @@ def plot(summary: dict, path: Path) -> None:
     fig.savefig(path, dpi=120)
 
 
-def main(argv: list[str] | None = None) -> dict:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    parser.add_argument("--resolutions", nargs="+", default=["teacher_res", "student_res"])
-    parser.add_argument("--epochs", type=int, default=None, help="override the configured epochs")
-    parser.add_argument("--device", default="auto")
-    parser.add_argument("--conf", type=Path, default=Path("conf/base"))
-    parser.add_argument("--data", type=Path, default=Path("data"))
-    parser.add_argument("--out", type=Path, default=Path("data/08_reporting/baseline_calibration"))
-    parser.add_argument("--set", dest="overrides", nargs="*", default=[], metavar="KEY=VALUE",
-                        help="parameter overrides, e.g. train.lr=3e-3 train.batch_size=2 (YAML values)")
-    parser.add_argument("--json", action="store_true")
-    args = parser.parse_args(argv)
-    runs_dir = args.out.parent / (args.out.name + "_runs")
+@app.command(cls=MultiValueCommand, help=summary(__doc__))
+def main(seeds: Annotated[list[int], typer.Option(metavar="N ...", help="Seeds of every resolution.")] = [0, 1, 2],
+         resolutions: Annotated[list[str], typer.Option(metavar="RUN ...", help="The baseline's runs.")
+                                ] = ["teacher_res", "student_res"],
+         epochs: Annotated[int | None, typer.Option(metavar="N", help="Override the configured epochs.")] = None,
+         device: Annotated[str, typer.Option(metavar="DEVICE", help="auto | cpu | cuda | cuda:N")] = "auto",
+         env: Annotated[str, typer.Option(metavar="ENV", help=ENV_HELP)] = "base",
+         conf: Annotated[Path, typer.Option(metavar="PATH", help=CONF_HELP)] = Path("conf"),
+         params: Annotated[list[Path], typer.Option(metavar="FILE ...", help=PARAMS_HELP)] = [],
+         data: Annotated[Path | None, typer.Option(metavar="PATH", help="Data root of the preprocessed corpus "
+                                                   "(default: the environment's, data).")] = None,
+         out: Annotated[Path, typer.Option(metavar="PATH", help="Results: PATH.json, PATH.png and PATH_runs/.")
+                        ] = DATA.report("baseline_calibration"),
+         overrides: Annotated[list[str], typer.Option("--set", metavar="KEY=VALUE ...", help="Parameter overrides, "
+                                                      "e.g. train.lr=3e-3 train.batch_size=2 (YAML values).")] = [],
+         as_json: Annotated[bool, typer.Option("--json", help=JSON_HELP)] = False) -> dict:
+    config = parameters(env, conf, params)
+    evaluation = evaluation_settings(config, env, params)
+    data_dir = data_root(data, env, conf, params)
+    runs_dir = out.parent / (out.name + "_runs")
     runs_dir.mkdir(parents=True, exist_ok=True)
     runs = []
-    for resolution in args.resolutions:
-        for seed in args.seeds:
-            params = _params(args.conf, resolution, seed, args.epochs, args.device, args.overrides)
-            tag = f"{resolution}_seed{seed}_e{params['train']['epochs']}"
-            if args.overrides:  # runs with other parameters never reuse each other's results
-                tag += "_" + hashlib.sha1(" ".join(sorted(args.overrides)).encode()).hexdigest()[:8]
+    for resolution in resolutions:
+        for seed in seeds:
+            run = _params(config, resolution, seed, epochs, device, overrides)
+            tag = f"{resolution}_seed{seed}_e{run['train']['epochs']}"
+            if overrides:  # runs with other parameters never reuse each other's results
+                tag += "_" + hashlib.sha1(" ".join(sorted(overrides)).encode()).hexdigest()[:8]
             done = runs_dir / f"{tag}.json"
             if done.exists():
                 runs.append(json.loads(done.read_text()))
                 continue
-            job = {"data": str(args.data), "conf": str(args.conf), "params": params, "run": resolution,
-                   "checkpoints": str(args.data / "06_models/checkpoints/calibration" / tag)}
+            job = {"data": str(data_dir), "evaluation": evaluation, "params": run, "run": resolution,
+                   "checkpoints": str(DataPaths(data_dir).checkpoints / "calibration" / tag)}
             result = fresh_process(job)
             atomic_json(done, result)
             runs.append(result)
             print(json.dumps(result), flush=True)
-    summary = summarise(runs)
-    atomic_json(args.out.with_suffix(".json"), {"runs": runs, "summary": summary})
-    plot(summary, args.out.with_suffix(".png"))
-    print(json.dumps(summary, indent=1) if args.json else format_table(runs, summary))
-    return summary
+    table = summarise(runs)
+    atomic_json(out.with_suffix(".json"), {"runs": runs, "summary": table})
+    plot(table, out.with_suffix(".png"))
+    print(json.dumps(table, indent=1) if as_json else format_table(runs, table))
+    return table
 
 
 if __name__ == "__main__":
-    main()
+    app()

@@ -18,22 +18,25 @@ dependencies). The tests assert on the same functions.
 
 from __future__ import annotations
 
-import argparse
 import itertools
 import json
 import logging
 import random
 import string
+from typing import Annotated
 
 import numpy as np
 import torch
 import torch.nn.functional as F
+import typer
 
+from signdistill.benchmarks._cli import JSON_HELP, benchmark_app, summary
 from signdistill.decoding import beam_search, beam_search_nbest
 from signdistill.metrics import align, score_corpus
 from signdistill.metrics.sclite import run_sclite, sclite_command
 from signdistill.metrics.wer import clean_phoenix2014
 
+app = benchmark_app(__doc__)
 GLOSSES = ["REGEN", "SONNE", "WETTER", "MORGEN", "NORD", "SUED", "WIND", "KALT"]
 # (frames, classes) of the exhaustive cases: at most 4^6 = 4096 paths each
 ENUMERATION_CASES = [(1, 2), (1, 4), (2, 3), (3, 2), (3, 4), (4, 3), (5, 3), (5, 4), (6, 2), (6, 3), (6, 4), (6, 4)]
@@ -215,16 +218,16 @@ def scorer_vs_sclite(corpora: int = 50, seed: int = 0) -> dict | None:
     return {"corpora": corpora, "totals_agree": agree, "sentence_cleaning_agree": old_agree}
 
 
-def main(argv: list[str] | None = None) -> dict:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--samples", type=int, default=300)
-    parser.add_argument("--pairs", type=int, default=600)
-    parser.add_argument("--corpora", type=int, default=50)
-    parser.add_argument("--json", action="store_true")
-    args = parser.parse_args(argv)
-    result = {"enumeration": decoder_vs_enumeration(), "pyctcdecode": decoder_vs_pyctcdecode(args.samples),
-              "jiwer": scorer_vs_jiwer(args.pairs), "sclite": scorer_vs_sclite(args.corpora)}
-    if args.json:
+@app.command(help=summary(__doc__))
+def main(samples: Annotated[int, typer.Option(metavar="N", help="Posteriors decoded by both beam searches.")] = 300,
+         pairs: Annotated[int, typer.Option(metavar="N", help="Random sentence pairs scored by both WER counts.")
+                          ] = 600,
+         corpora: Annotated[int, typer.Option(metavar="N", help="Random PHOENIX-like corpora scored by both WERs "
+                                                                  "(when sclite is installed).")] = 50,
+         as_json: Annotated[bool, typer.Option("--json", help=JSON_HELP)] = False) -> dict:
+    result = {"enumeration": decoder_vs_enumeration(), "pyctcdecode": decoder_vs_pyctcdecode(samples),
+              "jiwer": scorer_vs_jiwer(pairs), "sclite": scorer_vs_sclite(corpora)}
+    if as_json:
         print(json.dumps(result, indent=1))
     else:
         e, p, j = result["enumeration"], result["pyctcdecode"], result["jiwer"]
@@ -247,4 +250,4 @@ def main(argv: list[str] | None = None) -> dict:
 
 
 if __name__ == "__main__":
-    main()
+    app()

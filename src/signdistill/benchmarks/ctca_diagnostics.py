@@ -21,20 +21,26 @@ run it, then ``git checkout HEAD --`` the same three files.
 
 from __future__ import annotations
 
-import argparse
 import json
 from pathlib import Path
+from typing import Annotated
 
 import numpy as np
 import torch
+import typer
 from torch import nn
 
+from signdistill.benchmarks._cli import JSON_HELP, benchmark_app, summary
+from signdistill.benchmarks._conf import ENV_HELP
 from signdistill.benchmarks.loss_scales import ctca_model, ctca_scales, synthsign_batch
 from signdistill.data.vocabulary import Vocabulary
 from signdistill.losses.ctc import time_mask
 from signdistill.losses.ctca import entropy_weight, intersection, rc_loss
 from signdistill.models.ctca import CTCAConfig, encode_global
 from signdistill.models.registry import build_recognizer
+from signdistill.paths import DATA
+
+app = benchmark_app(__doc__)
 
 
 def representations(model: nn.Module, batch: dict) -> dict[str, torch.Tensor]:
@@ -112,44 +118,44 @@ def overfit(model: nn.Module, batch: dict, weights: dict[str, float], steps: int
     return curve
 
 
-def stall_experiments(batch: dict, vocab: Vocabulary, steps: int) -> dict:
+def stall_experiments(batch: dict, vocab: Vocabulary, steps: int, env: str = "base") -> dict:
     """Train CTC of each variant on one fixed batch (see the module docstring)."""
     out: dict[str, list[dict]] = {}
     torch.manual_seed(0)
     baseline = build_recognizer("baseline", len(vocab), {"width": 16, "hidden": 256, "lstm_hidden": 128,
                                                          "lstm_layers": 2, "weights": None})
     out["baseline"] = overfit(baseline, batch, {"ctc": 1.0}, steps)
-    sdpn, weights = ctca_model(vocab, "ctca_sdpn")
+    sdpn, weights = ctca_model(vocab, "ctca_sdpn", env=env)
     out["sdpn"] = overfit(sdpn, batch, weights, steps)
-    sdpn, weights = ctca_model(vocab, "ctca_sdpn")
+    sdpn, weights = ctca_model(vocab, "ctca_sdpn", env=env)
     out["sdpn_without_tcn_ctc"] = overfit(sdpn, batch, {**weights, "ctc_loc": 0.0}, steps)
     if "local_aggregation" in CTCAConfig.__dataclass_fields__:  # absent before issue 18's changes
-        sdpn, weights = ctca_model(vocab, "ctca_sdpn", local_aggregation=2)
+        sdpn, weights = ctca_model(vocab, "ctca_sdpn", local_aggregation=2, env=env)
         out["sdpn_local_aggregation"] = overfit(sdpn, batch, weights, steps)
-    model, weights = ctca_model(vocab, "ctca_d")
+    model, weights = ctca_model(vocab, "ctca_d", env=env)
     out["sdpn_d"] = overfit(model, batch, weights, steps)
-    model, weights = ctca_model(vocab, "ctca")
+    model, weights = ctca_model(vocab, "ctca", env=env)
     out["ctca"] = overfit(model, batch, weights, steps)
     out["ctca_after_overfit"] = [weight_report(model, batch) | {"rc": rc_report(model, batch, weights["rc"])}]
     return out
 
 
-def main(argv: list[str] | None = None) -> dict:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, default=150)
-    parser.add_argument("--json", action="store_true")
-    parser.add_argument("--out", type=Path, default=Path("data/08_reporting/ctca_diagnostics.json"))
-    args = parser.parse_args(argv)
+@app.command(help=summary(__doc__))
+def main(steps: Annotated[int, typer.Option(metavar="N", help="Adam steps of each stall experiment.")] = 150,
+         env: Annotated[str, typer.Option(metavar="ENV", help=ENV_HELP)] = "base",
+         out: Annotated[Path, typer.Option(metavar="PATH", help="Where the JSON result is written.")
+                        ] = DATA.report("ctca_diagnostics.json"),
+         as_json: Annotated[bool, typer.Option("--json", help=JSON_HELP)] = False) -> dict:
     torch.set_num_threads(1)
     np.random.seed(0)
     batch, vocab = synthsign_batch()
-    model, weights = ctca_model(vocab)
-    result = {"scales": ctca_scales(batch, vocab), "rc": rc_report(model, batch, weights["rc"]),
+    model, weights = ctca_model(vocab, env=env)
+    result = {"scales": ctca_scales(batch, vocab, env), "rc": rc_report(model, batch, weights["rc"]),
               **weight_report(model, batch), "cmd_prior": cmd_prior(),
-              "stall": stall_experiments(batch, vocab, args.steps)}
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=1))
-    if args.json:
+              "stall": stall_experiments(batch, vocab, steps, env)}
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=1))
+    if as_json:
         print(json.dumps(result, indent=1))
     else:
         print(json.dumps({k: v for k, v in result.items() if k != "stall"}, indent=1))
@@ -161,4 +167,4 @@ def main(argv: list[str] | None = None) -> dict:
 
 
 if __name__ == "__main__":
-    main()
+    app()

@@ -3,23 +3,33 @@
 Each figure is measured in the same run as its reference (these machines are noisy): generation on all
 cores against one core, preprocessing cold against a warm rerun, and packed-store reads against
 decoding the same clips from their image files.
+
+Run: ``uv run signdistill bench data-speed synth|preprocess|loader`` or ``uv run python -m
+signdistill.benchmarks.data_speed synth|preprocess|loader [--json]``.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 import time
 from pathlib import Path
+from typing import Annotated
 
 import numpy as np
 import torch
+import typer
 from torch.utils.data import DataLoader, Dataset
 
+from signdistill.benchmarks._cli import JSON_HELP, benchmark_app
 from signdistill.data.corpora import read_corpus
 from signdistill.data.frames import read_frames
 from signdistill.data.store import FrameStore, build_frame_store
+from signdistill.paths import DATA
 from signdistill.synth.corpus import generate_corpus, get_preset
+
+app = benchmark_app(__doc__)
 
 
 def bench_synth(videos: int = 24, seed: int = 0) -> dict:
@@ -86,3 +96,48 @@ def bench_loader(corpus: Path, store_root: Path, size: int = 128, workers: int =
     out["decode_frames_per_s"] = _frames_per_s(_Clips(samples, None, size), workers)
     out["packed_vs_decode"] = out["packed_frames_per_s"] / out["decode_frames_per_s"]
     return out
+
+
+def _print(payload: dict, as_json: bool) -> None:
+    if as_json:
+        typer.echo(json.dumps(payload, indent=1, default=str))
+        return
+    for key, value in payload.items():
+        typer.echo(f"{key}: {json.dumps(value, default=str) if isinstance(value, dict | list) else value}")
+
+
+@app.command("synth")
+def synth(videos: Annotated[int, typer.Option(metavar="N", help="Tiny-preset videos to generate per timing.")] = 24,
+          as_json: Annotated[bool, typer.Option("--json", help=JSON_HELP)] = False) -> dict:
+    """SynthSign generation speed (videos/s) on all cores against one core."""
+    result = bench_synth(videos)
+    _print(result, as_json)
+    return result
+
+
+@app.command("preprocess")
+def preprocess(corpus: Annotated[Path, typer.Option(metavar="PATH", help="Corpus root whose videos are decoded and "
+                                                                         "packed.")] = DATA.corpus,
+               as_json: Annotated[bool, typer.Option("--json", help=JSON_HELP)] = False) -> dict:
+    """Decode + resize + pack frames/s (cold) and the time of an unchanged rerun."""
+    result = bench_preprocess(corpus)
+    _print(result, as_json)
+    return result
+
+
+@app.command("loader")
+def loader(corpus: Annotated[Path, typer.Option(metavar="PATH", help="Corpus root (the image files to decode).")
+                             ] = DATA.corpus,
+           store: Annotated[Path, typer.Option(metavar="PATH", help="Packed frame store built from that corpus.")
+                            ] = DATA.frame_store,
+           size: Annotated[int, typer.Option(metavar="PX", help="Stored frame size to read.")] = 128,
+           workers: Annotated[int, typer.Option(metavar="N", help="DataLoader worker processes.")] = 2,
+           as_json: Annotated[bool, typer.Option("--json", help=JSON_HELP)] = False) -> dict:
+    """DataLoader frames/s from the packed store against decoding the image files."""
+    result = bench_loader(corpus, store, size, workers)
+    _print(result, as_json)
+    return result
+
+
+if __name__ == "__main__":
+    app()

@@ -1,36 +1,41 @@
 """What a distilled epoch costs against a scratch epoch: online teacher vs cached teacher targets, side by side.
 
-Builds, from one parameters file, the scratch student (``--scratch``), and the distilled student (``--distilled``)
+Builds, from the configuration, the scratch student (``--scratch``), and the distilled student (``--distilled``)
 twice around the same frozen teacher package (``--teacher``): online (the teacher runs forward at every step)
 and offline (its targets read from ``training.teacher_cache``). The three take optimiser steps on the same
 real training batches, round-robin so that machine noise hits them alike, and the cache's build cost (one
 teacher forward per clip and view) is timed on the same clips. Prints seconds per step, each against scratch,
 and the epoch ratio of offline distillation with the cache built once and amortised over the run's epochs.
 
-Run: ``uv run python -m signdistill.benchmarks.distill_cost --teacher data/06_models/signkd_teacher.pkl``.
-Torch and the core only.
+Run: ``uv run python -m signdistill.benchmarks.distill_cost --teacher data/06_models/signkd_teacher.pkl
+[--env ENV]``. Torch and the core only (no Kedro) with ``--params conf/base/parameters_signkd.yml``.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import tempfile
 import time
 from pathlib import Path
+from typing import Annotated
 
 import torch
+import typer
 
+from signdistill.benchmarks._cli import MultiValueCommand, benchmark_app, summary
+from signdistill.benchmarks._conf import CONF_HELP, ENV_HELP, PARAMS_HELP, data_root, parameters
 from signdistill.benchmarks.method_seeds import run_params
 from signdistill.data.atomic import atomic_json
 from signdistill.data.clips import collate_clips
 from signdistill.data.features import FeatureStore
 from signdistill.models.registry import load_recognizer, read_package
+from signdistill.paths import DATA, DataPaths
 from signdistill.training.recipes import read_index, recognizer_recipe
 from signdistill.training.spec import RunInputs, RunSpec
 from signdistill.training.teacher_cache import clip_targets
-from signdistill.training.trainer import Trainer
+from signdistill.training.trainer import TrainConfig, Trainer
 
+app = benchmark_app(__doc__)
 
 def _trainer(recipe, directory: Path) -> Trainer:
     trainer = Trainer(recipe.model, None, lambda m: {}, recipe.config, directory)
@@ -38,38 +43,44 @@ def _trainer(recipe, directory: Path) -> Trainer:
     return trainer
 
 
-def main(argv: list[str] | None = None) -> dict:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--params", type=Path, default=Path("conf/base/parameters_signkd.yml"))
-    parser.add_argument("--scratch", default="signkd_scratch")
-    parser.add_argument("--distilled", default="signkd_distilled")
-    parser.add_argument("--teacher", required=True, help="the frozen teacher's package (.pkl or .pt)")
-    parser.add_argument("--steps", type=int, default=12, help="timed steps per variant")
-    parser.add_argument("--data", type=Path, default=Path("data"))
-    parser.add_argument("--out", type=Path, default=Path("data/08_reporting/distill_cost.json"))
-    args = parser.parse_args(argv)
-    data = args.data
-    index = read_index(data / "02_intermediate/corpus_index.csv")
-    vocabulary = json.loads((data / "03_primary/vocabulary.json").read_text())
-    store, features = data / "03_primary/frame_store", FeatureStore(data / "04_feature/features")
-    teacher = load_recognizer(read_package(args.teacher))
-    scratch = run_params(args.params, args.scratch)
-    distilled = run_params(args.params, args.distilled)
+@app.command(cls=MultiValueCommand, help=summary(__doc__))
+def main(teacher_file: Annotated[Path, typer.Option("--teacher", metavar="PATH", help="The frozen teacher's "
+                                                     "package (.pkl or .pt).")],
+         scratch_run: Annotated[str, typer.Option("--scratch", metavar="RUN", help="The scratch student's run.")
+                                ] = "signkd_scratch",
+         distilled_run: Annotated[str, typer.Option("--distilled", metavar="RUN", help="The distilled student's run.")
+                                  ] = "signkd_distilled",
+         steps: Annotated[int, typer.Option(metavar="N", help="Timed steps per variant.")] = 12,
+         env: Annotated[str, typer.Option(metavar="ENV", help=ENV_HELP)] = "base",
+         conf: Annotated[Path, typer.Option(metavar="PATH", help=CONF_HELP)] = Path("conf"),
+         params_files: Annotated[list[Path], typer.Option("--params", metavar="FILE ...", help=PARAMS_HELP)] = [],
+         data: Annotated[Path | None, typer.Option(metavar="PATH", help="Data root of the preprocessed corpus "
+                                                   "(default: the environment's, data).")] = None,
+         out: Annotated[Path, typer.Option(metavar="PATH", help="Where the JSON result is written.")
+                        ] = DATA.report("distill_cost.json")) -> dict:
+    paths = DataPaths(data_root(data, env, conf, params_files))
+    index = read_index(paths.corpus_index)
+    vocabulary = json.loads(paths.vocabulary.read_text())
+    store, features = paths.frame_store, FeatureStore(paths.feature_store)
+    teacher = load_recognizer(read_package(teacher_file))
+    config = parameters(env, conf, params_files)
+    scratch = run_params(config, scratch_run)
+    distilled = run_params(config, distilled_run)
     online = {**distilled, "distill": {**distilled["distill"], "cache_views": 0}}
     for params in (scratch, online):
         params["train"] = {**params["train"], "device": "cpu"}
     inputs = RunInputs(store, index, vocabulary, features)
-    recipes = {"scratch": recognizer_recipe(RunSpec.from_params(scratch, args.scratch), inputs),
-               "online": recognizer_recipe(RunSpec.from_params(online, args.distilled), inputs, teacher)}
+    recipes = {"scratch": recognizer_recipe(RunSpec.from_params(scratch, scratch_run), inputs),
+               "online": recognizer_recipe(RunSpec.from_params(online, distilled_run), inputs, teacher)}
     views, epochs = int(distilled["distill"].get("cache_views", 4)), int(distilled["train"]["epochs"])
     clips = recipes["online"].train_set
     clips.set_epoch(0)
-    items = [clips[i] for i in range(2 * args.steps)]
+    items = [clips[i] for i in range(2 * steps)]
     start = time.perf_counter()
     targets = [clip_targets(teacher, item, torch.device("cpu")) for item in items]
     forward_s = (time.perf_counter() - start) / len(items)  # one teacher forward per clip and view
     cached_items = [{**item, **{k: v.float() for k, v in t.items()}} for item, t in zip(items, targets, strict=True)]
-    batch_size = int(distilled["train"]["batch_size"])
+    batch_size = TrainConfig(**distilled["train"]).batch_size
     rgb_only = [{k: v for k, v in it.items() if k not in ("flow", "keypoints", "video_teacher")} for it in items]
     batches = {"scratch": [collate_clips(rgb_only[i:i + batch_size]) for i in range(0, len(items), batch_size)],
                "online": [collate_clips(items[i:i + batch_size]) for i in range(0, len(items), batch_size)],
@@ -78,7 +89,7 @@ def main(argv: list[str] | None = None) -> dict:
     seconds: dict[str, list[float]] = {name: [] for name in batches}
     with tempfile.TemporaryDirectory() as tmp:
         # offline: a second distiller of the same initial weights; batches with cached targets skip its teacher
-        recipes["offline"] = recognizer_recipe(RunSpec.from_params(online, args.distilled), inputs, teacher)
+        recipes["offline"] = recognizer_recipe(RunSpec.from_params(online, distilled_run), inputs, teacher)
         trainers = {name: _trainer(recipes[name], Path(tmp) / name) for name in batches}
         for step in range(len(batches["scratch"])):
             for name, trainer in trainers.items():
@@ -96,7 +107,7 @@ def main(argv: list[str] | None = None) -> dict:
               "offline_with_cache_vs_scratch": (median["offline"] * steps_per_epoch + cache_per_epoch)
               / (median["scratch"] * steps_per_epoch), "loss_scales": scales,
               "adapter_gmacs": adapter_gmacs(recipes["online"].model, batches["scratch"][0])}
-    atomic_json(args.out, result)
+    atomic_json(out, result)
     for name, value in median.items():
         print(f"{name:<8} {value:7.3f} s/step  {value / median['scratch']:5.2f}x scratch")
     print(f"teacher forward {forward_s:.3f} s per clip; cache of {views} views over {epochs} epochs adds "
@@ -141,4 +152,4 @@ def adapter_gmacs(distiller: torch.nn.Module, batch: dict) -> dict:
 
 
 if __name__ == "__main__":
-    main()
+    app()

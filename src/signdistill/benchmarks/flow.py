@@ -19,21 +19,25 @@ Run: ``uv run signdistill bench flow --size 112 --pairs 32`` or
 
 from __future__ import annotations
 
-import argparse
 import json
 import multiprocessing
 import os
 import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
+from enum import StrEnum
+from typing import Annotated
 
 import numpy as np
 import torch
+import typer
 
+from signdistill.benchmarks._cli import JSON_HELP, benchmark_app, summary
 from signdistill.flow.quantise import dequantise_flow, quantise_flow
 from signdistill.flow.synthetic import epe, standard_cases
 from signdistill.flow.tvl1 import opencv_tvl1_flow, tvl1_flow
 
+app = benchmark_app(__doc__)
 SPEED_GOAL = 3.0  # torch pairs/s over OpenCV-on-all-cores pairs/s, at equal or better accuracy
 
 
@@ -288,15 +292,20 @@ def format_report(payload: dict) -> str:
     return "\n".join(lines)
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--size", type=int, default=112, choices=(112, 224))
-    parser.add_argument("--pairs", type=int, default=32)
-    parser.add_argument("--json", action="store_true")
-    args = parser.parse_args(argv)
-    payload = run(args.size, args.pairs)
-    print(json.dumps(payload, indent=1) if args.json else format_report(payload))
+class Size(StrEnum):
+    small = "112"
+    large = "224"
+
+
+@app.command(help=summary(__doc__))
+def main(size: Annotated[Size, typer.Option(metavar="PX", help="Frame size: 112 or 224.")] = Size.small,
+         pairs: Annotated[int, typer.Option(metavar="N", help="SynthSign frame pairs for the speed and agreement "
+                                                                "tables.")] = 32,
+         as_json: Annotated[bool, typer.Option("--json", help=JSON_HELP)] = False) -> dict:
+    payload = run(int(Size(size).value), pairs)
+    typer.echo(json.dumps(payload, indent=1) if as_json else format_report(payload))
+    return payload
 
 
 if __name__ == "__main__":
-    main()
+    app()

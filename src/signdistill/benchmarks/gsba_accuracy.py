@@ -12,21 +12,26 @@ Run: ``uv run python -m signdistill.benchmarks.gsba_accuracy --model data/06_mod
 
 from __future__ import annotations
 
-import argparse
 import json
 from pathlib import Path
+from typing import Annotated
 
 import numpy as np
 import torch
+import typer
 
+from signdistill.benchmarks._cli import MultiValueCommand, benchmark_app, summary
 from signdistill.data.atomic import atomic_json
 from signdistill.data.store import FrameStore
 from signdistill.data.vocabulary import Vocabulary
 from signdistill.losses.smkd import IGNORE_INDEX
 from signdistill.models.gsba import gsba
 from signdistill.models.registry import load_recognizer, read_package
+from signdistill.paths import DATA, DataPaths
 from signdistill.synth.motion import TRANSITION
 from signdistill.training.recipes import clip_dataset, read_index
+
+app = benchmark_app(__doc__)
 
 COUNTS = ("sign_frames", "assigned", "correct", "transition_frames", "transition_labelled")
 
@@ -139,21 +144,21 @@ def gsba_by_radius(package: dict, store: FrameStore, index: list[dict], alignmen
     return {d: {**counts, **pseudo_label_ratios(counts)} for d, counts in totals.items()}
 
 
-def main(argv: list[str] | None = None) -> dict:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", type=Path, required=True, help="an SMKD model package (.pkl or .pt)")
-    parser.add_argument("--split", default="dev")
-    parser.add_argument("--radii", type=int, nargs="+", default=[0, 1, 2, 3, 4])
-    parser.add_argument("--data", type=Path, default=Path("data"))
-    parser.add_argument("--corpus", type=Path, default=Path("data/01_raw/synthsign"))
-    parser.add_argument("--out", type=Path, default=Path("data/08_reporting/gsba_accuracy.json"))
-    args = parser.parse_args(argv)
-    package = read_package(args.model)
-    index = read_index(args.data / "02_intermediate/corpus_index.csv")
-    result = gsba_by_radius(package, FrameStore(args.data / "03_primary/frame_store"), index, args.corpus,
-                            args.split, tuple(args.radii))
-    atomic_json(args.out, {"model": str(args.model), "split": args.split, "by_radius": result})
-    print(f"GSBA pseudo-labels vs SynthSign's alignment ({args.split}, {args.model}):")
+@app.command(cls=MultiValueCommand, help=summary(__doc__))
+def main(model: Annotated[Path, typer.Option(metavar="PATH", help="An SMKD model package (.pkl or .pt).")],
+         split: Annotated[str, typer.Option(metavar="NAME", help="The split whose videos are scored.")] = "dev",
+         radii: Annotated[list[int], typer.Option(metavar="D ...", help="GSBA radii d to score.")] = [0, 1, 2, 3, 4],
+         data: Annotated[Path, typer.Option(metavar="PATH", help="Data root of the preprocessed corpus.")] = DATA.root,
+         corpus: Annotated[Path, typer.Option(metavar="PATH", help="The SynthSign corpus (its frame alignments).")
+                           ] = DATA.corpus,
+         out: Annotated[Path, typer.Option(metavar="PATH", help="Where the JSON result is written.")
+                        ] = DATA.report("gsba_accuracy.json")) -> dict:
+    package = read_package(model)
+    paths = DataPaths(data)
+    result = gsba_by_radius(package, FrameStore(paths.frame_store), read_index(paths.corpus_index), corpus, split,
+                            tuple(radii))
+    atomic_json(out, {"model": str(model), "split": split, "by_radius": result})
+    print(f"GSBA pseudo-labels vs SynthSign's alignment ({split}, {model}):")
     print(f"{'d':>3}{'frame acc':>11}{'coverage':>10}{'transition labelled':>21}")
     for d, row in result.items():
         print(f"{d:>3}{row['frame_accuracy']:>11.3f}{row['coverage']:>10.3f}{row['transition_assigned']:>21.3f}")
@@ -162,4 +167,4 @@ def main(argv: list[str] | None = None) -> dict:
 
 
 if __name__ == "__main__":
-    main()
+    app()

@@ -1,12 +1,21 @@
-"""Heatmap rendering speed: frames/s of the separable batched renderer against a dense per-point loop."""
+"""Heatmap frames/s: separable batched rendering (CPU, and GPU when present) against a dense per-point loop.
+
+Run: ``uv run signdistill bench heatmaps`` or ``uv run python -m signdistill.benchmarks.heatmaps [--json]``.
+"""
 
 from __future__ import annotations
 
+import json
 import time
+from typing import Annotated
 
 import torch
+import typer
 
+from signdistill.benchmarks._cli import JSON_HELP, benchmark_app, summary
 from signdistill.pose.heatmaps import render_heatmaps
+
+app = benchmark_app(__doc__)
 
 
 def _dense_loop(keypoints: torch.Tensor, size: int, sigma: float) -> torch.Tensor:
@@ -44,3 +53,20 @@ def run(frames: int = 256, size: int = 112, sigma: float = 4.0, points: int = 79
     out["dense_loop_cpu_frames_per_s"] = _frames_per_s(lambda k: _dense_loop(k, size, sigma), small, 1)
     out["separable_vs_dense_cpu"] = out["separable_cpu_frames_per_s"] / out["dense_loop_cpu_frames_per_s"]
     return out
+
+
+@app.command(help=summary(__doc__))
+def main(frames: Annotated[int, typer.Option(metavar="N", help="Frames of 133 keypoints to render.")] = 256,
+         size: Annotated[int, typer.Option(metavar="PX", help="Heatmap height and width in pixels.")] = 112,
+         as_json: Annotated[bool, typer.Option("--json", help=JSON_HELP)] = False) -> dict:
+    result = run(frames=frames, size=size)
+    if as_json:
+        typer.echo(json.dumps(result, indent=1))
+    else:
+        for key, value in result.items():
+            typer.echo(f"{key}: {value}")
+    return result
+
+
+if __name__ == "__main__":
+    app()

@@ -4,27 +4,31 @@ CTC, with the gradient each sends into the network's parts (torch and the core o
 The batch is rendered in memory from the ``tiny`` preset (its first training videos, resized to the store size
 and centre-cropped as at evaluation), so no corpus has to exist on disk; the tests use the same batch.
 
-Run: ``uv run python -m signdistill.benchmarks.loss_scales [--json]`` (prints one table per method).
+Run: ``uv run python -m signdistill.benchmarks.loss_scales [--env ENV] [--json]`` (prints one table per method).
 """
 
 from __future__ import annotations
 
-import argparse
 import json
+from functools import cache
 from pathlib import Path
+from typing import Annotated
 
 import numpy as np
 import torch
-import yaml
+import typer
 from torch import nn
 
+from signdistill.benchmarks._cli import JSON_HELP, benchmark_app, summary
+from signdistill.benchmarks._conf import ENV_HELP, parameters
 from signdistill.data.clips import collate_clips, resize_frames
 from signdistill.data.vocabulary import Vocabulary
 from signdistill.models.registry import build_recognizer
 from signdistill.synth.corpus import get_preset, plan_corpus, render_video
 from signdistill.synth.lexicon import rest_glosses
 
-CONF = Path(__file__).resolve().parents[3] / "conf" / "base"
+CONF = Path(__file__).resolve().parents[3] / "conf"
+app = benchmark_app(__doc__)
 
 
 def synthsign_batch(videos: int = 2, store_size: int = 40, crop: int = 36, seed: int = 0,
@@ -54,9 +58,14 @@ def synthsign_batch(videos: int = 2, store_size: int = 40, crop: int = 36, seed:
     return collate_clips(items), vocab
 
 
-def run_params(params_file: str, run: str) -> dict:
-    """The recogniser section of ``run`` in a base parameters file."""
-    return yaml.safe_load((CONF / params_file).read_text())[run]["recognizer"]
+@cache
+def _parameters(env: str) -> dict:
+    return parameters(env, CONF)
+
+
+def run_params(run: str, env: str = "base") -> dict:
+    """The recogniser section of ``run`` as ``kedro run --env <env>`` loads it (the project's ``conf/``)."""
+    return _parameters(env)[run]["recognizer"]
 
 
 def gradient_norm(loss: torch.Tensor, params: list[nn.Parameter]) -> float:
@@ -80,9 +89,9 @@ def term_scales(model: nn.Module, batch: dict, weights: dict[str, float],
     return out
 
 
-def smkd_scales(batch: dict, vocab: Vocabulary, run: str = "smkd") -> dict:
+def smkd_scales(batch: dict, vocab: Vocabulary, run: str = "smkd", env: str = "base") -> dict:
     """SMKD (``run`` of parameters_smkd.yml) in the synchronous stage with every term of eqs. 9, 10 and 12 on."""
-    params = run_params("parameters_smkd.yml", run)
+    params = run_params(run, env)
     torch.manual_seed(0)
     model = build_recognizer("smkd", len(vocab), {**params["model"], "staged": False, "visual_ctc": True,
                                                   "shared_classifier": True, "segmentation": True, "kd": True})
@@ -91,13 +100,12 @@ def smkd_scales(batch: dict, vocab: Vocabulary, run: str = "smkd") -> dict:
     return term_scales(model, batch, params["train"]["loss_weights"], parts)
 
 
-def crkd_scales(batch: dict, vocab: Vocabulary) -> dict:
+def crkd_scales(batch: dict, vocab: Vocabulary, env: str = "base") -> dict:
     """CRKD's distilled LRINet (parameters_crkd.yml) against a fresh MSTNet teacher of the configured size."""
     from signdistill.training.recipes import build_distiller
     from signdistill.training.spec import DistillSpec
 
-    teacher_params, params = run_params("parameters_crkd.yml", "crkd_teacher"), run_params(
-        "parameters_crkd.yml", "crkd_distilled")
+    teacher_params, params = run_params("crkd_teacher", env), run_params("crkd_distilled", env)
     torch.manual_seed(0)
     teacher = build_recognizer("mstnet", len(vocab), teacher_params["model"]).eval()
     student = build_recognizer("lrinet", len(vocab), {**params["model"], "gradient_stop": 0.0})
@@ -105,19 +113,19 @@ def crkd_scales(batch: dict, vocab: Vocabulary) -> dict:
     return term_scales(distiller, batch, params["train"]["loss_weights"], {"student": list(student.parameters())})
 
 
-def ctca_model(vocab: Vocabulary, run: str = "ctca", **overrides) -> tuple[nn.Module, dict]:
+def ctca_model(vocab: Vocabulary, run: str = "ctca", env: str = "base", **overrides) -> tuple[nn.Module, dict]:
     """CTCA (``run`` of parameters_ctca.yml, with its gloss embeddings) and its loss weights."""
     from signdistill.training.recipes import model_inputs
 
-    params = run_params("parameters_ctca.yml", run)
+    params = run_params(run, env)
     model_params = {**params["model"], **overrides}
     torch.manual_seed(0)
     model = build_recognizer("ctca", len(vocab), model_params, **model_inputs("ctca", model_params, vocab))
     return model, params["train"]["loss_weights"]
 
 
-def ctca_scales(batch: dict, vocab: Vocabulary) -> dict:
-    model, weights = ctca_model(vocab)
+def ctca_scales(batch: dict, vocab: Vocabulary, env: str = "base") -> dict:
+    model, weights = ctca_model(vocab, env=env)
     parts = {"bilstm": list(model.lstm.parameters()), "spm": list(model.frames.parameters()),
              "tcn": list(model.tcn.parameters())}
     return term_scales(model, batch, weights, parts)
@@ -131,16 +139,15 @@ def table(title: str, rows: dict[str, dict[str, float]]) -> str:
     return "\n".join(lines)
 
 
-def main(argv: list[str] | None = None) -> dict:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--json", action="store_true")
-    args = parser.parse_args(argv)
+@app.command(help=summary(__doc__))
+def main(env: Annotated[str, typer.Option(metavar="ENV", help=ENV_HELP)] = "base",
+         as_json: Annotated[bool, typer.Option("--json", help=JSON_HELP)] = False) -> dict:
     torch.set_num_threads(1)
     batch, vocab = synthsign_batch()
     crkd_batch, _ = synthsign_batch(store_size=128, crop=40, teacher_crop=112)
-    result = {"smkd": smkd_scales(batch, vocab), "crkd": crkd_scales(crkd_batch, vocab),
-              "ctca": ctca_scales(batch, vocab)}
-    if args.json:
+    result = {"smkd": smkd_scales(batch, vocab, env=env), "crkd": crkd_scales(crkd_batch, vocab, env),
+              "ctca": ctca_scales(batch, vocab, env)}
+    if as_json:
         print(json.dumps(result, indent=1))
     else:
         for name, rows in result.items():
@@ -149,4 +156,4 @@ def main(argv: list[str] | None = None) -> dict:
 
 
 if __name__ == "__main__":
-    main()
+    app()

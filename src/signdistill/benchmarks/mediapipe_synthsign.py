@@ -12,18 +12,21 @@ Run: ``uv run python -m signdistill.benchmarks.mediapipe_synthsign --videos 40``
 
 from __future__ import annotations
 
-import argparse
 import functools
 import json
 import time
 from concurrent.futures import ProcessPoolExecutor
+from typing import Annotated
 
 import numpy as np
+import typer
 
+from signdistill.benchmarks._cli import JSON_HELP, benchmark_app, summary
 from signdistill.pose.holistic import PART_POINTS, PARTS, HolisticExtractor, gt_visible, pck
 from signdistill.synth.corpus import get_preset, plan_corpus, render_video
 from signdistill.synth.lexicon import rest_glosses
 
+app = benchmark_app(__doc__)
 REQUIRED = {"body": 0.95, "left_hand": 0.80, "right_hand": 0.80}
 
 
@@ -116,18 +119,18 @@ def format_table(summary: dict) -> str:
     return "\n".join(lines)
 
 
-def main(argv: list[str] | None = None) -> dict:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--videos", type=int, default=40, help="number of default-preset train videos")
-    parser.add_argument("--seed", type=int, default=0, help="corpus seed")
-    parser.add_argument("--workers", type=int, default=2, help="worker processes (one video each at a time)")
-    parser.add_argument("--stride", type=int, default=1, help="run MediaPipe on every n-th frame, interpolate")
-    parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
-    args = parser.parse_args(argv)
-    summary = run(args.videos, args.seed, args.workers, stride=args.stride)
-    print(json.dumps(summary, indent=1) if args.json else format_table(summary))
-    return summary
+@app.command(help=summary(__doc__))
+def main(videos: Annotated[int, typer.Option(metavar="N", help="SynthSign default-preset train videos to run.")] = 40,
+         seed: Annotated[int, typer.Option(metavar="N", help="Seed of the generated videos.")] = 0,
+         workers: Annotated[int, typer.Option(metavar="N", help="Processes running MediaPipe (one video each at a "
+                                                                  "time).")] = 2,
+         stride: Annotated[int, typer.Option(metavar="N", help="MediaPipe on every n-th frame, the rest "
+                                                                 "interpolated.")] = 1,
+         as_json: Annotated[bool, typer.Option("--json", help=JSON_HELP)] = False) -> dict:
+    result = run(videos, seed, workers, stride=stride)
+    typer.echo(json.dumps(result, indent=1) if as_json else format_table(result))
+    return result
 
 
 if __name__ == "__main__":
-    main()
+    app()

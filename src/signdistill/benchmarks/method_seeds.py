@@ -10,14 +10,14 @@ from its last epoch checkpoint. Prints the per-run table, mean / std / spread pe
 ``*_scratch`` / ``*_distilled`` pair (or every run against ``--reference``), the gain and whether it exceeds
 the larger of the two spreads.
 
-Run: ``uv run python -m signdistill.benchmarks.method_seeds --params conf/base/parameters_crkd.yml
---teacher crkd_teacher --runs crkd_scratch crkd_distilled --seeds 0 1 2``. Torch and the core only (no
-Kedro), so it runs on a GPU machine as it is.
+Run: ``uv run python -m signdistill.benchmarks.method_seeds --name crkd [--env ENV] --teacher crkd_teacher --runs
+crkd_scratch crkd_distilled --seeds 0 1 2``: the runs as ``kedro run --env`` configures them (Kedro's loader). Torch
+and the core only (no Kedro), for a GPU machine, with ``--params conf/base/parameters_crkd.yml``: that file alone
+(its stem names the comparison).
 """
 
 from __future__ import annotations
 
-import argparse
 import copy
 import hashlib
 import json
@@ -28,34 +28,49 @@ import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
+from typing import Annotated
 
 import numpy as np
 import torch
+import typer
 import yaml
 
+from signdistill.benchmarks._cli import MultiValueCommand, benchmark_app, summary
+from signdistill.benchmarks._conf import (
+    CONF_HELP,
+    ENV_HELP,
+    PARAMS_HELP,
+    data_root,
+    evaluation_settings,
+    parameters,
+    section,
+)
 from signdistill.data.atomic import atomic_json
 from signdistill.data.features import FeatureStore
 from signdistill.data.store import FrameStore
 from signdistill.data.vocabulary import Vocabulary
 from signdistill.metrics.efficiency import count_parameters
 from signdistill.models.registry import inference_network, load_recognizer
+from signdistill.paths import DATA, DataPaths
 from signdistill.training.checkpoint import load_checkpoint, save_atomic
 from signdistill.training.evaluate import decode_splits, score_splits
 from signdistill.training.recipes import read_index
 from signdistill.training.run import train_run
 from signdistill.training.spec import RunInputs, RunSpec
 
+app = benchmark_app(__doc__)
+
 
 def job_inputs(job: dict) -> tuple[list[dict], dict, Path, FeatureStore | None, dict | None]:
     """What a job's run is trained from, read from the preprocessed corpus under ``job["data"]``: the index, the
     vocabulary, the frame store's root, the feature store (when the run reads streams) and the frozen teacher's
     package (``job["teacher"]``, a package file)."""
-    data = Path(job["data"])
-    index = read_index(data / "02_intermediate/corpus_index.csv")
-    vocabulary = json.loads((data / "03_primary/vocabulary.json").read_text())
-    features = FeatureStore(data / "04_feature/features") if job["params"].get("streams") else None
+    data = DataPaths(Path(job["data"]))
+    index = read_index(data.corpus_index)
+    vocabulary = json.loads(data.vocabulary.read_text())
+    features = FeatureStore(data.feature_store) if job["params"].get("streams") else None
     teacher = load_checkpoint(Path(job["teacher"])) if job.get("teacher") else None
-    return index, vocabulary, data / "03_primary/frame_store", features, teacher
+    return index, vocabulary, data.frame_store, features, teacher
 
 
 def run_job(job: dict) -> dict:
@@ -65,7 +80,7 @@ def run_job(job: dict) -> dict:
     if job.get("threads"):
         torch.set_num_threads(int(job["threads"]))
     params = job["params"]
-    evaluation = yaml.safe_load((Path(job["conf"]) / "parameters_evaluation.yml").read_text())["evaluation"]
+    evaluation = job["evaluation"]
     index, vocabulary, store_root, features, teacher = job_inputs(job)
     start = time.perf_counter()
     spec = RunSpec.from_params({**params, "checkpoint_dir": job["checkpoints"]}, job["run"])
@@ -180,101 +195,121 @@ def apply_overrides(params: dict, overrides: list[str]) -> dict:
     return params
 
 
-def run_params(params_file: Path, run: str) -> dict:
-    """A run's recogniser parameters (its ``recognizer`` section) from a ``parameters_<method>.yml``."""
-    sections = yaml.safe_load(params_file.read_text())
-    if run not in sections:
-        raise SystemExit(f"{params_file} has no run {run!r}; it has {sorted(k for k in sections if k[0] != '_')}")
-    return sections[run]["recognizer"]
+def run_params(source: Path | dict, run: str) -> dict:
+    """A run's recogniser parameters (its ``recognizer`` section), from loaded parameters
+    (``benchmarks._conf.parameters``) or a ``parameters_<method>.yml`` read alone."""
+    sections = source if isinstance(source, dict) else yaml.safe_load(Path(source).read_text())
+    name = "the configuration" if isinstance(source, dict) else str(source)
+    return copy.deepcopy(section(sections, run, name)["recognizer"])
 
 
-def _run_params(params_file: Path, run: str, seed: int, epochs: int | None, overrides: list[str],
+def _run_params(source: Path | dict, run: str, seed: int, epochs: int | None, overrides: list[str],
                 device: str) -> dict:
-    params = apply_overrides(run_params(params_file, run), overrides)
+    params = apply_overrides(run_params(source, run), overrides)
     params["train"].update({"seed": seed, "device": device, **({"epochs": epochs} if epochs else {})})
     return params
 
 
-def pipeline_checkpoints(params_file: Path, run: str, seed: int, tag_extra: str) -> Path:
+def pipeline_checkpoints(source: Path | dict, run: str, seed: int, tag_extra: str) -> Path:
     """The run's own ``checkpoint_dir`` (where its Kedro pipeline checkpoints) for its configured seed, None for
     other seeds: the pipeline resumes a checkpoint of the same training configuration, so only that run exactly
     may go there. Overrides (``--set``, ``--epochs``) make every seed another run: an error."""
-    params = run_params(params_file, run)
+    params = run_params(source, run)
     if tag_extra:
         raise SystemExit(f"--pipeline-checkpoints: {run} with {tag_extra} is not the run its pipeline trains "
                          "(no --set or --epochs)")
-    return Path(params["checkpoint_dir"]) if seed == int(params["train"].get("seed", 0)) else None
+    if seed != int(params["train"].get("seed", 0)):
+        return None
+    return RunSpec.from_params(params, run, checkpoint_root(source)).checkpoint_dir
 
 
-def main(argv: list[str] | None = None) -> dict:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--params", type=Path, required=True, help="a parameters_<method>.yml with run sections")
-    parser.add_argument("--runs", nargs="+", required=True)
-    parser.add_argument("--teacher", default=None, help="run name of the frozen teacher (trained once, seed 0)")
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    parser.add_argument("--epochs", type=int, default=None, help="override every run's epochs")
-    parser.add_argument("--set", dest="overrides", nargs="*", default=[], metavar="KEY=VALUE")
-    parser.add_argument("--device", default="auto")
-    parser.add_argument("--jobs", type=int, default=1, help="runs trained side by side, the cores shared out")
-    parser.add_argument("--pipeline-checkpoints", action="store_true",
-                        help="checkpoint each run where its Kedro pipeline does (the run's checkpoint_dir), so that "
-                             "e.g. `kedro run --pipelines ablations_smkd` resumes the finished trainings; only for "
-                             "the configured seed (other seeds as without it), not with --epochs or --set")
-    parser.add_argument("--conf", type=Path, default=Path("conf/base"))
-    parser.add_argument("--data", type=Path, default=Path("data"))
-    parser.add_argument("--out", type=Path, default=None, help="default data/08_reporting/<params stem>_seeds")
-    parser.add_argument("--reference", default=None, metavar="NAME=GLOB",
-                        help="finished runs (result JSONs) every run is compared with, e.g. baseline="
-                             "'data/08_reporting/baseline_calibration_runs/student_res_seed*_e24.json'")
-    args = parser.parse_args(argv)
-    out = args.out or Path("data/08_reporting") / f"{args.params.stem.removeprefix('parameters_')}_seeds"
+def checkpoint_root(source: Path | dict) -> Path:
+    """Where runs checkpoint unless they say otherwise: the configuration's ``checkpoint_root`` (a quick
+    environment's own), else ``data/06_models/checkpoints``."""
+    root = source.get("checkpoint_root") if isinstance(source, dict) else None
+    return Path(root) if root else DATA.checkpoints
+
+
+@app.command(cls=MultiValueCommand, help=summary(__doc__))
+def main(runs: Annotated[list[str], typer.Option(metavar="RUN ...", help="The runs trained over seeds.")],
+         teacher_run: Annotated[str | None, typer.Option("--teacher", metavar="RUN", help="Run name of the frozen "
+                                                         "teacher (trained once, seed 0).")] = None,
+         seeds: Annotated[list[int], typer.Option(metavar="N ...", help="Seeds of every run.")] = [0, 1, 2],
+         epochs: Annotated[int | None, typer.Option(metavar="N", help="Override every run's epochs.")] = None,
+         overrides: Annotated[list[str], typer.Option("--set", metavar="KEY=VALUE ...", help="Parameter overrides, "
+                                                      "e.g. train.lr=3e-3 (YAML values).")] = [],
+         device: Annotated[str, typer.Option(metavar="DEVICE", help="auto | cpu | cuda | cuda:N")] = "auto",
+         jobs: Annotated[int, typer.Option(metavar="N", help="Runs trained side by side, the cores shared out.")] = 1,
+         pipeline_dirs: Annotated[bool, typer.Option(
+             "--pipeline-checkpoints", help="Checkpoint each run where its Kedro pipeline does (the run's "
+             "checkpoint_dir), so that e.g. `kedro run --pipelines ablations_smkd` resumes the finished trainings; "
+             "only for the configured seed (other seeds as without it), not with --epochs or --set.")] = False,
+         name: Annotated[str | None, typer.Option(metavar="NAME", help="What the comparison is called: its results "
+                                                  "go to data/08_reporting/<NAME>_seeds (default: the --params "
+                                                  "file's method, else the first run).")] = None,
+         env: Annotated[str, typer.Option(metavar="ENV", help=ENV_HELP)] = "base",
+         conf: Annotated[Path, typer.Option(metavar="PATH", help=CONF_HELP)] = Path("conf"),
+         params: Annotated[list[Path], typer.Option(metavar="FILE ...", help=PARAMS_HELP)] = [],
+         data: Annotated[Path | None, typer.Option(metavar="PATH", help="Data root of the preprocessed corpus "
+                                                   "(default: the environment's, data).")] = None,
+         out: Annotated[Path | None, typer.Option(metavar="PATH", help="Results (default: "
+                                                  "data/08_reporting/<NAME>_seeds).")] = None,
+         reference: Annotated[str | None, typer.Option(metavar="NAME=GLOB", help="Finished runs (result JSONs) every "
+                                                       "run is compared with, e.g. baseline='data/08_reporting/"
+                                                       "baseline_calibration_runs/student_res_seed*_e24.json'.")
+                              ] = None) -> dict:
+    config = parameters(env, conf, params)
+    evaluation = evaluation_settings(config, env, params)
+    data_dir = data_root(data, env, conf, params)
+    name = name or (Path(params[0]).stem.removeprefix("parameters_") if params else runs[0])
+    out = out or DATA.report(f"{name}_seeds")
     runs_dir = out.parent / (out.name + "_runs")
     runs_dir.mkdir(parents=True, exist_ok=True)
-    tag_extra = f"_e{args.epochs}" if args.epochs else ""
-    if args.overrides:  # runs with other parameters never reuse each other's results
-        tag_extra += "_" + hashlib.sha1(" ".join(sorted(args.overrides)).encode()).hexdigest()[:8]
+    tag_extra = f"_e{epochs}" if epochs else ""
+    if overrides:  # runs with other parameters never reuse each other's results
+        tag_extra += "_" + hashlib.sha1(" ".join(sorted(overrides)).encode()).hexdigest()[:8]
 
     def job(run: str, seed: int, teacher: str | None = None, save: Path | None = None) -> dict:
-        params = _run_params(args.params, run, seed, args.epochs, args.overrides, args.device)
-        checkpoints = args.data / "06_models/checkpoints/seeds" / f"{run}_seed{seed}{tag_extra}"
-        if args.pipeline_checkpoints:
-            checkpoints = pipeline_checkpoints(args.params, run, seed, tag_extra) or checkpoints
-        return {"data": str(args.data), "conf": str(args.conf), "params": params, "run": run, "teacher": teacher,
+        params = _run_params(config, run, seed, epochs, overrides, device)
+        checkpoints = DataPaths(data_dir).checkpoints / "seeds" / f"{run}_seed{seed}{tag_extra}"
+        if pipeline_dirs:
+            checkpoints = pipeline_checkpoints(config, run, seed, tag_extra) or checkpoints
+        return {"data": str(data_dir), "evaluation": evaluation, "params": params, "run": run, "teacher": teacher,
                 "save": str(save) if save else None, "checkpoints": str(checkpoints)}
 
     teacher_file = None
-    if args.teacher:
-        teacher_file = runs_dir / f"{args.teacher}_seed0{tag_extra}.pt"
+    if teacher_run:
+        teacher_file = runs_dir / f"{teacher_run}_seed0{tag_extra}.pt"
         if load_checkpoint(teacher_file) is None:
-            result = fresh_process(job(args.teacher, 0, save=teacher_file))
-            atomic_json(runs_dir / f"{args.teacher}_seed0{tag_extra}.json", result)
+            result = fresh_process(job(teacher_run, 0, save=teacher_file))
+            atomic_json(runs_dir / f"{teacher_run}_seed0{tag_extra}.json", result)
     pending, files = [], []
-    for run in args.runs:
-        for seed in args.seeds:
+    for run in runs:
+        for seed in seeds:
             done = runs_dir / f"{run}_seed{seed}{tag_extra}.json"
             files.append(done)
             if not done.exists():
-                distilled = "distill" in _run_params(args.params, run, seed, None, [], args.device)
+                distilled = "distill" in _run_params(config, run, seed, None, [], device)
                 if distilled and teacher_file is None:
                     raise SystemExit(f"{run} is distilled: name its teacher with --teacher")
                 package = done.with_suffix(".pt")  # kept for later analysis (e.g. benchmarks.gsba_accuracy)
                 pending.append((done, job(run, seed, str(teacher_file) if distilled else None, package)))
-    for i, result in fresh_processes([j for _, j in pending], args.jobs):  # each saved as soon as it finishes
+    for i, result in fresh_processes([j for _, j in pending], jobs):  # each saved as soon as it finishes
         atomic_json(pending[i][0], result)
     results = [json.loads(done.read_text()) for done in files]
-    reference = None
-    if args.reference:
-        reference, _, pattern = args.reference.partition("=")
+    reference_name = None
+    if reference:
+        reference_name, _, pattern = reference.partition("=")
         files = sorted(Path().glob(pattern))
         if not files:
-            raise SystemExit(f"--reference {args.reference}: no result files match {pattern}")
-        results += [{**json.loads(f.read_text()), "run": reference} for f in files]
+            raise SystemExit(f"--reference {reference}: no result files match {pattern}")
+        results += [{**json.loads(f.read_text()), "run": reference_name} for f in files]
     table = spread_summary(results)
-    gains = distillation_gains(table, reference)
+    gains = distillation_gains(table, reference_name)
     atomic_json(out.with_suffix(".json"), {"runs": results, "summary": table, "gains": gains})
     print(format_table(results, table, gains))
     return {"summary": table, "gains": gains}
 
 
 if __name__ == "__main__":
-    main()
+    app()

@@ -5,30 +5,36 @@ For one video (default: the first test video of the preprocessed corpus), each m
 pipeline (``signdistill.decoding.video``): read, resize and crop, for the teacher TV-L1 flow and MediaPipe
 keypoints with the ``features`` parameters, the network, beam search. Prints the median seconds per stage,
 the totals and the teacher / student ratio. Trained packages are used when found (``--teacher``/``--student``,
-default ``data/06_models/signkd_{teacher,distilled}.pkl``); otherwise the models of the parameters file are
-built untrained, which takes the same time (latency does not depend on the weights).
+default ``data/06_models/signkd_{teacher,distilled}.pkl``); otherwise the models of the configuration (``--env``)
+are built untrained, which takes the same time (latency does not depend on the weights).
 
-Run: ``uv run python -m signdistill.benchmarks.signkd_latency [--device cuda]``. Torch and the core only.
+Run: ``uv run python -m signdistill.benchmarks.signkd_latency [--env ENV] [--device cuda]``. Torch and the core only
+(no Kedro) with ``--params conf/base/parameters_signkd.yml conf/base/parameters_features.yml
+conf/base/parameters_evaluation.yml``.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 from pathlib import Path
+from typing import Annotated
 
 import pandas as pd
 import torch
-import yaml
+import typer
 
+from signdistill.benchmarks._cli import JSON_HELP, MultiValueCommand, benchmark_app, summary
+from signdistill.benchmarks._conf import CONF_HELP, ENV_HELP, PARAMS_HELP, data_root, parameters, section
 from signdistill.data.atomic import atomic_json
 from signdistill.data.features import FeatureConfig
 from signdistill.data.vocabulary import Vocabulary
 from signdistill.decoding.video import end_to_end_latency, packaged_model
 from signdistill.models.registry import read_package
+from signdistill.paths import DATA, DataPaths
 from signdistill.training.recipes import build_model
 from signdistill.training.spec import RunSpec
 
+app = benchmark_app(__doc__)
 STAGES = ("read", "rgb", "flow", "keypoints", "model", "decode", "total")
 
 
@@ -50,42 +56,48 @@ def format_table(result: dict) -> str:
     return "\n".join(lines)
 
 
-def main(argv: list[str] | None = None) -> dict:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--params", type=Path, default=Path("conf/base/parameters_signkd.yml"))
-    parser.add_argument("--conf", type=Path, default=Path("conf/base"))
-    parser.add_argument("--data", type=Path, default=Path("data"))
-    parser.add_argument("--teacher", type=Path, default=Path("data/06_models/signkd_teacher.pkl"))
-    parser.add_argument("--student", type=Path, default=Path("data/06_models/signkd_distilled.pkl"))
-    parser.add_argument("--video", default=None, help="a video file or frame folder (default: first test video)")
-    parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--device", default="cpu")
-    parser.add_argument("--out", type=Path, default=Path("data/08_reporting/signkd_latency.json"))
-    parser.add_argument("--json", action="store_true")
-    args = parser.parse_args(argv)
-    params = yaml.safe_load(args.params.read_text())
-    features = yaml.safe_load((args.conf / "parameters_features.yml").read_text())["features"]
-    features = FeatureConfig.from_params(features)
-    evaluation = yaml.safe_load((args.conf / "parameters_evaluation.yml").read_text())["evaluation"]
-    vocabulary = json.loads((args.data / "03_primary/vocabulary.json").read_text())
-    if args.video:
-        source = Path(args.video)
+@app.command(cls=MultiValueCommand, help=summary(__doc__))
+def main(env: Annotated[str, typer.Option(metavar="ENV", help=ENV_HELP)] = "base",
+         conf: Annotated[Path, typer.Option(metavar="PATH", help=CONF_HELP)] = Path("conf"),
+         params: Annotated[list[Path], typer.Option(metavar="FILE ...", help=PARAMS_HELP)] = [],
+         data: Annotated[Path | None, typer.Option(metavar="PATH", help="Data root of the preprocessed corpus "
+                                                   "(default: the environment's, data).")] = None,
+         teacher: Annotated[Path, typer.Option(metavar="PATH", help="Teacher package.")
+                            ] = DATA.model("signkd_teacher"),
+         student: Annotated[Path, typer.Option(metavar="PATH", help="Student package.")
+                            ] = DATA.model("signkd_distilled"),
+         video: Annotated[str | None, typer.Option(metavar="PATH", help="A video file or frame folder (default: the "
+                                                   "first test video).")] = None,
+         repeats: Annotated[int, typer.Option(metavar="N", help="Timed runs per model; the median is kept.")] = 3,
+         device: Annotated[str, typer.Option(metavar="DEVICE", help="cpu | cuda | cuda:N")] = "cpu",
+         out: Annotated[Path, typer.Option(metavar="PATH", help="Where the JSON result is written.")
+                        ] = DATA.report("signkd_latency.json"),
+         as_json: Annotated[bool, typer.Option("--json", help=JSON_HELP)] = False) -> dict:
+    config = parameters(env, conf, params)
+    source_name = " ".join(map(str, params)) or f"--env {env}"
+    features = FeatureConfig.from_params(section(config, "features", source_name))
+    evaluation = section(config, "evaluation", source_name)
+    paths = DataPaths(data_root(data, env, conf, params))
+    vocabulary = json.loads(paths.vocabulary.read_text())
+    if video:
+        source = Path(video)
     else:
-        index = pd.read_csv(args.data / "02_intermediate/corpus_index.csv")
+        index = pd.read_csv(paths.corpus_index)
         source = Path(index[index.split == "test"].source.iloc[0])
     models, trained = {}, {}
     # an untrained student is the scratch run's network: the distilled run's streams are its teacher's
-    for name, path, run in (("teacher", args.teacher, "signkd_teacher"), ("student", args.student, "signkd_scratch")):
-        model, view, vocab, trained[name] = _model(path, params[run]["recognizer"], vocabulary)
-        models[name] = (model.to(args.device), view, vocab)
+    packages = (("teacher", teacher, "signkd_teacher"), ("student", student, "signkd_scratch"))
+    for name, path, run in packages:
+        model, view, vocab, trained[name] = _model(path, section(config, run, source_name)["recognizer"], vocabulary)
+        models[name] = (model.to(device), view, vocab)
     with torch.inference_mode():
         result = end_to_end_latency(models, source, features, evaluation["decoder"], int(evaluation["beam_width"]),
-                                    args.repeats)
-    result.update(trained=trained, device=args.device, threads=torch.get_num_threads())
-    atomic_json(args.out, result)
-    print(json.dumps(result, indent=1) if args.json else format_table(result))
+                                    repeats)
+    result.update(trained=trained, device=device, threads=torch.get_num_threads())
+    atomic_json(out, result)
+    print(json.dumps(result, indent=1) if as_json else format_table(result))
     return result
 
 
 if __name__ == "__main__":
-    main()
+    app()

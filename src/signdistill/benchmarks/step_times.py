@@ -1,6 +1,6 @@
 """Training step time of every method's configured runs, side by side with the baseline, in one process.
 
-Each run of the parameters files (``conf/base`` by default, or ``--conf conf/phoenix2014``) is built as its
+Each run of the configuration (``--env``: ``base`` by default, or e.g. ``phoenix2014``) is built as its
 training recipe builds it (a distilled run wraps a fresh copy of its teacher), and takes optimiser steps
 (``Trainer.train_step``: mixed precision on CUDA, clipping) on a synthetic batch shaped like its data view:
 ``--frames`` frames per clip at its crop (resized for low-resolution students), flow and keypoints when it
@@ -8,30 +8,36 @@ reads them, a high-resolution view for a CRKD teacher. Prints the median seconds
 first run and the epoch time this implies on the corpus (``ceil(train videos / batch) x step``): what sizing
 the embedded defaults needs. The weights are untrained; step time does not depend on them.
 
-Run: ``uv run python -m signdistill.benchmarks.step_times [--device cuda] [--frames 90]``. Torch and the core only.
+Run: ``uv run python -m signdistill.benchmarks.step_times [--env ENV] [--device cuda] [--frames 90]``. Torch and
+the core only (no Kedro) with ``--params conf/base/parameters_*.yml``: the runs of those files.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
 import tempfile
 import time
 from pathlib import Path
+from typing import Annotated
 
 import pandas as pd
 import torch
+import typer
 
+from signdistill.benchmarks._cli import MultiValueCommand, benchmark_app, summary
+from signdistill.benchmarks._conf import CONF_HELP, ENV_HELP, PARAMS_HELP, data_root, parameters
 from signdistill.benchmarks.method_seeds import run_params
 from signdistill.data.atomic import atomic_json
 from signdistill.data.vocabulary import Vocabulary
 from signdistill.metrics.efficiency import sync_device
+from signdistill.paths import DATA, DataPaths
 from signdistill.training.recipes import build_model
 from signdistill.training.spec import RunSpec
 from signdistill.training.trainer import TrainConfig, Trainer
 
-# (parameters file, run, its teacher run when distilled)
+app = benchmark_app(__doc__)
+# (method, run, its teacher run when distilled)
 RUNS = [("baseline", "teacher_res", None), ("baseline", "student_res", None),
         ("smkd", "smkd", None), ("ctca", "ctca", None),
         ("crkd", "crkd_teacher", None), ("crkd", "crkd_scratch", None), ("crkd", "crkd_distilled", "crkd_teacher"),
@@ -57,12 +63,12 @@ def synthetic_batch(params: dict, batch: int, frames: int, vocab: Vocabulary, te
     return out
 
 
-def step_seconds(conf: Path, method: str, run: str, teacher: str | None, vocab: Vocabulary, frames: int,
+def step_seconds(config: dict, method: str, run: str, teacher: str | None, vocab: Vocabulary, frames: int,
                  device: str, repeats: int) -> dict:
-    params = run_params(conf / f"parameters_{method}.yml", run)
+    """Median seconds of one training step of ``run`` (of loaded parameters ``config``)."""
+    params = run_params(config, run)
     torch.manual_seed(0)
-    teacher_model = build_model(RunSpec.from_params(run_params(conf / f"parameters_{method}.yml", teacher), teacher),
-                                vocab) if teacher else None
+    teacher_model = build_model(RunSpec.from_params(run_params(config, teacher), teacher), vocab) if teacher else None
     model = build_model(RunSpec.from_params(params, run), vocab, teacher_model)
     train = {**params["train"], "device": device}
     config = TrainConfig(**train)
@@ -91,41 +97,44 @@ def format_table(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def main(argv: list[str] | None = None) -> list[dict]:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--conf", type=Path, default=Path("conf/base"))
-    parser.add_argument("--data", type=Path, default=Path("data"))
-    parser.add_argument("--runs", nargs="*", default=None, help="run names (default: every method's main runs)")
-    parser.add_argument("--frames", type=int, default=90, help="frames per clip (the default corpus averages 90)")
-    parser.add_argument("--train-videos", type=int, default=None, help="default: the corpus index's train split")
-    parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--device", default="auto")
-    parser.add_argument("--out", type=Path, default=Path("data/08_reporting/step_times.json"))
-    args = parser.parse_args(argv)
-    index = args.data / "02_intermediate/corpus_index.csv"
-    if args.train_videos:
-        train_videos = args.train_videos
-    elif index.exists():
-        train_videos = int((pd.read_csv(index).split == "train").sum())
-    else:
-        raise SystemExit(f"no {index}: run the preprocess pipeline or pass --train-videos")
-    vocabulary = args.data / "03_primary/vocabulary.json"
-    vocab = (Vocabulary.from_dict(json.loads(vocabulary.read_text())) if vocabulary.exists()
+@app.command(cls=MultiValueCommand, help=summary(__doc__))
+def main(env: Annotated[str, typer.Option(metavar="ENV", help=ENV_HELP)] = "base",
+         conf: Annotated[Path, typer.Option(metavar="PATH", help=CONF_HELP)] = Path("conf"),
+         params: Annotated[list[Path], typer.Option(metavar="FILE ...", help=PARAMS_HELP)] = [],
+         data: Annotated[Path | None, typer.Option(metavar="PATH", help="Data root of the preprocessed corpus "
+                                                   "(default: the environment's, data).")] = None,
+         runs: Annotated[list[str], typer.Option(metavar="RUN ...", help="Run names (default: every method's main "
+                                                 "runs).")] = [],
+         frames: Annotated[int, typer.Option(metavar="N", help="Frames per clip (the default corpus averages 90).")
+                           ] = 90,
+         train_videos: Annotated[int | None, typer.Option(metavar="N", help="Training videos of an epoch (default: "
+                                                          "the corpus index's train split).")] = None,
+         repeats: Annotated[int, typer.Option(metavar="N", help="Timed steps per run; the median is kept.")] = 3,
+         device: Annotated[str, typer.Option(metavar="DEVICE", help="auto | cpu | cuda | cuda:N")] = "auto",
+         out: Annotated[Path, typer.Option(metavar="PATH", help="Where the JSON result is written.")
+                        ] = DATA.report("step_times.json")) -> list[dict]:
+    paths = DataPaths(data_root(data, env, conf, params))
+    if train_videos is None:
+        if not paths.corpus_index.exists():
+            raise SystemExit(f"no {paths.corpus_index}: run the preprocess pipeline or pass --train-videos")
+        train_videos = int((pd.read_csv(paths.corpus_index).split == "train").sum())
+    vocab = (Vocabulary.from_dict(json.loads(paths.vocabulary.read_text())) if paths.vocabulary.exists()
              else Vocabulary(tuple(f"G{i:03d}" for i in range(42))))
+    config = parameters(env, conf, params)
     rows = []
     for method, run, teacher in RUNS:
-        if args.runs and run not in args.runs:
+        if (runs and run not in runs) or (params and run not in config):  # files read alone: the runs they hold
             continue
-        row = step_seconds(args.conf, method, run, teacher, vocab, args.frames, args.device, args.repeats)
+        row = step_seconds(config, method, run, teacher, vocab, frames, device, repeats)
         row["ratio"] = row["step_s"] / (rows[0]["step_s"] if rows else row["step_s"])
         row["epoch_min"] = math.ceil(train_videos / row["batch"]) * row["step_s"] / 60
         row["budget_min"] = row["epoch_min"] * row["epochs"]
         rows.append(row)
         print(json.dumps(row), flush=True)
-    atomic_json(args.out, {"frames": args.frames, "train_videos": train_videos, "runs": rows})
+    atomic_json(out, {"frames": frames, "train_videos": train_videos, "runs": rows})
     print(format_table(rows))
     return rows
 
 
 if __name__ == "__main__":
-    main()
+    app()

@@ -13,24 +13,34 @@ it took to get there, the best dev WER and its test WER, and writes ``<out>/summ
 ``<out>/time_to_accuracy.png``.
 
 Run: ``uv run python -m signdistill.benchmarks.time_to_accuracy --candidate a=signkd_scratch
---candidate b=signkd_scratch,train.lr=2e-3 --epochs 6 --jobs 2``. Torch and the core only.
+--candidate b=signkd_scratch,train.lr=2e-3 --epochs 6 --jobs 2 [--env ENV]``. Torch and the core only (no Kedro)
+with ``--params conf/base/parameters_signkd.yml``.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import logging
 import time
 from pathlib import Path
+from typing import Annotated
 
 import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import torch  # noqa: E402
-import yaml  # noqa: E402
+import typer  # noqa: E402
 
+from signdistill.benchmarks._cli import MultiValueCommand, benchmark_app, summary  # noqa: E402
+from signdistill.benchmarks._conf import (  # noqa: E402
+    CONF_HELP,
+    ENV_HELP,
+    PARAMS_HELP,
+    data_root,
+    evaluation_settings,
+    parameters,
+)
 from signdistill.benchmarks.method_seeds import (  # noqa: E402
     apply_overrides,
     fresh_processes,
@@ -42,18 +52,21 @@ from signdistill.data.store import FrameStore  # noqa: E402
 from signdistill.data.vocabulary import Vocabulary  # noqa: E402
 from signdistill.metrics.efficiency import count_parameters  # noqa: E402
 from signdistill.models.registry import inference_network, load_recognizer  # noqa: E402
+from signdistill.paths import DATA  # noqa: E402
 from signdistill.training.checkpoint import load_checkpoint  # noqa: E402
 from signdistill.training.evaluate import decode_splits, score_splits  # noqa: E402
 from signdistill.training.recipes import recognizer_recipe  # noqa: E402
 from signdistill.training.run import train_run  # noqa: E402
 from signdistill.training.spec import RunInputs, RunSpec  # noqa: E402
 
+app = benchmark_app(__doc__)
+
 
 def parse_candidate(text: str) -> tuple[str, str, list[str]]:
     """``NAME=RUN[,KEY=VALUE...]`` -> (name, run, overrides)."""
     name, sep, rest = text.partition("=")
     if not sep or not rest:
-        raise argparse.ArgumentTypeError(f"candidate {text!r} is not NAME=RUN[,KEY=VALUE...]")
+        raise typer.BadParameter(f"candidate {text!r} is not NAME=RUN[,KEY=VALUE...]")
     run, *overrides = rest.split(",")
     return name, run, overrides
 
@@ -83,7 +96,7 @@ def train_candidate(job: dict) -> dict:
     outcome = train_run(spec, RunInputs(store_root, index, vocabulary, features, teacher), on_epoch=on_epoch)
     result, package = outcome.result, outcome.package
     model = load_recognizer(package)
-    evaluation = yaml.safe_load((Path(job["conf"]) / "parameters_evaluation.yml").read_text())["evaluation"]
+    evaluation = job["evaluation"]
     hypotheses = decode_splits(model, FrameStore(store_root), index, Vocabulary.from_dict(vocabulary),
                                package["data"], evaluation["decoder"], int(evaluation["beam_width"]),
                                features=features, splits=("test",))
@@ -146,59 +159,66 @@ def plot(records: list[dict], path: Path) -> None:
     plt.close(fig)
 
 
-def main(argv: list[str] | None = None) -> list[dict]:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--params", type=Path, default=Path("conf/base/parameters_signkd.yml"))
-    parser.add_argument("--candidate", type=parse_candidate, action="append", required=True,
-                        help="NAME=RUN[,KEY=VALUE...] (repeatable)")
-    parser.add_argument("--teacher", default=None, help="teacher package for distilled candidates")
-    parser.add_argument("--epochs", type=int, default=None, help="override every candidate's epochs")
-    parser.add_argument("--jobs", type=int, default=2, help="candidates trained side by side")
-    parser.add_argument("--device", default="auto")
-    parser.add_argument("--conf", type=Path, default=Path("conf/base"))
-    parser.add_argument("--data", type=Path, default=Path("data"))
-    parser.add_argument("--out", type=Path, default=Path("data/08_reporting/time_to_accuracy"))
-    parser.add_argument("--report", action="store_true",
-                        help="train nothing: tabulate the candidates' records as they stand (finished or not)")
-    parser.add_argument("--hypotheses", action="store_true",
-                        help="with --report: how many distinct sentences each candidate's best epoch decodes on dev")
-    args = parser.parse_args(argv)
-    args.out.mkdir(parents=True, exist_ok=True)
-    jobs, records = [], {}
-    for name, run, overrides in args.candidate:
-        params = apply_overrides(run_params(args.params, run), overrides)
-        params["train"]["device"] = args.device
-        if args.epochs:
-            params["train"]["epochs"] = args.epochs
-        if params.get("distill") and not args.teacher:
+@app.command(cls=MultiValueCommand, help=summary(__doc__))
+def main(candidate: Annotated[list[str], typer.Option(metavar="NAME=RUN[,KEY=VALUE...]", help="A candidate "
+                                                      "(repeatable).")],
+         teacher: Annotated[str | None, typer.Option(metavar="PATH", help="Teacher package for distilled "
+                                                     "candidates.")] = None,
+         epochs: Annotated[int | None, typer.Option(metavar="N", help="Override every candidate's epochs.")] = None,
+         jobs: Annotated[int, typer.Option(metavar="N", help="Candidates trained side by side.")] = 2,
+         device: Annotated[str, typer.Option(metavar="DEVICE", help="auto | cpu | cuda | cuda:N")] = "auto",
+         env: Annotated[str, typer.Option(metavar="ENV", help=ENV_HELP)] = "base",
+         conf: Annotated[Path, typer.Option(metavar="PATH", help=CONF_HELP)] = Path("conf"),
+         params: Annotated[list[Path], typer.Option(metavar="FILE ...", help=PARAMS_HELP)] = [],
+         data: Annotated[Path | None, typer.Option(metavar="PATH", help="Data root of the preprocessed corpus "
+                                                   "(default: the environment's, data).")] = None,
+         out: Annotated[Path, typer.Option(metavar="PATH", help="Records, checkpoints, summary and plot.")
+                        ] = DATA.report("time_to_accuracy"),
+         report: Annotated[bool, typer.Option("--report", help="Train nothing: tabulate the candidates' records as "
+                                              "they stand (finished or not).")] = False,
+         hypotheses: Annotated[bool, typer.Option("--hypotheses", help="With --report: how many distinct sentences "
+                                                  "each candidate's best epoch decodes on dev.")] = False,
+         ) -> list[dict]:
+    candidates = [parse_candidate(text) for text in candidate]
+    config = parameters(env, conf, params)
+    evaluation = evaluation_settings(config, env, params)
+    data_dir = str(data_root(data, env, conf, params))
+    out.mkdir(parents=True, exist_ok=True)
+    jobs_, records = [], {}
+    for name, run, overrides in candidates:
+        run_config = apply_overrides(run_params(config, run), overrides)
+        run_config["train"]["device"] = device
+        if epochs:
+            run_config["train"]["epochs"] = epochs
+        if run_config.get("distill") and not teacher:
             raise SystemExit(f"candidate {name} is distilled: pass --teacher FILE")
-        done = args.out / f"{name}.json"
-        if done.exists() and ("test_wer" in json.loads(done.read_text()) or args.report):
+        done = out / f"{name}.json"
+        if done.exists() and ("test_wer" in json.loads(done.read_text()) or report):
             records[name] = json.loads(done.read_text())
             continue
-        if args.report:
+        if report:
             raise SystemExit(f"--report: candidate {name} has no record {done}")
-    if args.report and args.hypotheses:
-        for name, run, overrides in args.candidate:
-            params = apply_overrides(run_params(args.params, run), overrides)
-            job = {"name": name, "params": params, "data": str(args.data), "out": str(args.out),
-                   "teacher": args.teacher if params.get("distill") else None}
-            hypotheses = dev_hypotheses(job)
-            common = max(set(hypotheses.values()), key=list(hypotheses.values()).count)
-            print(f"{name}: {len(set(hypotheses.values()))} distinct sentences on {len(hypotheses)} dev clips; "
-                  f"most common ({list(hypotheses.values()).count(common)}x): {common!r}")
-        jobs.append({"name": name, "run": run, "overrides": overrides, "params": params, "data": str(args.data),
-                     "conf": str(args.conf), "out": str(args.out),
-                     "teacher": args.teacher if params.get("distill") else None})
-    for i, record in fresh_processes(jobs, args.jobs, target=train_candidate):
-        records[jobs[i]["name"]] = record
+        jobs_.append({"name": name, "run": run, "overrides": overrides, "params": run_config, "data": data_dir,
+                      "evaluation": evaluation, "out": str(out),
+                      "teacher": teacher if run_config.get("distill") else None})
+    if report and hypotheses:
+        for name, run, overrides in candidates:
+            run_config = apply_overrides(run_params(config, run), overrides)
+            job = {"name": name, "run": run, "params": run_config, "data": data_dir, "out": str(out),
+                   "teacher": teacher if run_config.get("distill") else None}
+            decoded = dev_hypotheses(job)
+            common = max(set(decoded.values()), key=list(decoded.values()).count)
+            print(f"{name}: {len(set(decoded.values()))} distinct sentences on {len(decoded)} dev clips; "
+                  f"most common ({list(decoded.values()).count(common)}x): {common!r}")
+    for i, record in fresh_processes(jobs_, jobs, target=train_candidate):
+        records[jobs_[i]["name"]] = record
         print(f"{record['name']}: best dev {record['best_dev_wer']:.1f}, test {record['test_wer']:.1f}", flush=True)
-    ordered = [records[name] for name, _, _ in args.candidate]
-    atomic_json(args.out / "summary.json", {"candidates": ordered})
-    plot(ordered, args.out / "time_to_accuracy.png")
+    ordered = [records[name] for name, _, _ in candidates]
+    atomic_json(out / "summary.json", {"candidates": ordered})
+    plot(ordered, out / "time_to_accuracy.png")
     print(format_table(ordered))
     return ordered
 
 
 if __name__ == "__main__":
-    main()
+    app()
