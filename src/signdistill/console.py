@@ -15,7 +15,7 @@ from typer.core import TyperCommand, TyperGroup
 
 # Every benchmark, a module of signdistill.benchmarks that exposes a typer `app`: `signdistill bench <name>` runs
 # it, its name the module's with "-" for "_" (either is accepted). A new benchmark is added here.
-BENCHMARKS = ("baseline_seeds", "crosschecks", "ctca_diagnostics", "data_speed", "distill_cost", "flow",
+BENCHMARKS = ("architecture", "baseline_seeds", "crosschecks", "ctca_diagnostics", "data_speed", "distill_cost", "flow",
               "gsba_accuracy", "heatmaps", "loss_scales", "mediapipe_synthsign", "method_seeds", "signkd_latency",
               "step_times", "time_to_accuracy")
 

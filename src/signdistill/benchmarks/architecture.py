@@ -14,11 +14,13 @@ from pathlib import Path
 import grimp
 import typer
 
+from signdistill.benchmarks._cli import benchmark_app
+
 PACKAGE = "signdistill"
 SOURCE = Path(__file__).resolve().parents[1]  # src/signdistill
 MAX_LINES = 400  # the size past which a source file is split (issue 20)
 
-app = typer.Typer(add_completion=False, help=__doc__.splitlines()[0])
+app = benchmark_app(__doc__)
 
 
 def import_graph(package: str = PACKAGE) -> dict[str, set[str]]:
