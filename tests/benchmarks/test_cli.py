@@ -11,6 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import typer
 from typer.testing import CliRunner
 
@@ -87,3 +88,12 @@ app(["--params", "{conf}/parameters_baseline.yml", "--runs", "student_res", "--t
     assert done.returncode == 0, done.stderr[-2000:]
     rows = json.loads((tmp_path / "steps.json").read_text())["runs"]
     assert [row["run"] for row in rows] == ["student_res"] and rows[0]["step_s"] > 0
+
+
+def test_parameter_files_read_alone_refuse_what_only_kedro_resolves() -> None:
+    from signdistill.benchmarks._conf import parameters
+
+    conf = Path(__file__).resolve().parents[2] / "conf"
+    assert parameters(files=[conf / "base/parameters_crkd.yml"])["crkd_scratch"]["recognizer"]["resize"] == 40
+    with pytest.raises(SystemExit, match=r"crkd_teacher.recognizer.rules = \$\{globals:rules\}.*--env"):
+        parameters(files=[conf / "paper/parameters_crkd.yml"])
