@@ -132,6 +132,34 @@ def score(ref: Path = typer.Option(..., metavar="PATH",
     _print(result, as_json)
 
 
+@app.command()
+def params(env: str = typer.Option("base", metavar="ENV",
+                                   help="Configuration environment (conf/<ENV> over conf/base, as `kedro run --env`)."),
+           run: str | None = typer.Option(None, metavar="RUN",
+                                          help="Only this run, as it trains: its RunSpec, every default filled in."),
+           conf: Path = typer.Option(Path("conf"), metavar="PATH",
+                                     help="Configuration root holding base/ and the environments.")) -> None:
+    """Print the parameters `kedro run --env ENV` reads, resolved (YAML), or one run's full specification.
+
+    The output is a file that benchmarks read without Kedro (`--params FILE`), e.g. on a GPU machine.
+    """
+    import yaml
+
+    from signdistill.config import load_parameters
+
+    config = load_parameters(env, conf)
+    if run is not None:
+        from signdistill.training.spec import DEFAULT_CHECKPOINT_ROOT, RunSpec
+
+        if not isinstance(config.get(run), dict) or "recognizer" not in config[run]:
+            typer.echo(f"error: {env} has no run {run!r}", err=True)
+            raise typer.Exit(2)
+        spec = RunSpec.from_params(config[run]["recognizer"], run, config.get("checkpoint_root",
+                                                                               DEFAULT_CHECKPOINT_ROOT))
+        config = {run: {"recognizer": spec.to_params()}}
+    typer.echo(yaml.safe_dump(config, sort_keys=False, width=120), nl=False)
+
+
 def model_names() -> list[str]:
     """The networks ``profile`` builds (``models.registry.MODEL_BUILDERS``)."""
     from signdistill.models.registry import MODEL_BUILDERS

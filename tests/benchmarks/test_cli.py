@@ -11,7 +11,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import typer
+import yaml
 from typer.testing import CliRunner
 
 import signdistill.benchmarks
@@ -87,3 +89,31 @@ app(["--params", "{conf}/parameters_baseline.yml", "--runs", "student_res", "--t
     assert done.returncode == 0, done.stderr[-2000:]
     rows = json.loads((tmp_path / "steps.json").read_text())["runs"]
     assert [row["run"] for row in rows] == ["student_res"] and rows[0]["step_s"] > 0
+
+
+def test_parameter_files_read_alone_refuse_what_only_kedro_resolves() -> None:
+    from signdistill.benchmarks._conf import parameters
+
+    conf = Path(__file__).resolve().parents[2] / "conf"
+    assert parameters(files=[conf / "base/parameters_crkd.yml"])["crkd_scratch"]["recognizer"]["resize"] == 40
+    with pytest.raises(SystemExit, match=r"crkd_teacher.recognizer.rules = \$\{globals:rules\}.*--env"):
+        parameters(files=[conf / "paper/parameters_crkd.yml"])
+
+
+def test_signdistill_params_writes_what_benchmarks_read_without_kedro(tmp_path: Path) -> None:
+    """`signdistill params --env ENV > FILE` on a machine with Kedro, `--params FILE` on one without: the same
+    parameters; `--run` prints the run as it trains (its defaults filled in)."""
+    from signdistill.benchmarks._conf import parameters
+    from signdistill.config import load_parameters
+
+    conf = Path(__file__).resolve().parents[2] / "conf"
+    result = CliRunner().invoke(app, ["params", "--env", "phoenix2014", "--conf", str(conf)])
+    assert result.exit_code == 0, result.output
+    (tmp_path / "params.yml").write_text(result.output)
+    assert parameters(files=[tmp_path / "params.yml"]) == load_parameters("phoenix2014", conf)
+    one = CliRunner().invoke(app, ["params", "--env", "phoenix2014", "--conf", str(conf), "--run", "crkd_scratch"])
+    recognizer = yaml.safe_load(one.output)["crkd_scratch"]["recognizer"]
+    assert recognizer["rules"] == "phoenix2014" and recognizer["train"]["optimizer"] == "adam"
+    assert recognizer["checkpoint_dir"] == "data/06_models/checkpoints/crkd_scratch"
+    missing = CliRunner().invoke(app, ["params", "--conf", str(conf), "--run", "nothing"])
+    assert missing.exit_code == 2 and "no run 'nothing'" in missing.output

@@ -39,7 +39,12 @@ def parameters(env: str = "base", conf: Path = Path("conf"), files: Sequence[Pat
         for path in files:
             if not Path(path).is_file():
                 raise SystemExit(f"--params {path}: no such file")
-            merged.update(yaml.safe_load(Path(path).read_text()) or {})
+            loaded = yaml.safe_load(Path(path).read_text()) or {}
+            unresolved = _interpolated(loaded)
+            if unresolved:
+                raise SystemExit(f"--params {path}: {unresolved[0]} is an OmegaConf interpolation, which only Kedro's "
+                                 "loader resolves: read it with --env (e.g. --env phoenix2014 for conf/paper)")
+            merged.update(loaded)
         return merged
     from signdistill.config import load_parameters  # Kedro: only where conf/ is read
 
@@ -74,3 +79,12 @@ def evaluation_settings(config: dict, env: str, files: Sequence[Path] = ()) -> d
         beside = Path(files[0]).parent / "parameters_evaluation.yml"
         return section(parameters(files=[beside]), "evaluation", str(beside))
     return section(config, "evaluation", " ".join(map(str, files)) or f"--env {env}")
+
+
+def _interpolated(config: object, path: str = "") -> list[str]:
+    """Where ``config`` holds ``${...}`` strings (``key.sub = value``)."""
+    if isinstance(config, dict):
+        return [hit for key, value in config.items() for hit in _interpolated(value, f"{path}{key}.")]
+    if isinstance(config, list):
+        return [hit for value in config for hit in _interpolated(value, path)]
+    return [f"{path.rstrip('.')} = {config}"] if isinstance(config, str) and "${" in config else []
