@@ -11,9 +11,10 @@ from typing import Any
 
 from signdistill.data.features import FeatureStore
 from signdistill.models.registry import recognizer_config
+from signdistill.paths import DATA
 from signdistill.training.trainer import TrainConfig
 
-DEFAULT_CHECKPOINT_ROOT = Path("data/06_models/checkpoints")
+DEFAULT_CHECKPOINT_ROOT = DATA.checkpoints
 
 
 @dataclass(frozen=True)
@@ -36,7 +37,7 @@ class DistillSpec:
 
     method: str = "crkd"
     cache_views: int = 0
-    cache_dir: str = "data/05_model_input/teacher_targets"
+    cache_dir: str = str(DATA.teacher_targets)
     options: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
