@@ -1,0 +1,114 @@
+"""Long videos decoded in overlapping windows: the stitched log-probabilities against whole-video decoding, and
+no forward pass larger than the window."""
+
+from __future__ import annotations
+
+import inspect
+
+import numpy as np
+import pytest
+import torch
+
+from signdistill.console import recognize
+from signdistill.data.vocabulary import Vocabulary
+from signdistill.decoding.ctc import decode_log_probs
+from signdistill.decoding.spans import recognise_spans
+from signdistill.decoding.windows import OVERLAP, WINDOW, Window, plan_windows, stitch, windowed_log_probs
+from signdistill.models.registry import build_recognizer
+
+pytestmark = pytest.mark.usefixtures("one_thread")
+VIEW = {"store_size": 36, "crop": 32}
+
+
+def smooth_clip(frames: int, seed: int = 0) -> np.ndarray:
+    """uint8 [T, 40, 40, 3]: random images blended over time (a signer moves gradually, not frame to frame)."""
+    rng = np.random.default_rng(seed)
+    keys = rng.integers(0, 256, (frames // 8 + 2, 40, 40, 3)).astype(np.float32)
+    t = np.arange(frames) / 8
+    i, frac = t.astype(int), (t % 1)[:, None, None, None]
+    return ((1 - frac) * keys[i] + frac * keys[i + 1]).astype(np.uint8)
+
+
+def calibrated(kind: str, config: dict, clip: np.ndarray, classes: int = 6) -> torch.nn.Module:
+    """A random-init recogniser whose batch-norm statistics are measured on ``clip`` (default statistics
+    shrink every activation towards zero: near-uniform, input-independent outputs that would prove nothing)."""
+    torch.manual_seed(0)
+    model = build_recognizer(kind, classes, config)
+    for module in model.modules():
+        if isinstance(module, torch.nn.modules.batchnorm._BatchNorm):
+            module.momentum = None  # a cumulative average over the calibration pass
+    from signdistill.decoding.video import video_batch
+
+    with torch.no_grad():
+        model.train()(video_batch(clip[:160], VIEW))
+    return model.eval()
+
+
+def test_windows_cover_the_video_once_and_stay_within_window_plus_overlaps() -> None:
+    assert plan_windows(384, 256, 64) == [Window(0, 384, 0, 384)]  # fits: whole, as before windowing
+    plan = plan_windows(1000, 256, 64)
+    assert [(w.keep_from, w.keep_to) for w in plan] == [(0, 256), (256, 512), (512, 768), (768, 1000)]
+    assert [(w.start, w.stop) for w in plan] == [(0, 320), (192, 576), (448, 832), (704, 1000)]
+    assert max(w.stop - w.start for w in plan) <= 256 + 2 * 64
+
+
+def test_stitching_lays_each_core_on_the_global_grid() -> None:
+    steps = torch.arange(25.0)[:, None]  # a "model" whose output at global step j is j (stride 4)
+    plan = plan_windows(100, 24, 16)
+    pieces = [(w, steps[w.start // 4:w.start // 4 + (w.stop - w.start) // 4]) for w in plan]
+    assert torch.equal(stitch(pieces, 4), steps)
+    with pytest.raises(ValueError, match="overlap is shorter than the model's lag"):
+        stitch([(w, out[:-5]) for w, out in pieces], 4)  # lagging 5 steps (20 frames) behind a 16-frame overlap
+
+
+def test_a_convolutional_model_gives_the_whole_video_log_probs_exactly() -> None:
+    # SignKD's student: S3D blocks + a k3-k3 head, no recurrence: every output step reads ~80 frames around it
+    clip = smooth_clip(300)
+    model = calibrated("signkd_student", {"width": 0.125}, clip)
+    whole = windowed_log_probs(model, clip, VIEW, window=None)
+    windowed = windowed_log_probs(model, clip, VIEW, window=32, overlap=48)
+    assert whole.shape == windowed.shape == (75, 6)
+    assert whole.std(0).mean() > 0.05  # the output depends on the input: the equality below can fail
+    assert torch.allclose(windowed, whole, atol=1e-4)
+    short = windowed_log_probs(model, clip, VIEW, window=32, overlap=8)  # margins narrower than the field
+    assert (short - whole).abs().max() > 1e-3
+
+
+def test_a_bilstm_recogniser_decodes_the_same_glosses_in_windows() -> None:
+    # The baseline's BiLSTM reads the whole clip, so windows cannot equal the whole video in principle; with the
+    # default 64 frames of context each side they give the same glosses and log-probabilities within 1e-2.
+    clip = smooth_clip(800, seed=1)
+    model = calibrated("baseline", {"width": 4, "hidden": 16, "lstm_hidden": 8, "lstm_layers": 1}, clip)
+    whole = windowed_log_probs(model, clip, VIEW, window=None)
+    windowed = windowed_log_probs(model, clip, VIEW, window=128, overlap=64)
+    assert whole.shape == windowed.shape == (197, 6) and whole.std(0).mean() > 0.05
+    difference = (windowed - whole).abs().max().item()
+    assert 0 < difference < 1e-2, difference
+    lengths = torch.tensor([len(whole)])
+    for method in ("greedy", "beam"):
+        ids = decode_log_probs(whole[None], lengths, method, 5)[0]
+        assert decode_log_probs(windowed[None], lengths, method, 5)[0] == ids and ids
+    vocab = Vocabulary(("A", "B", "C", "D", "E"))
+    spans = recognise_spans(model, clip, VIEW, vocab, 25.0, method="greedy", window=128, overlap=64)
+    assert spans == recognise_spans(model, clip, VIEW, vocab, 25.0, method="greedy", window=None)
+
+
+@pytest.mark.parametrize("frames", [200, 800])
+def test_no_forward_pass_sees_more_than_the_window_and_its_overlaps(frames: int) -> None:
+    clip = smooth_clip(frames)
+    model = calibrated("baseline", {"width": 4, "hidden": 16, "lstm_hidden": 8, "lstm_layers": 1}, clip)
+    fed: list[int] = []
+    model.register_forward_pre_hook(lambda _, args: fed.append(args[0]["video"].shape[1]))
+    windowed_log_probs(model, clip, VIEW, window=64, overlap=32)
+    assert max(fed) == 64 + 2 * 32 and len(fed) == -(-frames // 64)
+
+
+def test_windows_must_align_with_the_output_grid_and_the_command_says_the_defaults() -> None:
+    clip = smooth_clip(200)
+    model = calibrated("baseline", {"width": 4, "hidden": 16, "lstm_hidden": 8, "lstm_layers": 1}, clip)
+    with pytest.raises(ValueError, match="multiples of the model's temporal stride 4"):
+        windowed_log_probs(model, clip, VIEW, window=30, overlap=16)
+    ctca = build_recognizer("ctca", 6, {"width": 4, "tcn_channels": 16, "lstm_hidden": 8, "lstm_layers": 1})
+    assert ctca.temporal_stride == ctca.export().temporal_stride == 2
+    options = inspect.signature(recognize).parameters
+    assert (options["window"].default.default, options["overlap"].default.default) == (WINDOW, OVERLAP)
