@@ -17,7 +17,7 @@ from typer.core import TyperCommand, TyperGroup
 # it, its name the module's with "-" for "_" (either is accepted). A new benchmark is added here.
 BENCHMARKS = ("architecture", "baseline_seeds", "crosschecks", "ctca_diagnostics", "data_speed", "distill_cost", "flow",
               "gsba_accuracy", "heatmaps", "loss_scales", "mediapipe_synthsign", "method_seeds", "signkd_latency",
-              "step_times", "time_to_accuracy")
+              "step_times", "time_to_accuracy", "windowed_decoding")
 
 
 class _Benchmarks(TyperGroup):
