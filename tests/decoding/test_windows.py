@@ -61,16 +61,19 @@ def test_stitching_lays_each_core_on_the_global_grid() -> None:
         stitch([(w, out[:-5]) for w, out in pieces], 4)  # lagging 5 steps (20 frames) behind a 16-frame overlap
 
 
-def test_a_convolutional_model_gives_the_whole_video_log_probs_exactly() -> None:
-    # SignKD's student: S3D blocks + a k3-k3 head, no recurrence: every output step reads ~80 frames around it
+@pytest.mark.parametrize(("kind", "config", "view"), [
+    ("signkd_student", {"width": 0.125}, VIEW),  # S3D blocks + a k3-k3 head: each step reads ~80 frames around it
+    ("lrinet", {"resolution": 32, "channels": 32, "width": 4, "feature_size": 3}, VIEW),  # TSCM shifts, pools
+])
+def test_a_model_without_recurrence_gives_the_whole_video_log_probs(kind: str, config: dict, view: dict) -> None:
     clip = smooth_clip(300)
-    model = calibrated("signkd_student", {"width": 0.125}, clip)
-    whole = windowed_log_probs(model, clip, VIEW, window=None)
-    windowed = windowed_log_probs(model, clip, VIEW, window=32, overlap=48)
+    model = calibrated(kind, config, clip)
+    whole = windowed_log_probs(model, clip, view, window=None)
+    windowed = windowed_log_probs(model, clip, view, window=32, overlap=48)
     assert whole.shape == windowed.shape == (75, 6)
     assert whole.std(0).mean() > 0.05  # the output depends on the input: the equality below can fail
     assert torch.allclose(windowed, whole, atol=1e-4)
-    short = windowed_log_probs(model, clip, VIEW, window=32, overlap=8)  # margins narrower than the field
+    short = windowed_log_probs(model, clip, view, window=32, overlap=4)  # margins narrower than the field
     assert (short - whole).abs().max() > 1e-3
 
 
