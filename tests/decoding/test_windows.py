@@ -4,17 +4,23 @@ no forward pass larger than the window."""
 from __future__ import annotations
 
 import inspect
+import json
+import pickle
+from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 import torch
+from typer.testing import CliRunner
 
-from signdistill.console import recognize
+from signdistill.console import app, recognize
 from signdistill.data.vocabulary import Vocabulary
 from signdistill.decoding.ctc import decode_log_probs
 from signdistill.decoding.spans import recognise_spans
+from signdistill.decoding.video import video_batch
 from signdistill.decoding.windows import OVERLAP, WINDOW, Window, plan_windows, stitch, windowed_log_probs
-from signdistill.models.registry import build_recognizer
+from signdistill.models.registry import build_recognizer, package_model
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 VIEW = {"store_size": 36, "crop": 32}
@@ -37,8 +43,6 @@ def calibrated(kind: str, config: dict, clip: np.ndarray, classes: int = 6) -> t
     for module in model.modules():
         if isinstance(module, torch.nn.modules.batchnorm._BatchNorm):
             module.momentum = None  # a cumulative average over the calibration pass
-    from signdistill.decoding.video import video_batch
-
     with torch.no_grad():
         model.train()(video_batch(clip[:160], VIEW))
     return model.eval()
@@ -115,3 +119,25 @@ def test_windows_must_align_with_the_output_grid_and_the_command_says_the_defaul
     assert ctca.temporal_stride == ctca.export().temporal_stride == 2
     options = inspect.signature(recognize).parameters
     assert (options["window"].default.default, options["overlap"].default.default) == (WINDOW, OVERLAP)
+
+
+def test_recognize_decodes_a_long_folder_in_windows_as_it_does_whole(tmp_path: Path) -> None:
+    clip = smooth_clip(200, seed=2)
+    folder = tmp_path / "video"
+    folder.mkdir()
+    for i, frame in enumerate(clip, start=1):
+        cv2.imwrite(str(folder / f"images{i:04d}.png"), cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
+    model = calibrated("baseline", {"width": 4, "hidden": 16, "lstm_hidden": 8, "lstm_layers": 1}, clip)
+    path = tmp_path / "model.pkl"
+    path.write_bytes(pickle.dumps(package_model("baseline", model, model.state_dict(),
+                                                {"glosses": ["A", "B", "C", "D", "E"]}, VIEW)))
+
+    def recognise(*options: str) -> list[dict]:
+        result = CliRunner().invoke(app, ["recognize", str(folder), "--model", str(path), "--json", *options])
+        assert result.exit_code == 0, result.output
+        return json.loads(result.output)["glosses"]
+
+    whole = recognise("--window", "0")
+    assert whole and recognise("--window", "64", "--overlap", "32") == whole
+    misaligned = CliRunner().invoke(app, ["recognize", str(folder), "--model", str(path), "--window", "30"])
+    assert misaligned.exit_code == 2 and "multiples of the model's temporal stride 4" in misaligned.output
