@@ -294,7 +294,7 @@ def recognize(source: Path = typer.Argument(..., metavar="SOURCE", hidden=True),
     --window + 2 x --overlap frames are decoded in overlapping windows whose log-probabilities are stitched
     and decoded once.
     """
-    from signdistill.data.frames import FrameReadError, read_frames
+    from signdistill.data.frames import FrameFolder, FrameReadError, read_frames
     from signdistill.decoding.spans import recognise_spans
     from signdistill.decoding.video import packaged_model
     from signdistill.models.registry import read_package
@@ -302,14 +302,16 @@ def recognize(source: Path = typer.Argument(..., metavar="SOURCE", hidden=True),
     try:
         network, view, vocabulary = packaged_model(read_package(model))
         features = _features_for(view, features_config, model, env)
-        frames = read_frames(source)
+        # a frame folder is read window by window; a video file is decoded whole (its frames, not the model's
+        # activations, are then what grows with its length)
+        frames = FrameFolder(source) if source.is_dir() and window else read_frames(source)
     except (FileNotFoundError, ValueError, FrameReadError) as err:
         typer.echo(f"error: {err}", err=True)
         raise typer.Exit(2) from err
     try:
         spans = recognise_spans(network, frames, view, vocabulary, fps, features, decoder, beam_width,
                                 window or None, overlap)
-    except ValueError as err:  # a window the model's output grid cannot align, an unknown decoder
+    except (ValueError, FrameReadError) as err:  # a misaligned window, an unknown decoder, an unreadable frame
         typer.echo(f"error: {err}", err=True)
         raise typer.Exit(2) from err
     if as_json:

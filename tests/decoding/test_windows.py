@@ -15,6 +15,7 @@ import torch
 from typer.testing import CliRunner
 
 from signdistill.console import app, recognize
+from signdistill.data.frames import FrameFolder, FrameReadError, read_frames
 from signdistill.data.vocabulary import Vocabulary
 from signdistill.decoding.ctc import decode_log_probs
 from signdistill.decoding.spans import recognise_spans
@@ -141,3 +142,15 @@ def test_recognize_decodes_a_long_folder_in_windows_as_it_does_whole(tmp_path: P
     assert whole and recognise("--window", "64", "--overlap", "32") == whole
     misaligned = CliRunner().invoke(app, ["recognize", str(folder), "--model", str(path), "--window", "30"])
     assert misaligned.exit_code == 2 and "multiples of the model's temporal stride 4" in misaligned.output
+
+
+def test_a_frame_folder_is_read_one_window_at_a_time(tmp_path: Path) -> None:
+    clip = smooth_clip(12)
+    for i, frame in enumerate(clip, start=1):
+        cv2.imwrite(str(tmp_path / f"images{i:04d}.png"), cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
+    folder = FrameFolder(tmp_path)
+    assert len(folder) == 12 and np.array_equal(folder[3:7], read_frames(tmp_path)[3:7])
+    assert np.array_equal(folder[3:7], clip[3:7])  # PNG is lossless
+    cv2.imwrite(str(tmp_path / "images0013.png"), np.zeros((20, 40, 3), np.uint8))
+    with pytest.raises(FrameReadError, match="differs from the first frame"):
+        FrameFolder(tmp_path)[10:13]

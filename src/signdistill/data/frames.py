@@ -168,6 +168,33 @@ def _read_folder(folder: Path, size: tuple[int, int] | None) -> np.ndarray:
     return frames
 
 
+class FrameFolder:
+    """A frame folder decoded on demand: ``len`` and slices ``[a:b]`` (uint8 ``[n, H, W, 3]`` RGB) read only
+    those frames, so that windowed decoding (``decoding.windows``) never holds a long video whole. Raises
+    :class:`FrameReadError` as ``read_frames`` does, for a frame when it is read."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = Path(folder)
+        self.files = list_frame_files(self.folder)
+        if not self.files:
+            raise FrameReadError(self.folder, "frame folder contains no .png/.jpg/.jpeg frames")
+        self.frame_shape = read_image(self.files[0]).shape
+
+    def __len__(self) -> int:
+        return len(self.files)
+
+    def __getitem__(self, index: slice) -> np.ndarray:
+        files = self.files[index]
+        frames = np.empty((len(files), *self.frame_shape), dtype=np.uint8)
+        for i, path in enumerate(files):
+            image = read_image(path)
+            if image.shape != self.frame_shape:
+                raise FrameReadError(path, f"frame size {image.shape[1]}x{image.shape[0]} differs from the first "
+                                           f"frame's {self.frame_shape[1]}x{self.frame_shape[0]}")
+            frames[i] = image
+        return frames
+
+
 def _read_video(path: Path, size: tuple[int, int] | None) -> np.ndarray:
     """Decode every frame of a video file as RGB."""
     capture = _open_video(path)

@@ -25,7 +25,6 @@ enough for a BiLSTM is measured, not assumed: ``signdistill bench windowed_decod
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -33,6 +32,7 @@ import torch
 from torch import nn
 
 from signdistill.data.features import FeatureConfig
+from signdistill.data.frames import FrameFolder
 from signdistill.decoding.video import StageTimer, video_batch
 
 WINDOW = 256
@@ -98,11 +98,12 @@ def stitch(pieces: list[tuple[Window, torch.Tensor]], stride: int) -> torch.Tens
 
 
 @torch.inference_mode()
-def windowed_log_probs(model: nn.Module, frames: np.ndarray, view: dict, features: FeatureConfig | None = None,
-                       window: int | None = WINDOW, overlap: int = OVERLAP, timer: StageTimer | None = None,
-                       on_window: Callable[[Window], None] | None = None) -> torch.Tensor:
-    """Float log-probabilities ``[T', C]`` (cpu) of one video, computed window by window (``plan_windows``):
-    each window's frames are preprocessed and run alone, so memory does not grow with the video. A video that
+def windowed_log_probs(model: nn.Module, frames: np.ndarray | FrameFolder, view: dict,
+                       features: FeatureConfig | None = None, window: int | None = WINDOW, overlap: int = OVERLAP,
+                       timer: StageTimer | None = None) -> torch.Tensor:
+    """Float log-probabilities ``[T', C]`` (cpu) of one video (``frames``: an array or a ``FrameFolder`` read
+    window by window), computed window by window (``plan_windows``): each window's frames are read,
+    preprocessed and run alone, so memory does not grow with the video. A video that
     fits one window (or any video with ``window`` None) is run whole, exactly as ``video_batch`` + the model."""
     device = next(model.parameters()).device
     timer = timer or StageTimer(device)
@@ -114,8 +115,6 @@ def windowed_log_probs(model: nn.Module, frames: np.ndarray, view: dict, feature
         plan = plan_windows(len(frames), window, overlap)
     pieces = []
     for w in plan:
-        if on_window is not None:
-            on_window(w)
         batch = video_batch(frames[w.start:w.stop], view, features, device, timer)
         out = timer.time("model", lambda batch=batch: model(batch))
         steps = int(out["out_lengths"][0])
