@@ -294,7 +294,7 @@ def recognize(source: Path = typer.Argument(..., metavar="SOURCE", hidden=True),
     --window + 2 x --overlap frames are decoded in overlapping windows whose log-probabilities are stitched
     and decoded once.
     """
-    from signdistill.data.frames import FrameFolder, FrameReadError, read_frames
+    from signdistill.data.frames import FrameReadError, open_frames, read_frames
     from signdistill.decoding.spans import recognise_spans
     from signdistill.decoding.video import packaged_model
     from signdistill.models.registry import read_package
@@ -302,9 +302,7 @@ def recognize(source: Path = typer.Argument(..., metavar="SOURCE", hidden=True),
     try:
         network, view, vocabulary = packaged_model(read_package(model))
         features = _features_for(view, features_config, model, env)
-        # a frame folder is read window by window; a video file is decoded whole (its frames, not the model's
-        # activations, are then what grows with its length)
-        frames = FrameFolder(source) if source.is_dir() and window else read_frames(source)
+        frames = open_frames(source) if window else read_frames(source)  # windows: read as they are decoded
     except (FileNotFoundError, ValueError, FrameReadError) as err:
         typer.echo(f"error: {err}", err=True)
         raise typer.Exit(2) from err

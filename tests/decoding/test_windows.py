@@ -15,7 +15,7 @@ import torch
 from typer.testing import CliRunner
 
 from signdistill.console import app, recognize
-from signdistill.data.frames import FrameFolder, FrameReadError, read_frames
+from signdistill.data.frames import FrameFolder, FrameReadError, VideoFrames, read_frames
 from signdistill.data.vocabulary import Vocabulary
 from signdistill.decoding.ctc import decode_log_probs
 from signdistill.decoding.spans import recognise_spans
@@ -154,3 +154,18 @@ def test_a_frame_folder_is_read_one_window_at_a_time(tmp_path: Path) -> None:
     cv2.imwrite(str(tmp_path / "images0013.png"), np.zeros((20, 40, 3), np.uint8))
     with pytest.raises(FrameReadError, match="differs from the first frame"):
         FrameFolder(tmp_path)[10:13]
+
+
+def test_a_video_file_is_decoded_forward_one_window_at_a_time(tmp_path: Path) -> None:
+    path = tmp_path / "clip.avi"
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 25.0, (40, 40))
+    for frame in smooth_clip(30):
+        writer.write(cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
+    writer.release()
+    whole = read_frames(path)
+    video = VideoFrames(path)
+    assert len(video) == len(whole) == 30
+    for start, stop in [(0, 12), (4, 20), (16, 30)]:  # overlapping windows, as windowed decoding reads them
+        assert np.array_equal(video[start:stop], whole[start:stop])
+        assert len(video._kept) == stop - start  # only the latest window is held
+    assert np.array_equal(video[2:6], whole[2:6])  # an earlier slice reopens the file

@@ -12,15 +12,13 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-import numpy as np
 import torch
 from torch import nn
 
 from signdistill.data.features import FeatureConfig
-from signdistill.data.frames import FrameFolder
 from signdistill.data.vocabulary import Vocabulary
 from signdistill.decoding.ctc import beam_search, greedy_decode
-from signdistill.decoding.windows import OVERLAP, WINDOW, windowed_log_probs
+from signdistill.decoding.windows import OVERLAP, WINDOW, Frames, windowed_log_probs
 
 
 @dataclass
@@ -50,7 +48,7 @@ def spike_spans(glosses: list[str], spikes: list[int], steps: int, frames: int, 
 
 
 @torch.inference_mode()
-def recognise_spans(model: nn.Module, frames: np.ndarray | FrameFolder, view: dict, vocabulary: Vocabulary, fps: float,
+def recognise_spans(model: nn.Module, frames: Frames, view: dict, vocabulary: Vocabulary, fps: float,
                     features: FeatureConfig | None = None, method: str = "beam", beam_width: int = 10,
                     window: int | None = WINDOW, overlap: int = OVERLAP) -> list[GlossSpan]:
     """Glosses of one video (``frames`` at source resolution, ``fps`` frames per second) with their spans; a

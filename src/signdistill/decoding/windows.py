@@ -32,11 +32,13 @@ import torch
 from torch import nn
 
 from signdistill.data.features import FeatureConfig
-from signdistill.data.frames import FrameFolder
+from signdistill.data.frames import FrameFolder, VideoFrames
 from signdistill.decoding.video import StageTimer, video_batch
 
 WINDOW = 256
 OVERLAP = 64
+# frames in memory, or a frame folder or video file read slice by slice (``data.frames.open_frames``)
+Frames = np.ndarray | FrameFolder | VideoFrames
 
 
 @dataclass(frozen=True)
@@ -98,13 +100,13 @@ def stitch(pieces: list[tuple[Window, torch.Tensor]], stride: int) -> torch.Tens
 
 
 @torch.inference_mode()
-def windowed_log_probs(model: nn.Module, frames: np.ndarray | FrameFolder, view: dict,
+def windowed_log_probs(model: nn.Module, frames: Frames, view: dict,
                        features: FeatureConfig | None = None, window: int | None = WINDOW, overlap: int = OVERLAP,
                        timer: StageTimer | None = None) -> torch.Tensor:
-    """Float log-probabilities ``[T', C]`` (cpu) of one video (``frames``: an array or a ``FrameFolder`` read
-    window by window), computed window by window (``plan_windows``): each window's frames are read,
-    preprocessed and run alone, so memory does not grow with the video. A video that
-    fits one window (or any video with ``window`` None) is run whole, exactly as ``video_batch`` + the model."""
+    """Float log-probabilities ``[T', C]`` (cpu) of one video, computed window by window (``plan_windows``):
+    each window's frames are read (from a ``FrameFolder`` or ``VideoFrames``), preprocessed and run alone, so
+    memory does not grow with the video. A video that fits one window (or any video with ``window`` None) is
+    run whole, exactly as ``video_batch`` + the model."""
     device = next(model.parameters()).device
     timer = timer or StageTimer(device)
     if window is None:  # whole, as before windowing existed (and for a model that says no temporal_stride)
