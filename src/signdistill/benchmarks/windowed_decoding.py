@@ -1,14 +1,14 @@
 """Long videos in overlapping windows against whole-video decoding: the glosses (equal? WER between them), the
 largest log-probability difference, peak memory and seconds, side by side for growing video lengths.
 
-The long video is the first four SynthSign (``tiny`` preset) renderings laid end to end and repeated up to the
-longest length, scaled down 4x (64 x 52 px: the models read 40 px stores, so the source size only sets how much
-memory the frames themselves take). The model is ``--model`` or the first package under ``data/06_models``;
-without one, a random-init baseline with its batch norm measured on the video (the output says which). Each
-(length, whole | windowed) decode runs in a fresh process (forked from one that imported torch and nothing
-more), so that its peak resident memory (``ru_maxrss``;
-``torch.cuda.max_memory_allocated`` on a GPU) is its own; ``rss+`` is the peak over what the process held once
-the frames were loaded. ``max in`` is the most frames one forward pass saw.
+The long video is the first four SynthSign (``tiny`` preset, 210 x 260 px) renderings laid end to end and
+repeated up to each length, written as an MJPG AVI and read as ``signdistill recognize`` reads it: whole
+(``read_frames``) or window by window (``open_frames``). The model is ``--model`` or the first package under
+``data/06_models``; without one, a random-init baseline with its batch norm measured on the video (the output
+says which). Each (length, whole | windowed) decode runs in a fresh process (forked from one that imported torch
+and nothing more), so that its peak resident memory (``ru_maxrss``; ``torch.cuda.max_memory_allocated`` on a
+GPU) is its own; ``rss+`` is that peak over what the process held with the model loaded, i.e. the frames read,
+preprocessed and run. ``max in`` is the most frames one forward pass saw.
 
 Run: ``uv run signdistill bench windowed-decoding [--model data/06_models/<run>.pkl] [--lengths 200 800 3200]
 [--window 256 --overlap 64]``; about a minute on 2 cores with the defaults.
@@ -30,6 +30,7 @@ import torch
 import typer
 
 from signdistill.benchmarks._cli import JSON_HELP, MultiValueCommand, benchmark_app, summary
+from signdistill.data.frames import open_frames, read_frames
 from signdistill.decoding.ctc import decode_log_probs
 from signdistill.decoding.video import packaged_model, video_batch
 from signdistill.decoding.windows import OVERLAP, WINDOW, windowed_log_probs
@@ -43,7 +44,7 @@ RANDOM_CONFIG = {"width": 8, "hidden": 64, "lstm_hidden": 32, "lstm_layers": 2}
 
 
 def long_video(frames: int, videos: int = 4) -> np.ndarray:
-    """uint8 [frames, 65, 52, 3]: ``videos`` SynthSign renderings end to end, repeated to ``frames``."""
+    """uint8 [frames, 260, 210, 3]: ``videos`` SynthSign renderings end to end, repeated to ``frames``."""
     from signdistill.synth.corpus import get_preset, plan_corpus, render_video
     from signdistill.synth.lexicon import rest_glosses
 
@@ -53,9 +54,8 @@ def long_video(frames: int, videos: int = 4) -> np.ndarray:
     pieces = []
     for plan in plans[:videos]:
         rendered, _, _ = render_video(plan, glosses, signers[plan.signer], 0, preset.width, preset.height)
-        pieces += [cv2.resize(f, (preset.width // 4, preset.height // 4), interpolation=cv2.INTER_AREA)
-                   for f in rendered]
-    clip = np.stack(pieces)
+        pieces.append(rendered)
+    clip = np.concatenate(pieces)
     return np.concatenate([clip] * (frames // len(clip) + 1))[:frames]
 
 
@@ -75,18 +75,19 @@ def random_package(clip: np.ndarray) -> dict:
     return package_model("baseline", model, model.state_dict(), {"glosses": glosses}, RANDOM_VIEW)
 
 
-def _decode(package_path: str, clip_path: str, frames: int, window: int | None, overlap: int, device: str,
+def _decode(package_path: str, video: str, window: int | None, overlap: int, device: str,
             result: mp.Queue) -> None:
-    """In a fresh process: decode the first ``frames`` frames, report glosses, log-probs, memory and seconds."""
+    """In a fresh process: decode ``video`` as ``signdistill recognize`` does (read whole, or window by window
+    with ``open_frames``), report glosses, log-probs, memory and seconds."""
     torch.set_num_threads(1)
     model, view, vocabulary = packaged_model(read_package(package_path))
     model.to(device)
-    clip = np.load(clip_path)[:frames].copy()
     loaded = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     fed: list[int] = []
     model.register_forward_pre_hook(lambda _, args: fed.append(args[0]["video"].shape[1]))
     start = time.perf_counter()
-    log_probs = windowed_log_probs(model, clip, view, None, window, overlap)
+    frames = open_frames(Path(video)) if window else read_frames(Path(video))
+    log_probs = windowed_log_probs(model, frames, view, None, window, overlap)
     ids = decode_log_probs(log_probs[None], torch.tensor([len(log_probs)]), "beam", 10)[0]
     seconds = time.perf_counter() - start
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
@@ -96,15 +97,20 @@ def _decode(package_path: str, clip_path: str, frames: int, window: int | None, 
                 if device.startswith("cuda") else None})
 
 
-def run_fresh(package_path: Path, clip_path: Path, frames: int, window: int | None, overlap: int,
-              device: str) -> dict:
-    # forked from a server that imported this module once (torch and torchvision take ~15 s to import) and has
-    # run nothing, so each decode starts from the same memory and no torch thread pool is forked
+def write_video(frames: np.ndarray, path: Path) -> Path:
+    """An MJPG AVI of RGB ``frames`` (what ``recognize`` reads)."""
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 25.0, (frames.shape[2], frames.shape[1]))
+    for frame in frames:
+        writer.write(cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
+    writer.release()
+    return path
+
+
+def run_fresh(package_path: Path, video: Path, window: int | None, overlap: int, device: str) -> dict:
     context = mp.get_context("forkserver")
     context.set_forkserver_preload(["signdistill.benchmarks.windowed_decoding"])
     queue = context.Queue()
-    process = context.Process(target=_decode, args=(str(package_path), str(clip_path), frames, window, overlap,
-                                                    device, queue))
+    process = context.Process(target=_decode, args=(str(package_path), str(video), window, overlap, device, queue))
     process.start()
     result = queue.get()
     process.join()
@@ -145,8 +151,6 @@ def main(model: Annotated[Path | None, typer.Option(metavar="PATH", help="A trai
     clip = long_video(max(lengths))
     packages = sorted(DATA.models.glob("*.pkl")) if model is None else [model]
     with tempfile.TemporaryDirectory() as tmp:
-        clip_path = Path(tmp) / "clip.npy"
-        np.save(clip_path, clip)
         if packages:
             package_path, source = packages[0], f"trained package {packages[0]}"
         else:
@@ -154,12 +158,13 @@ def main(model: Annotated[Path | None, typer.Option(metavar="PATH", help="A trai
             torch.save(random_package(clip), package_path)
         rows = []
         for frames in lengths:
-            whole = run_fresh(package_path, clip_path, frames, None, overlap, device)
-            windowed = run_fresh(package_path, clip_path, frames, window, overlap, device)
+            video = write_video(clip[:frames], Path(tmp) / f"long_{frames}.avi")
+            whole = run_fresh(package_path, video, None, overlap, device)
+            windowed = run_fresh(package_path, video, window, overlap, device)
             rows.append({"frames": frames, "steps": len(whole["log_probs"]), **compare(whole, windowed),
                          "whole": whole, "windowed": windowed})
-    header = (f"{source}; window {window} + overlap {overlap} each side; SynthSign tiny x{len(clip)} frames at "
-              f"{clip.shape[2]}x{clip.shape[1]} px; beam 10; {device}")
+    header = (f"{source}; window {window} + overlap {overlap} each side; SynthSign tiny videos end to end, "
+              f"{clip.shape[2]}x{clip.shape[1]} px MJPG AVI read as `recognize` does; beam 10; {device}")
     for r in rows:
         for mode in ("whole", "windowed"):
             r[mode] = {k: v for k, v in r[mode].items() if k != "log_probs"}
