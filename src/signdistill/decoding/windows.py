@@ -20,7 +20,9 @@ K5-P2-K5-P2 reads 16 frames per step, 12 after its centre; SignKD's S3D blocks a
 its head's two k3 convolutions at stride 4 another 8), so a model without recurrence or attention (SignKD,
 LRINet) gives the whole-video log-probabilities to float precision, and a BiLSTM (baseline, SMKD, CTCA) or
 MSTNet's transformer sees 64 frames, a few signs, past each end of the core it answers for. Whether that is
-enough for a BiLSTM is measured, not assumed: ``signdistill bench windowed_decoding``.
+enough for a BiLSTM is measured, not assumed: ``signdistill bench windowed-decoding`` (a quick-mode SMKD on a
+3200-frame SynthSign video: the same glosses, log-probabilities within 1.1e-3; with 16 frames of overlap they
+differ by 0.17 and 1.8 % WER, README "The signdistill command").
 """
 
 from __future__ import annotations
