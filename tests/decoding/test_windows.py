@@ -169,3 +169,23 @@ def test_a_video_file_is_decoded_forward_one_window_at_a_time(tmp_path: Path) ->
         assert np.array_equal(video[start:stop], whole[start:stop])
         assert len(video._kept) == stop - start  # only the latest window is held
     assert np.array_equal(video[2:6], whole[2:6])  # an earlier slice reopens the file
+
+
+@pytest.mark.parametrize(("kind", "config"), [
+    ("baseline", {"width": 4, "hidden": 16, "lstm_hidden": 8, "lstm_layers": 1}),
+    ("smkd", {"width": 4, "hidden": 16, "lstm_hidden": 8, "lstm_layers": 1}),
+    ("ctca", {"width": 4, "tcn_channels": 16, "lstm_hidden": 8, "lstm_layers": 1}),
+    ("lrinet", {"resolution": 32, "channels": 32, "width": 4, "feature_size": 3}),
+    ("mstnet", {"backbone": "resnet18", "width": 4, "hidden": 16, "heads": 2, "transformer_layers": 1}),
+    ("signkd_student", {"width": 0.125}),
+    ("signkd_teacher", {"width": 0.125, "streams": ["rgb"]}),
+])
+def test_each_recogniser_says_its_true_temporal_stride(kind: str, config: dict) -> None:
+    model = build_recognizer(kind, 6, config).eval()
+    stride = model.temporal_stride
+    steps = []
+    for frames in (64, 64 + 4 * stride):
+        clip = torch.zeros(1, frames, 32, 32, 3, dtype=torch.uint8)
+        with torch.no_grad():
+            steps.append(int(model({"video": clip, "lengths": torch.tensor([frames])})["out_lengths"][0]))
+    assert steps[1] - steps[0] == 4  # 4 x stride more frames: 4 more output steps
