@@ -17,7 +17,7 @@ from typer.core import TyperCommand, TyperGroup
 # it, its name the module's with "-" for "_" (either is accepted). A new benchmark is added here.
 BENCHMARKS = ("architecture", "baseline_seeds", "crosschecks", "ctca_diagnostics", "data_speed", "distill_cost", "flow",
               "gsba_accuracy", "heatmaps", "loss_scales", "mediapipe_synthsign", "method_seeds", "signkd_latency",
-              "step_times", "time_to_accuracy")
+              "step_times", "time_to_accuracy", "windowed_decoding")
 
 
 class _Benchmarks(TyperGroup):
@@ -299,6 +299,14 @@ def recognize(source: Path = typer.Argument(..., metavar="SOURCE", hidden=True),
               fps: float = typer.Option(25.0, metavar="FPS", help="Frames per second of SOURCE (PHOENIX: 25)."),
               decoder: str = typer.Option("beam", metavar="NAME", help="greedy | beam (CTC prefix beam search)."),
               beam_width: int = typer.Option(10, metavar="N", help="Beam width of the beam decoder."),
+              window: int = typer.Option(256, metavar="FRAMES",
+                                         help="Frames per window: a longer video runs in windows of this many "
+                                              "frames plus --overlap each side, so memory stays flat; a video of "
+                                              "at most window + 2 x overlap frames runs whole. 0: always whole. "
+                                              "A multiple of the model's temporal stride (4; CTCA 2)."),
+              overlap: int = typer.Option(64, metavar="FRAMES",
+                                          help="Context frames each side of a window, whose outputs are discarded "
+                                               "(64 covers every model's convolutions; see decoding/windows.py)."),
               features_config: Path = typer.Option(Path("conf/base/parameters_features.yml"), metavar="PATH",
                                                    help="The features parameters a flow/keypoint model was trained "
                                                         "with (only read for such a model)."),
@@ -310,9 +318,11 @@ def recognize(source: Path = typer.Argument(..., metavar="SOURCE", hidden=True),
     """Recognise the glosses of one video, each with its time span (from the CTC spikes).
 
     SOURCE is a video file or a folder of frames. A model that reads optical flow and keypoints (a SignKD
-    teacher) gets them computed here, with the settings of --features-config (or of --env).
+    teacher) gets them computed here, with the settings of --features-config (or of --env). Videos longer than
+    --window + 2 x --overlap frames are decoded in overlapping windows whose log-probabilities are stitched
+    and decoded once.
     """
-    from signdistill.data.frames import FrameReadError, read_frames
+    from signdistill.data.frames import FrameReadError, open_frames, read_frames
     from signdistill.decoding.spans import recognise_spans
     from signdistill.decoding.video import packaged_model
     from signdistill.models.registry import read_package
@@ -320,11 +330,16 @@ def recognize(source: Path = typer.Argument(..., metavar="SOURCE", hidden=True),
     try:
         network, view, vocabulary = packaged_model(read_package(model))
         features = _features_for(view, features_config, model, env)
-        frames = read_frames(source)
+        frames = open_frames(source) if window else read_frames(source)  # windows: read as they are decoded
     except (FileNotFoundError, ValueError, FrameReadError) as err:
         typer.echo(f"error: {err}", err=True)
         raise typer.Exit(2) from err
-    spans = recognise_spans(network, frames, view, vocabulary, fps, features, decoder, beam_width)
+    try:
+        spans = recognise_spans(network, frames, view, vocabulary, fps, features, decoder, beam_width,
+                                window or None, overlap)
+    except (ValueError, FrameReadError) as err:  # a misaligned window, an unknown decoder, an unreadable frame
+        typer.echo(f"error: {err}", err=True)
+        raise typer.Exit(2) from err
     if as_json:
         typer.echo(json.dumps({"source": str(source), "model": str(model), "frames": len(frames), "fps": fps,
                                "glosses": [span.as_dict() for span in spans]}, indent=1))

@@ -168,6 +168,80 @@ def _read_folder(folder: Path, size: tuple[int, int] | None) -> np.ndarray:
     return frames
 
 
+class FrameFolder:
+    """A frame folder decoded on demand: ``len`` and slices ``[a:b]`` (uint8 ``[n, H, W, 3]`` RGB) read only
+    those frames, so that windowed decoding (``decoding.windows``) never holds a long video whole. Raises
+    :class:`FrameReadError` as ``read_frames`` does, for a frame when it is read."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = Path(folder)
+        self.files = list_frame_files(self.folder)
+        if not self.files:
+            raise FrameReadError(self.folder, "frame folder contains no .png/.jpg/.jpeg frames")
+        self.frame_shape = read_image(self.files[0]).shape
+
+    def __len__(self) -> int:
+        return len(self.files)
+
+    def __getitem__(self, index: slice) -> np.ndarray:
+        files = self.files[index]
+        frames = np.empty((len(files), *self.frame_shape), dtype=np.uint8)
+        for i, path in enumerate(files):
+            image = read_image(path)
+            if image.shape != self.frame_shape:
+                raise FrameReadError(path, f"frame size {image.shape[1]}x{image.shape[0]} differs from the first "
+                                           f"frame's {self.frame_shape[1]}x{self.frame_shape[0]}")
+            frames[i] = image
+        return frames
+
+
+class VideoFrames:
+    """A video file decoded forward on demand: ``len`` (one pass of ``grab``, no colour conversion, when
+    opened) and slices ``[a:b]`` (uint8 ``[n, H, W, 3]`` RGB). Only the frames of the latest slice are kept;
+    increasing slices (windowed decoding's) decode each frame once, a slice starting earlier reopens the file."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        capture = _open_video(self.path)
+        try:
+            count = 0
+            while capture.grab():
+                count += 1
+        finally:
+            capture.release()
+        if not count:
+            raise FrameReadError(self.path, "video contains no decodable frames")
+        self.count = count
+        self._capture: cv2.VideoCapture | None = None
+        self._next = 0  # index of the frame the capture decodes next
+        self._first = 0  # index of self._kept[0]
+        self._kept: list[np.ndarray] = []
+
+    def __len__(self) -> int:
+        return self.count
+
+    def __getitem__(self, index: slice) -> np.ndarray:
+        start, stop, _ = index.indices(self.count)
+        if self._capture is None or start < self._first:
+            self._reopen()
+        self._kept = self._kept[max(0, start - self._first):]
+        self._first = max(self._first, start)
+        while self._next < stop:
+            ok, image = self._capture.read()
+            if not ok:
+                raise FrameReadError(self.path, f"frame {self._next} of {self.count} cannot be decoded")
+            if self._next >= start:
+                self._kept.append(cv2.cvtColor(image, cv2.COLOR_BGR2RGB))
+            self._next += 1
+        self._first = max(self._first, self._next - len(self._kept))
+        return np.stack(self._kept[start - self._first:stop - self._first])
+
+    def _reopen(self) -> None:
+        if self._capture is not None:
+            self._capture.release()
+        self._capture, self._next, self._first, self._kept = _open_video(self.path), 0, 0, []
+
+
 def _read_video(path: Path, size: tuple[int, int] | None) -> np.ndarray:
     """Decode every frame of a video file as RGB."""
     capture = _open_video(path)
@@ -196,6 +270,16 @@ def read_frames(source: Path, size: tuple[int, int] | None = None) -> np.ndarray
         return _read_folder(source, size)
     if source.is_file() or is_video_file(source):
         return _read_video(source, size)
+    raise FrameReadError(source, "frame folder does not exist")
+
+
+def open_frames(source: Path) -> FrameFolder | VideoFrames:
+    """A frame folder or video file read on demand, slice by slice (``read_frames`` reads it all at once)."""
+    source = Path(source)
+    if source.is_dir():
+        return FrameFolder(source)
+    if source.is_file() or is_video_file(source):
+        return VideoFrames(source)
     raise FrameReadError(source, "frame folder does not exist")
 
 

@@ -12,14 +12,13 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-import numpy as np
 import torch
 from torch import nn
 
 from signdistill.data.features import FeatureConfig
 from signdistill.data.vocabulary import Vocabulary
 from signdistill.decoding.ctc import beam_search, greedy_decode
-from signdistill.decoding.video import video_batch
+from signdistill.decoding.windows import OVERLAP, WINDOW, Frames, windowed_log_probs
 
 
 @dataclass
@@ -49,14 +48,14 @@ def spike_spans(glosses: list[str], spikes: list[int], steps: int, frames: int, 
 
 
 @torch.inference_mode()
-def recognise_spans(model: nn.Module, frames: np.ndarray, view: dict, vocabulary: Vocabulary, fps: float,
-                    features: FeatureConfig | None = None, method: str = "beam",
-                    beam_width: int = 10) -> list[GlossSpan]:
-    """Glosses of one video (``frames`` at source resolution, ``fps`` frames per second) with their spans."""
-    device = next(model.parameters()).device
-    out = model(video_batch(frames, view, features, device))
-    log_probs = out["log_probs"].float().cpu().transpose(0, 1)  # [T', 1, C]
-    lengths = out["out_lengths"].cpu()
+def recognise_spans(model: nn.Module, frames: Frames, view: dict, vocabulary: Vocabulary, fps: float,
+                    features: FeatureConfig | None = None, method: str = "beam", beam_width: int = 10,
+                    window: int | None = WINDOW, overlap: int = OVERLAP) -> list[GlossSpan]:
+    """Glosses of one video (``frames`` at source resolution, ``fps`` frames per second) with their spans; a
+    video longer than ``window + 2 * overlap`` frames runs in windows (``decoding.windows``), ``window`` None
+    runs it whole."""
+    log_probs = windowed_log_probs(model, frames, view, features, window, overlap)[:, None]  # [T', 1, C]
+    lengths = torch.tensor([len(log_probs)])
     if method == "greedy":
         hypothesis = greedy_decode(log_probs, lengths)[0]
     elif method == "beam":

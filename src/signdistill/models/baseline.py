@@ -88,6 +88,8 @@ class BaselineConfig:
 class BaselineRecognizer(nn.Module):
     """Frames -> gloss log-probabilities; ``forward`` returns named losses when labels are given."""
 
+    temporal_stride = 4  # input frames per output step (decoding.windows aligns windows on it)
+
     def __init__(self, config: BaselineConfig) -> None:
         super().__init__()
         self.config = config

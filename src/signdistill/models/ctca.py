@@ -113,6 +113,10 @@ def encode_global(frames: ResNet18Frames, lstm: nn.LSTM, batch: dict, frame_stri
 class GlobalPath(nn.Module):
     """SPM + BLSTM branch + global classifier: the part of CTCA that runs at test time."""
 
+    @property
+    def temporal_stride(self) -> int:  # input frames per output step: the frames dropping keeps 1 in frame_stride
+        return self.frame_stride
+
     def __init__(self, frames: ResNet18Frames, lstm: nn.LSTM, classifier: nn.Linear, frame_stride: int,
                  aggregate: nn.Module | None = None) -> None:
         super().__init__()
@@ -133,6 +137,10 @@ class CTCARecognizer(nn.Module):
     TCN branch and returns ``loc_log_probs`` and the losses ``ctc`` (BLSTM), ``ctc_loc`` (TCN), ``l2g``,
     ``g2l``, ``rc``, ``cmd`` as switched on, unweighted (weights: the training config's ``loss_weights``).
     """
+
+    @property
+    def temporal_stride(self) -> int:  # input frames per output step: the frames dropping keeps 1 in frame_stride
+        return self.config.frame_stride
 
     def __init__(self, config: CTCAConfig, gloss_embeddings: GlossEmbeddings | None = None) -> None:
         super().__init__()

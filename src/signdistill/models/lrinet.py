@@ -202,6 +202,8 @@ class LRINet(nn.Module):
     the other outputs (frame-level ``features`` for distillation, per-level log-probs).
     """
 
+    temporal_stride = 4  # input frames per output step (decoding.windows aligns windows on it)
+
     def __init__(self, config: LRINetConfig) -> None:
         super().__init__()
         self.config = config

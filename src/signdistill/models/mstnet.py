@@ -145,6 +145,8 @@ class MSTNet(nn.Module):
     also returns the frame-level ``features`` ``[B, T, N, h, w]`` (7x7 at 224 px) and per-level log-probs.
     """
 
+    temporal_stride = 4  # input frames per output step (decoding.windows aligns windows on it)
+
     def __init__(self, config: MSTNetConfig) -> None:
         super().__init__()
         self.config = config

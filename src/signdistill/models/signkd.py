@@ -141,6 +141,8 @@ class SignKDTeacher(nn.Module):
     ``stage_features`` (the four f_t^i) and ``losses`` {ctc, spn, sd} when the batch has labels.
     """
 
+    temporal_stride = 4  # input frames per output step (decoding.windows aligns windows on it)
+
     def __init__(self, config: SignKDTeacherConfig) -> None:
         super().__init__()
         if config.fusion not in FUSIONS:
@@ -251,6 +253,8 @@ class SignKDStudent(nn.Module):
     Returns ``log_probs``, ``out_lengths`` (T/4), ``stage_features`` (the four block outputs f_s^i) and
     ``losses`` {ctc} when the batch has labels.
     """
+
+    temporal_stride = 4  # input frames per output step (decoding.windows aligns windows on it)
 
     def __init__(self, config: SignKDStudentConfig) -> None:
         super().__init__()

@@ -201,6 +201,8 @@ class SMKDRecognizer(BaselineRecognizer):
 class SMKDInference(nn.Module):
     """What runs at test time (Fig. 2, dashed boxes): the baseline path with SMKD's contextual classifier."""
 
+    temporal_stride = 4  # input frames per output step (decoding.windows aligns windows on it)
+
     def __init__(self, model: SMKDRecognizer) -> None:
         super().__init__()
         self.frames, self.temporal = model.frames, model.temporal
