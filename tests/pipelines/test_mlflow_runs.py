@@ -194,6 +194,31 @@ def test_interrupted_run_is_killed_and_resumes_its_mlflow_run(server: str, proje
     assert _tags(continued)["mlflow.parentRunId"] != parent_id  # under the kedro run that finished it
 
 
+def test_terminated_run_ends_its_mlflow_runs_killed(server: str, project: Path, monkeypatch) -> None:
+    """SIGTERM (a scheduler stopping the job) ends the run's MLflow runs KILLED, like Ctrl-C, and exits 143."""
+    params = _params({"smkd_kd": _recognizer(3)})
+
+    def terminate_after_first_epoch() -> None:
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline:
+            running = _runs(server, "attributes.run_name = 'smkd_kd' and attributes.status = 'RUNNING'")
+            if running and _steps(server, running[0]["info"]["run_id"], "dev_wer"):
+                os.kill(os.getpid(), signal.SIGTERM)
+                return
+            time.sleep(0.2)
+
+    watcher = threading.Thread(target=terminate_after_first_epoch, daemon=True)
+    watcher.start()
+    with pytest.raises(SystemExit) as exit_info:
+        _session(project, monkeypatch, params, namespaces=["smkd_kd"])
+    watcher.join()
+    assert exit_info.value.code == 128 + signal.SIGTERM
+    killed = _runs(server, "attributes.run_name = 'smkd_kd' and attributes.status = 'KILLED'")
+    assert len(killed) == 1
+    parent_id = _tags(killed[0])["mlflow.parentRunId"]
+    assert _api(server, "runs/get", run_id=parent_id)["run"]["info"]["status"] == "KILLED"
+
+
 def test_compare_methods_notebook_reads_the_store(server: str, monkeypatch) -> None:
     """``notebooks/compare_methods.ipynb`` executed (nbclient) against the runs of the tests above."""
     import nbformat
