@@ -20,6 +20,7 @@ import pickle
 import tempfile
 import time
 from collections.abc import Callable
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,7 @@ from mlflow import MlflowClient
 from mlflow.entities import Metric, Param, RunStatus
 from mlflow.exceptions import MlflowException
 
+from signdistill.models.registry import recognizer_config
 from signdistill.training.spec import DEFAULT_CHECKPOINT_ROOT, RunSpec
 
 log = logging.getLogger(__name__)
@@ -65,13 +67,17 @@ def flatten(params: dict, prefix: str = "") -> dict[str, Any]:
 
 
 def recognizer_params(params: dict, run: str) -> dict | None:
-    """The run's parameters as its training reads them (``training.spec.RunSpec``: defaults filled in, the
-    checkpoint directory under ``checkpoint_root``), or None when the parameters hold no run ``run``."""
+    """The run's parameters as its training reads them (``training.spec.RunSpec`` and the model's config: defaults
+    filled in, the checkpoint directory under ``checkpoint_root``), or None when the parameters hold no run ``run``."""
     section = params.get(run)
     if not isinstance(section, dict) or not isinstance(section.get("recognizer"), dict):
         return None
     root = params.get("checkpoint_root", DEFAULT_CHECKPOINT_ROOT)
-    return RunSpec.from_params(section["recognizer"], run, root).to_params()
+    spec = RunSpec.from_params(section["recognizer"], run, root)
+    config = asdict(recognizer_config(spec.kind, 1, spec.model))
+    # every switch of the model, defaults included, so that MLflow's compare view lines ablation rows up
+    model = {k: v for k, v in config.items() if k not in ("num_classes", "vocab_size")}
+    return {**spec.to_params(), "model": model}
 
 
 def identity(params: dict) -> str:
@@ -98,7 +104,8 @@ class ChildRun:
         record = Path(params["checkpoint_dir"]) / RUN_FILE if params else None
         key = identity(params) if params else None
         run_id = _recorded_run(client, record, experiment_id, key) if record else None
-        all_tags = {**tags, "mlflow.parentRunId": parent_id, "mlflow.runName": name}
+        all_tags = {**tags, "mlflow.parentRunId": parent_id, "mlflow.runName": name,
+                    **({"checkpoint_dir": str(params["checkpoint_dir"])} if params else {})}
         if run_id is None:
             run_id = client.create_run(experiment_id, run_name=name, tags=all_tags).info.run_id
             if record is not None:
@@ -112,8 +119,8 @@ class ChildRun:
                 client.set_tag(run_id, tag, value)
             log.info("MLflow run %r (%s) continued under %s", name, run_id, parent_id)
         child = cls(client, run_id, name)
-        if params:
-            child.log_params(flatten(params))
+        if params:  # where the run lives is a tag, not a parameter: MLflow's compare view shows what differs
+            child.log_params(flatten({k: v for k, v in params.items() if k != "checkpoint_dir"}))
         return child
 
     def log_params(self, params: dict[str, Any]) -> None:
