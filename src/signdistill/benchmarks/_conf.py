@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Annotated
 
+import typer
 import yaml
 
 from signdistill.paths import DATA_ROOT
@@ -18,6 +20,14 @@ ENV_HELP = "Configuration environment (conf/<ENV> over conf/base, as `kedro run 
 CONF_HELP = "Configuration root holding base/ and the environments."
 PARAMS_HELP = ("Parameter files read alone instead of --env (YAML, no Kedro: for a machine without it), "
                "e.g. conf/base/parameters_signkd.yml.")
+
+# The options every benchmark that reads configuration or the corpus takes, declared once.
+EnvOption = Annotated[str, typer.Option(metavar="ENV", help=ENV_HELP)]
+ConfOption = Annotated[Path, typer.Option(metavar="PATH", help=CONF_HELP)]
+ParamsOption = Annotated[list[Path], typer.Option(metavar="FILE ...", help=PARAMS_HELP)]
+DataOption = Annotated[Path | None, typer.Option(metavar="PATH", help="Data root of the preprocessed corpus "
+                                                 "(default: the environment's, data).")]
+DeviceOption = Annotated[str, typer.Option(metavar="DEVICE", help="auto | cpu | cuda | cuda:N")]
 
 
 def conf_env(conf: Path, env: str) -> tuple[Path, str]:

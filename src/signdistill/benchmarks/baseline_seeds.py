@@ -24,9 +24,11 @@ import typer
 
 from signdistill.benchmarks._cli import JSON_HELP, MultiValueCommand, benchmark_app, summary
 from signdistill.benchmarks._conf import (
-    CONF_HELP,
-    ENV_HELP,
-    PARAMS_HELP,
+    ConfOption,
+    DataOption,
+    DeviceOption,
+    EnvOption,
+    ParamsOption,
     data_root,
     evaluation_settings,
     parameters,
@@ -115,12 +117,11 @@ def main(seeds: Annotated[list[int], typer.Option(metavar="N ...", help="Seeds o
          resolutions: Annotated[list[str], typer.Option(metavar="RUN ...", help="The baseline's runs.")
                                 ] = ["teacher_res", "student_res"],
          epochs: Annotated[int | None, typer.Option(metavar="N", help="Override the configured epochs.")] = None,
-         device: Annotated[str, typer.Option(metavar="DEVICE", help="auto | cpu | cuda | cuda:N")] = "auto",
-         env: Annotated[str, typer.Option(metavar="ENV", help=ENV_HELP)] = "base",
-         conf: Annotated[Path, typer.Option(metavar="PATH", help=CONF_HELP)] = Path("conf"),
-         params: Annotated[list[Path], typer.Option(metavar="FILE ...", help=PARAMS_HELP)] = [],
-         data: Annotated[Path | None, typer.Option(metavar="PATH", help="Data root of the preprocessed corpus "
-                                                   "(default: the environment's, data).")] = None,
+         device: DeviceOption = "auto",
+         env: EnvOption = "base",
+         conf: ConfOption = Path("conf"),
+         params: ParamsOption = [],
+         data: DataOption = None,
          out: Annotated[Path, typer.Option(metavar="PATH", help="Results: PATH.json, PATH.png and PATH_runs/.")
                         ] = DATA.report("baseline_calibration"),
          overrides: Annotated[list[str], typer.Option("--set", metavar="KEY=VALUE ...", help="Parameter overrides, "

@@ -31,7 +31,7 @@ import typer
 from torch import nn
 
 from signdistill.benchmarks._cli import JSON_HELP, benchmark_app, summary
-from signdistill.benchmarks._conf import ENV_HELP
+from signdistill.benchmarks._conf import EnvOption
 from signdistill.benchmarks.loss_scales import ctca_model, ctca_scales, synthsign_batch
 from signdistill.data.vocabulary import Vocabulary
 from signdistill.losses.ctc import time_mask
@@ -142,7 +142,7 @@ def stall_experiments(batch: dict, vocab: Vocabulary, steps: int, env: str = "ba
 
 @app.command(help=summary(__doc__))
 def main(steps: Annotated[int, typer.Option(metavar="N", help="Adam steps of each stall experiment.")] = 150,
-         env: Annotated[str, typer.Option(metavar="ENV", help=ENV_HELP)] = "base",
+         env: EnvOption = "base",
          out: Annotated[Path, typer.Option(metavar="PATH", help="Where the JSON result is written.")
                         ] = DATA.report("ctca_diagnostics.json"),
          as_json: Annotated[bool, typer.Option("--json", help=JSON_HELP)] = False) -> dict:

@@ -23,7 +23,14 @@ import torch
 import typer
 
 from signdistill.benchmarks._cli import MultiValueCommand, benchmark_app, summary
-from signdistill.benchmarks._conf import CONF_HELP, ENV_HELP, PARAMS_HELP, data_root, parameters
+from signdistill.benchmarks._conf import (
+    PARAMS_HELP,
+    ConfOption,
+    DataOption,
+    EnvOption,
+    data_root,
+    parameters,
+)
 from signdistill.benchmarks.method_seeds import run_params
 from signdistill.data.atomic import atomic_json
 from signdistill.data.clips import collate_clips
@@ -51,11 +58,10 @@ def main(teacher_file: Annotated[Path, typer.Option("--teacher", metavar="PATH",
          distilled_run: Annotated[str, typer.Option("--distilled", metavar="RUN", help="The distilled student's run.")
                                   ] = "signkd_distilled",
          steps: Annotated[int, typer.Option(metavar="N", help="Timed steps per variant.")] = 12,
-         env: Annotated[str, typer.Option(metavar="ENV", help=ENV_HELP)] = "base",
-         conf: Annotated[Path, typer.Option(metavar="PATH", help=CONF_HELP)] = Path("conf"),
+         env: EnvOption = "base",
+         conf: ConfOption = Path("conf"),
          params_files: Annotated[list[Path], typer.Option("--params", metavar="FILE ...", help=PARAMS_HELP)] = [],
-         data: Annotated[Path | None, typer.Option(metavar="PATH", help="Data root of the preprocessed corpus "
-                                                   "(default: the environment's, data).")] = None,
+         data: DataOption = None,
          out: Annotated[Path, typer.Option(metavar="PATH", help="Where the JSON result is written.")
                         ] = DATA.report("distill_cost.json")) -> dict:
     paths = DataPaths(data_root(data, env, conf, params_files))

@@ -20,7 +20,7 @@ import typer
 from torch import nn
 
 from signdistill.benchmarks._cli import JSON_HELP, benchmark_app, summary
-from signdistill.benchmarks._conf import ENV_HELP, parameters
+from signdistill.benchmarks._conf import EnvOption, parameters
 from signdistill.data.clips import collate_clips, resize_frames
 from signdistill.data.vocabulary import Vocabulary
 from signdistill.models.registry import build_recognizer
@@ -140,7 +140,7 @@ def table(title: str, rows: dict[str, dict[str, float]]) -> str:
 
 
 @app.command(help=summary(__doc__))
-def main(env: Annotated[str, typer.Option(metavar="ENV", help=ENV_HELP)] = "base",
+def main(env: EnvOption = "base",
          as_json: Annotated[bool, typer.Option("--json", help=JSON_HELP)] = False) -> dict:
     torch.set_num_threads(1)
     batch, vocab = synthsign_batch()

@@ -37,9 +37,11 @@ import yaml
 
 from signdistill.benchmarks._cli import MultiValueCommand, benchmark_app, summary
 from signdistill.benchmarks._conf import (
-    CONF_HELP,
-    ENV_HELP,
-    PARAMS_HELP,
+    ConfOption,
+    DataOption,
+    DeviceOption,
+    EnvOption,
+    ParamsOption,
     data_root,
     evaluation_settings,
     parameters,
@@ -238,7 +240,7 @@ def main(runs: Annotated[list[str], typer.Option(metavar="RUN ...", help="The ru
          epochs: Annotated[int | None, typer.Option(metavar="N", help="Override every run's epochs.")] = None,
          overrides: Annotated[list[str], typer.Option("--set", metavar="KEY=VALUE ...", help="Parameter overrides, "
                                                       "e.g. train.lr=3e-3 (YAML values).")] = [],
-         device: Annotated[str, typer.Option(metavar="DEVICE", help="auto | cpu | cuda | cuda:N")] = "auto",
+         device: DeviceOption = "auto",
          jobs: Annotated[int, typer.Option(metavar="N", help="Runs trained side by side, the cores shared out.")] = 1,
          pipeline_dirs: Annotated[bool, typer.Option(
              "--pipeline-checkpoints", help="Checkpoint each run where its Kedro pipeline does (the run's "
@@ -247,11 +249,10 @@ def main(runs: Annotated[list[str], typer.Option(metavar="RUN ...", help="The ru
          name: Annotated[str | None, typer.Option(metavar="NAME", help="What the comparison is called: its results "
                                                   "go to data/08_reporting/<NAME>_seeds (default: the --params "
                                                   "file's method, else the first run).")] = None,
-         env: Annotated[str, typer.Option(metavar="ENV", help=ENV_HELP)] = "base",
-         conf: Annotated[Path, typer.Option(metavar="PATH", help=CONF_HELP)] = Path("conf"),
-         params: Annotated[list[Path], typer.Option(metavar="FILE ...", help=PARAMS_HELP)] = [],
-         data: Annotated[Path | None, typer.Option(metavar="PATH", help="Data root of the preprocessed corpus "
-                                                   "(default: the environment's, data).")] = None,
+         env: EnvOption = "base",
+         conf: ConfOption = Path("conf"),
+         params: ParamsOption = [],
+         data: DataOption = None,
          out: Annotated[Path | None, typer.Option(metavar="PATH", help="Results (default: "
                                                   "data/08_reporting/<NAME>_seeds).")] = None,
          reference: Annotated[str | None, typer.Option(metavar="NAME=GLOB", help="Finished runs (result JSONs) every "

@@ -24,7 +24,15 @@ import torch
 import typer
 
 from signdistill.benchmarks._cli import JSON_HELP, MultiValueCommand, benchmark_app, summary
-from signdistill.benchmarks._conf import CONF_HELP, ENV_HELP, PARAMS_HELP, data_root, parameters, section
+from signdistill.benchmarks._conf import (
+    ConfOption,
+    DataOption,
+    EnvOption,
+    ParamsOption,
+    data_root,
+    parameters,
+    section,
+)
 from signdistill.data.atomic import atomic_json
 from signdistill.data.features import FeatureConfig
 from signdistill.data.vocabulary import Vocabulary
@@ -57,11 +65,10 @@ def format_table(result: dict) -> str:
 
 
 @app.command(cls=MultiValueCommand, help=summary(__doc__))
-def main(env: Annotated[str, typer.Option(metavar="ENV", help=ENV_HELP)] = "base",
-         conf: Annotated[Path, typer.Option(metavar="PATH", help=CONF_HELP)] = Path("conf"),
-         params: Annotated[list[Path], typer.Option(metavar="FILE ...", help=PARAMS_HELP)] = [],
-         data: Annotated[Path | None, typer.Option(metavar="PATH", help="Data root of the preprocessed corpus "
-                                                   "(default: the environment's, data).")] = None,
+def main(env: EnvOption = "base",
+         conf: ConfOption = Path("conf"),
+         params: ParamsOption = [],
+         data: DataOption = None,
          teacher: Annotated[Path, typer.Option(metavar="PATH", help="Teacher package.")
                             ] = DATA.model("signkd_teacher"),
          student: Annotated[Path, typer.Option(metavar="PATH", help="Student package.")

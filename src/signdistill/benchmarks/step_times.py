@@ -26,7 +26,15 @@ import torch
 import typer
 
 from signdistill.benchmarks._cli import MultiValueCommand, benchmark_app, summary
-from signdistill.benchmarks._conf import CONF_HELP, ENV_HELP, PARAMS_HELP, data_root, parameters
+from signdistill.benchmarks._conf import (
+    ConfOption,
+    DataOption,
+    DeviceOption,
+    EnvOption,
+    ParamsOption,
+    data_root,
+    parameters,
+)
 from signdistill.benchmarks.method_seeds import run_params
 from signdistill.data.atomic import atomic_json
 from signdistill.data.vocabulary import Vocabulary
@@ -98,11 +106,10 @@ def format_table(rows: list[dict]) -> str:
 
 
 @app.command(cls=MultiValueCommand, help=summary(__doc__))
-def main(env: Annotated[str, typer.Option(metavar="ENV", help=ENV_HELP)] = "base",
-         conf: Annotated[Path, typer.Option(metavar="PATH", help=CONF_HELP)] = Path("conf"),
-         params: Annotated[list[Path], typer.Option(metavar="FILE ...", help=PARAMS_HELP)] = [],
-         data: Annotated[Path | None, typer.Option(metavar="PATH", help="Data root of the preprocessed corpus "
-                                                   "(default: the environment's, data).")] = None,
+def main(env: EnvOption = "base",
+         conf: ConfOption = Path("conf"),
+         params: ParamsOption = [],
+         data: DataOption = None,
          runs: Annotated[list[str], typer.Option(metavar="RUN ...", help="Run names (default: every method's main "
                                                  "runs).")] = [],
          frames: Annotated[int, typer.Option(metavar="N", help="Frames per clip (the default corpus averages 90).")
@@ -110,7 +117,7 @@ def main(env: Annotated[str, typer.Option(metavar="ENV", help=ENV_HELP)] = "base
          train_videos: Annotated[int | None, typer.Option(metavar="N", help="Training videos of an epoch (default: "
                                                           "the corpus index's train split).")] = None,
          repeats: Annotated[int, typer.Option(metavar="N", help="Timed steps per run; the median is kept.")] = 3,
-         device: Annotated[str, typer.Option(metavar="DEVICE", help="auto | cpu | cuda | cuda:N")] = "auto",
+         device: DeviceOption = "auto",
          out: Annotated[Path, typer.Option(metavar="PATH", help="Where the JSON result is written.")
                         ] = DATA.report("step_times.json")) -> list[dict]:
     paths = DataPaths(data_root(data, env, conf, params))

@@ -33,10 +33,12 @@ import torch  # noqa: E402
 import typer  # noqa: E402
 
 from signdistill.benchmarks._cli import MultiValueCommand, benchmark_app, summary  # noqa: E402
-from signdistill.benchmarks._conf import (  # noqa: E402
-    CONF_HELP,
-    ENV_HELP,
-    PARAMS_HELP,
+from signdistill.benchmarks._conf import (
+    ConfOption,
+    DataOption,
+    DeviceOption,
+    EnvOption,
+    ParamsOption,
     data_root,
     evaluation_settings,
     parameters,
@@ -166,12 +168,11 @@ def main(candidate: Annotated[list[str], typer.Option(metavar="NAME=RUN[,KEY=VAL
                                                      "candidates.")] = None,
          epochs: Annotated[int | None, typer.Option(metavar="N", help="Override every candidate's epochs.")] = None,
          jobs: Annotated[int, typer.Option(metavar="N", help="Candidates trained side by side.")] = 2,
-         device: Annotated[str, typer.Option(metavar="DEVICE", help="auto | cpu | cuda | cuda:N")] = "auto",
-         env: Annotated[str, typer.Option(metavar="ENV", help=ENV_HELP)] = "base",
-         conf: Annotated[Path, typer.Option(metavar="PATH", help=CONF_HELP)] = Path("conf"),
-         params: Annotated[list[Path], typer.Option(metavar="FILE ...", help=PARAMS_HELP)] = [],
-         data: Annotated[Path | None, typer.Option(metavar="PATH", help="Data root of the preprocessed corpus "
-                                                   "(default: the environment's, data).")] = None,
+         device: DeviceOption = "auto",
+         env: EnvOption = "base",
+         conf: ConfOption = Path("conf"),
+         params: ParamsOption = [],
+         data: DataOption = None,
          out: Annotated[Path, typer.Option(metavar="PATH", help="Records, checkpoints, summary and plot.")
                         ] = DATA.report("time_to_accuracy"),
          report: Annotated[bool, typer.Option("--report", help="Train nothing: tabulate the candidates' records as "
