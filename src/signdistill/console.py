@@ -13,6 +13,8 @@ import click
 import typer
 from typer.core import TyperCommand, TyperGroup
 
+from signdistill.benchmarks._cli import JSON_HELP, print_payload
+
 # Every benchmark, a module of signdistill.benchmarks that exposes a typer `app`: `signdistill bench <name>` runs
 # it, its name the module's with "-" for "_" (either is accepted). A new benchmark is added here.
 BENCHMARKS = ("architecture", "baseline_seeds", "crosschecks", "ctca_diagnostics", "data_speed", "distill_cost", "flow",
@@ -57,16 +59,7 @@ bench = typer.Typer(cls=_Benchmarks, no_args_is_help=True, rich_markup_mode=None
                     help="Benchmarks: each prints figures measured side by side in one run. BENCHMARK is a module "
                          "of signdistill.benchmarks (also run as `python -m signdistill.benchmarks.<module>`, same "
                          "options); `signdistill bench BENCHMARK --help` for its options.")
-JSON_HELP = "Print the result as JSON."
 app.add_typer(bench, name="bench")
-
-
-def _print(payload: dict, as_json: bool) -> None:
-    if as_json:
-        typer.echo(json.dumps(payload, indent=1, default=str))
-        return
-    for key, value in payload.items():
-        typer.echo(f"{key}: {json.dumps(value, default=str) if isinstance(value, dict | list) else value}")
 
 
 @app.callback()
@@ -129,7 +122,7 @@ def score(ref: Path = typer.Option(..., metavar="PATH",
                 round(value, 2) if isinstance(value, float) else value)
 
         result = {k: rounded(v) for k, v in result.items() if k != "samples"}
-    _print(result, as_json)
+    print_payload(result, as_json)
 
 
 @app.command()
@@ -216,7 +209,7 @@ def profile(model: str = typer.Argument(..., metavar="MODEL", hidden=True),
         typer.echo(f"error: {model} selects frames by value, which shapes alone cannot trace; profile it with "
                    f"--device cpu ({str(err).splitlines()[0]})", err=True)
         raise typer.Exit(2) from err
-    _print({"model": model, "resolution": resolution, "frames": frames, "vocab": vocab, "channels": channels,
+    print_payload({"model": model, "resolution": resolution, "frames": frames, "vocab": vocab, "channels": channels,
             **stats}, as_json)
 
 
@@ -290,7 +283,7 @@ def pose(source: Path = typer.Argument(..., metavar="SOURCE", hidden=True),
                "detected": {part: float(result.flags(part).mean()) for part in PARTS}}
     if as_json:
         payload["keypoints"] = np.round(result.keypoints, 2).tolist()
-    _print(payload, as_json)
+    print_payload(payload, as_json)
 
 
 @app.command()

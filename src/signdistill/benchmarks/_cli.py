@@ -7,10 +7,21 @@ them repeated (``--seeds 0 --seeds 1``), and ``MultiValueCommand`` turns the fir
 
 from __future__ import annotations
 
+import json
+
 import typer
 from typer.core import TyperCommand
 
 JSON_HELP = "Print the result as JSON."
+
+
+def print_payload(payload: dict, as_json: bool) -> None:
+    """A command's result: JSON with ``--json``, else one ``key: value`` line per entry."""
+    if as_json:
+        typer.echo(json.dumps(payload, indent=1, default=str))
+        return
+    for key, value in payload.items():
+        typer.echo(f"{key}: {json.dumps(value, default=str) if isinstance(value, dict | list) else value}")
 
 
 def benchmark_app(doc: str | None) -> typer.Typer:

@@ -10,7 +10,6 @@ signdistill.benchmarks.data_speed synth|preprocess|loader [--json]``.
 
 from __future__ import annotations
 
-import json
 import os
 import tempfile
 import time
@@ -22,7 +21,7 @@ import torch
 import typer
 from torch.utils.data import DataLoader, Dataset
 
-from signdistill.benchmarks._cli import JSON_HELP, benchmark_app
+from signdistill.benchmarks._cli import JSON_HELP, benchmark_app, print_payload
 from signdistill.data.corpora import read_corpus
 from signdistill.data.frames import read_frames
 from signdistill.data.store import FrameStore, build_frame_store
@@ -98,20 +97,12 @@ def bench_loader(corpus: Path, store_root: Path, size: int = 128, workers: int =
     return out
 
 
-def _print(payload: dict, as_json: bool) -> None:
-    if as_json:
-        typer.echo(json.dumps(payload, indent=1, default=str))
-        return
-    for key, value in payload.items():
-        typer.echo(f"{key}: {json.dumps(value, default=str) if isinstance(value, dict | list) else value}")
-
-
 @app.command("synth")
 def synth(videos: Annotated[int, typer.Option(metavar="N", help="Tiny-preset videos to generate per timing.")] = 24,
           as_json: Annotated[bool, typer.Option("--json", help=JSON_HELP)] = False) -> dict:
     """SynthSign generation speed (videos/s) on all cores against one core."""
     result = bench_synth(videos)
-    _print(result, as_json)
+    print_payload(result, as_json)
     return result
 
 
@@ -121,7 +112,7 @@ def preprocess(corpus: Annotated[Path, typer.Option(metavar="PATH", help="Corpus
                as_json: Annotated[bool, typer.Option("--json", help=JSON_HELP)] = False) -> dict:
     """Decode + resize + pack frames/s (cold) and the time of an unchanged rerun."""
     result = bench_preprocess(corpus)
-    _print(result, as_json)
+    print_payload(result, as_json)
     return result
 
 
@@ -135,7 +126,7 @@ def loader(corpus: Annotated[Path, typer.Option(metavar="PATH", help="Corpus roo
            as_json: Annotated[bool, typer.Option("--json", help=JSON_HELP)] = False) -> dict:
     """DataLoader frames/s from the packed store against decoding the image files."""
     result = bench_loader(corpus, store, size, workers)
-    _print(result, as_json)
+    print_payload(result, as_json)
     return result
 
 
