@@ -161,20 +161,26 @@ def test_every_ablation_row_is_a_child_run(server: str, project: Path, monkeypat
     assert {f"reports/{table}_report.{ext}" for table in TABLES for ext in ("csv", "png")} <= reports
 
 
-def test_interrupted_run_is_killed_and_resumes_its_mlflow_run(server: str, project: Path, monkeypatch) -> None:
-    params = _params({"smkd_base": _recognizer(3)})
-
-    def interrupt_after_first_epoch() -> None:
+def _signal_after_first_epoch(server: str, run: str, signum: int) -> threading.Thread:
+    """A watcher that sends ``signum`` to this process once ``run``'s MLflow run has logged its first epoch."""
+    def watch() -> None:
         deadline = time.monotonic() + 300
         while time.monotonic() < deadline:
-            running = _runs(server, "attributes.run_name = 'smkd_base' and attributes.status = 'RUNNING'")
+            running = _runs(server, f"attributes.run_name = '{run}' and attributes.status = 'RUNNING'")
             if running and _steps(server, running[0]["info"]["run_id"], "dev_wer"):
-                os.kill(os.getpid(), signal.SIGINT)
+                os.kill(os.getpid(), signum)
                 return
             time.sleep(0.2)
 
-    watcher = threading.Thread(target=interrupt_after_first_epoch, daemon=True)
+    watcher = threading.Thread(target=watch, daemon=True)
     watcher.start()
+    return watcher
+
+
+def test_interrupted_run_is_killed_and_resumes_its_mlflow_run(server: str, project: Path, monkeypatch) -> None:
+    params = _params({"smkd_base": _recognizer(3)})
+
+    watcher = _signal_after_first_epoch(server, "smkd_base", signal.SIGINT)
     with pytest.raises(KeyboardInterrupt):
         _session(project, monkeypatch, params, namespaces=["smkd_base"])
     watcher.join()
@@ -198,17 +204,7 @@ def test_terminated_run_ends_its_mlflow_runs_killed(server: str, project: Path, 
     """SIGTERM (a scheduler stopping the job) ends the run's MLflow runs KILLED, like Ctrl-C, and exits 143."""
     params = _params({"smkd_kd": _recognizer(3)})
 
-    def terminate_after_first_epoch() -> None:
-        deadline = time.monotonic() + 300
-        while time.monotonic() < deadline:
-            running = _runs(server, "attributes.run_name = 'smkd_kd' and attributes.status = 'RUNNING'")
-            if running and _steps(server, running[0]["info"]["run_id"], "dev_wer"):
-                os.kill(os.getpid(), signal.SIGTERM)
-                return
-            time.sleep(0.2)
-
-    watcher = threading.Thread(target=terminate_after_first_epoch, daemon=True)
-    watcher.start()
+    watcher = _signal_after_first_epoch(server, "smkd_kd", signal.SIGTERM)
     with pytest.raises(SystemExit) as exit_info:
         _session(project, monkeypatch, params, namespaces=["smkd_kd"])
     watcher.join()
