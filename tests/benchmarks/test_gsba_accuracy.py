@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 import torch
+from ctc_spikes import spikes
 
 from signdistill.benchmarks.gsba_accuracy import (
     alignment_gloss_ids,
@@ -15,15 +16,6 @@ from signdistill.benchmarks.gsba_accuracy import (
 from signdistill.losses.smkd import IGNORE_INDEX
 
 IGN = IGNORE_INDEX
-
-
-def spikes(t_len: int, n_cls: int, where: dict[int, int]) -> torch.Tensor:
-    """Log-probs: blank everywhere except class ``where[t]`` at frame t."""
-    logits = torch.zeros(t_len, n_cls)
-    logits[:, 0] = 5.0
-    for t, c in where.items():
-        logits[t, c] = 10.0
-    return logits.log_softmax(-1)
 
 
 def test_output_frame_centres():

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from ctc_spikes import spikes
 from kedro.config import OmegaConfigLoader
 
 from signdistill.losses.smkd import IGNORE_INDEX
@@ -193,15 +194,6 @@ def test_profile_builder_is_the_inference_network():
 
 
 # ----------------------------------------------------------------------------- GSBA
-
-
-def spikes(t_len: int, n_cls: int, where: dict[int, int]) -> torch.Tensor:
-    """Log-probs: blank everywhere except class ``where[t]`` at frame t."""
-    logits = torch.zeros(t_len, n_cls)
-    logits[:, 0] = 5.0
-    for t, c in where.items():
-        logits[t, c] = 10.0
-    return logits.log_softmax(-1)
 
 
 def test_forced_alignment_finds_the_spikes():
