@@ -7,6 +7,7 @@ import torch
 from torchvision.models.video import s3d
 
 from signdistill.models.s3d import (
+    ResidualInception,
     S3DEncoder,
     kinetics_encoder_state,
     load_kinetics_s3d,
@@ -80,3 +81,19 @@ def test_normalise_video_kinetics_layout() -> None:
     x = normalise_video_kinetics(video)
     assert x.shape == (2, 3, 4, 6, 5)
     torch.testing.assert_close(x[0, 1, 0, 0, 0], torch.tensor((1 - 0.394666) / 0.22145))
+
+
+
+def test_residual_shortcuts_wrap_every_inception_block_and_keep_shapes() -> None:
+    plain, residual = S3DEncoder(width=0.125).eval(), S3DEncoder(width=0.125, residual=True).eval()
+    x = torch.randn(1, 3, 9, 32, 32)
+    with torch.no_grad():
+        assert [b.shape for b in residual(x)[0]] == [b.shape for b in plain(x)[0]]
+    assert residual.block_channels == plain.block_channels
+    blocks = [m for m in residual.modules() if isinstance(m, ResidualInception)]
+    assert len(blocks) == 7  # Mixed_3b, 3c, 4b ... 4f
+    inp = torch.randn(1, 24, 3, 4, 4)  # Mixed_3b's input at width 1/8
+    with torch.no_grad():
+        torch.testing.assert_close(blocks[0](inp), blocks[0].block(inp) + blocks[0].shortcut(inp))
+    with pytest.raises(ValueError, match="no residual"):
+        load_kinetics_s3d(S3DEncoder(residual=True), s3d(weights=None).state_dict())

@@ -89,6 +89,7 @@ class SignKDTeacherConfig:
     attention_kv_size: int = 7
     bn_momentum: float = 0.1
     weights: str | None = None  # local torchvision Kinetics-400 S3D state dict (width 1.0 only)
+    residual: bool = False  # shortcuts around S3D's inception blocks (models.s3d; not in the paper)
     heatmap_sigma: float = 4.0  # Gaussian sigma in heatmap pixels when heatmaps are rendered from keypoints
     heatmap_size: int | None = None  # rendered heatmap side; None: half the RGB clip's (112 for 224, the paper)
     heatmap_part_zoom: float | None = None  # hands and mouth magnified about their centres (pose.heatmaps)
@@ -149,7 +150,8 @@ class SignKDTeacher(nn.Module):
             raise ValueError(f"unknown fusion {config.fusion!r} ({' | '.join(FUSIONS)})")
         self.config = config
         self.streams = _check_streams(config.streams)
-        self.encoders = nn.ModuleDict({s: S3DEncoder(STREAM_INPUT_CHANNELS[s], config.width, config.bn_momentum)
+        self.encoders = nn.ModuleDict({s: S3DEncoder(STREAM_INPUT_CHANNELS[s], config.width, config.bn_momentum,
+                                                            config.residual)
                                        for s in self.streams})
         channels = self.encoders[self.streams[0]].block_channels
         self.stage_channels: tuple[int, ...] = channels
@@ -245,6 +247,7 @@ class SignKDStudentConfig:
     head_hidden: int | None = None  # None: 512 x width
     bn_momentum: float = 0.1
     weights: str | None = None  # local torchvision Kinetics-400 S3D state dict (width 1.0 only)
+    residual: bool = False  # shortcuts around S3D's inception blocks (models.s3d; not in the paper)
 
 
 class SignKDStudent(nn.Module):
@@ -259,7 +262,7 @@ class SignKDStudent(nn.Module):
     def __init__(self, config: SignKDStudentConfig) -> None:
         super().__init__()
         self.config = config
-        self.encoder = S3DEncoder(3, config.width, config.bn_momentum)
+        self.encoder = S3DEncoder(3, config.width, config.bn_momentum, config.residual)
         self.stage_channels: tuple[int, ...] = self.encoder.block_channels
         hidden = config.head_hidden or scaled(HEAD_HIDDEN, config.width)
         self.head = SignKDHead(self.encoder.out_channels, hidden, config.vocab_size)
