@@ -9,6 +9,7 @@ import subprocess
 import sys
 
 import pytest
+import torch
 
 SCRIPT = """
 import torch
@@ -28,3 +29,18 @@ def test_narrow_baseline_trains_without_crashing(width: int) -> None:
     run = subprocess.run([sys.executable, "-c", SCRIPT.format(width=width)], capture_output=True, text=True,
                          check=False, timeout=300)
     assert run.returncode == 0 and run.stdout.strip() == "ok", (run.returncode, run.stderr[-2000:])
+
+
+def test_frame_features_follow_the_cnn_dtype_under_autocast() -> None:
+    """CUDA training runs under autocast (``TrainConfig.amp``): the per-frame features must take the CNN's half
+    dtype, not the float input's (an H200 run of the baseline, SMKD and CTCA failed in ``feats[mask] = ...``).
+    CPU autocast to bfloat16 exercises the same path."""
+    from signdistill.models.baseline import frame_features
+    from signdistill.models.resnet import ResNet18Frames
+
+    frames = ResNet18Frames(width=4).eval()
+    x = torch.rand(2, 5, 3, 32, 32)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        feats = frame_features(frames, x, torch.tensor([5, 3]))
+    assert feats.shape == (2, 5, 32) and feats.dtype == torch.bfloat16
+    assert torch.all(feats[1, 3:] == 0) and torch.any(feats[1, :3] != 0)

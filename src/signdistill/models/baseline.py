@@ -61,8 +61,10 @@ def frame_features(frames: nn.Module, x: torch.Tensor, lengths: torch.Tensor) ->
     and are never computed."""
     b, t = x.shape[:2]
     mask = time_mask(lengths.to(x.device), t)
-    feats = torch.zeros(b, t, frames.out_channels, device=x.device, dtype=x.dtype)
-    feats[mask] = frames(x[mask])
+    valid = frames(x[mask])
+    # allocated after the CNN so that it takes the CNN's dtype: under CUDA autocast that is half, not x's float
+    feats = valid.new_zeros(b, t, valid.shape[-1])
+    feats[mask] = valid
     return feats
 
 
