@@ -8,6 +8,7 @@ import torch
 from kedro.config import OmegaConfigLoader
 
 from signdistill.metrics.efficiency import count_macs, count_parameters
+from signdistill.models.baseline import temporal_length
 from signdistill.models.ctca import CTCAConfig, CTCARecognizer, LocalTCN, drop_frames
 from signdistill.models.registry import MODEL_BUILDERS, build_recognizer
 
@@ -175,3 +176,25 @@ def test_local_aggregation_diagnostic_sits_before_the_bilstm_and_is_exported():
         torch.testing.assert_close(out["log_probs"], model.export()(b)["log_probs"])
         b["video"][1, 12:] = 255  # what lies past a clip's end changes nothing
         torch.testing.assert_close(model(b)["log_probs"][1, :6], out["log_probs"][1, :6])
+
+
+def test_shared_tam_puts_the_baselines_temporal_module_under_both_branches():
+    """Issue 18's other diagnostic: the baseline's K5-P2-K5-P2 between the SPM and both branches. Both branches
+    then read T/4 steps of one sequence (so the frame-by-frame terms still line up), the inference path is the
+    baseline's network, and padding frames do not reach the valid ones."""
+    model = tiny(shared_tam=12, frame_stride=1)
+    out = model.train()(batch(frames=(40, 30)))
+    expected = temporal_length(torch.tensor([40, 30])).tolist()
+    assert out["out_lengths"].tolist() == expected and model.temporal_stride == 4
+    assert out["loc_log_probs"].shape[:2] == out["log_probs"].shape[:2]
+    assert all(torch.isfinite(v) for v in out["losses"].values())
+    sum(out["losses"].values()).backward()
+    assert model.shared.net[0].weight.grad.abs().sum() > 0
+    model.eval()
+    b = batch(frames=(40, 28), labels=False)
+    with torch.no_grad():
+        ref = model(b)
+        torch.testing.assert_close(ref["log_probs"], model.export()(b)["log_probs"])
+        n = int(ref["out_lengths"][1])
+        b["video"][1, 28:] = 255  # what lies past a clip's end changes nothing
+        torch.testing.assert_close(model(b)["log_probs"][1, :n], ref["log_probs"][1, :n])

@@ -33,7 +33,7 @@ from torch import nn
 
 from signdistill.losses.ctc import ctc_loss, split_labels, time_mask
 from signdistill.losses.ctca import TAU, CrossModalityDistillation, g2l_loss, l2g_loss, rc_loss
-from signdistill.models.baseline import frame_features, normalise_video, run_bilstm
+from signdistill.models.baseline import TemporalConv, frame_features, normalise_video, run_bilstm, temporal_length
 from signdistill.models.resnet import ResNet18Frames
 from signdistill.models.text_encoder import GlossEmbeddings
 
@@ -60,6 +60,11 @@ class CTCAConfig:
     # Not the paper's (its global branch is the "K = 0" TAM): k5 conv + BN + ReLU layers ("same" padding, no
     # pooling) between the SPM and the BLSTM, a diagnostic for issue 18's SDPN stall. 0 = the paper's network.
     local_aggregation: int = 0
+    # Not the paper's either: the baseline's K5-P2-K5-P2 (``models.baseline.TemporalConv``, to ``shared_tam``
+    # channels) between the SPM and *both* branches, so that the inference path is the baseline's network and
+    # the TCN and BiLSTM read the same T/4 steps. 0 = none (the paper's SDPN). Issue 18: with it, what CTCA's
+    # dual path and distillation add to the baseline is measured at the baseline's inference cost.
+    shared_tam: int = 0
 
 
 class LocalTCN(nn.Module):
@@ -100,10 +105,17 @@ def local_aggregation(channels: int, layers: int) -> nn.Module | None:
 
 
 def encode_global(frames: ResNet18Frames, lstm: nn.LSTM, batch: dict, frame_stride: int, training: bool,
-                  aggregate: nn.Module | None = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Frame dropping, SPM and BLSTM: SPM features V [B, T', D_spm], V^glo [B, T', D] and lengths T'."""
+                  aggregate: nn.Module | None = None,
+                  shared: TemporalConv | None = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Frame dropping, SPM (then the ``shared`` K5-P2-K5-P2 if any) and BLSTM: the features both branches read
+    V [B, T', D_spm], V^glo [B, T', D] and lengths T'."""
     video, lengths = drop_frames(batch["video"], batch["lengths"], frame_stride, training)
     feats = frame_features(frames, normalise_video(video), lengths)
+    if shared is not None:
+        feats = shared(feats.transpose(1, 2)).transpose(1, 2)
+        lengths = temporal_length(lengths).clamp(min=1)
+        # zero past each clip's end: the TCN's "same" convs must not read it
+        feats = feats * time_mask(lengths, feats.shape[1])[..., None]
     seq = feats
     if aggregate is not None:  # padding frames zeroed again so they do not leak into the valid ones' next layer
         seq = aggregate(feats.transpose(1, 2)).transpose(1, 2) * time_mask(lengths, feats.shape[1])[..., None]
@@ -114,18 +126,18 @@ class GlobalPath(nn.Module):
     """SPM + BLSTM branch + global classifier: the part of CTCA that runs at test time."""
 
     @property
-    def temporal_stride(self) -> int:  # input frames per output step: the frames dropping keeps 1 in frame_stride
-        return self.frame_stride
+    def temporal_stride(self) -> int:  # input frames per output step: frame dropping, then the shared K5-P2-K5-P2's 4
+        return self.frame_stride * (4 if self.shared is not None else 1)
 
     def __init__(self, frames: ResNet18Frames, lstm: nn.LSTM, classifier: nn.Linear, frame_stride: int,
-                 aggregate: nn.Module | None = None) -> None:
+                 aggregate: nn.Module | None = None, shared: TemporalConv | None = None) -> None:
         super().__init__()
         self.frames, self.lstm, self.classifier, self.frame_stride = frames, lstm, classifier, frame_stride
-        self.aggregate = aggregate
+        self.aggregate, self.shared = aggregate, shared
 
     def forward(self, batch: dict) -> dict:
         _, v_glo, lengths = encode_global(self.frames, self.lstm, batch, self.frame_stride, self.training,
-                                          self.aggregate)
+                                          self.aggregate, self.shared)
         return {"log_probs": self.classifier(v_glo).log_softmax(-1), "out_lengths": lengths}
 
 
@@ -139,8 +151,8 @@ class CTCARecognizer(nn.Module):
     """
 
     @property
-    def temporal_stride(self) -> int:  # input frames per output step: the frames dropping keeps 1 in frame_stride
-        return self.config.frame_stride
+    def temporal_stride(self) -> int:  # input frames per output step: frame dropping, then the shared K5-P2-K5-P2's 4
+        return self.config.frame_stride * (4 if self.config.shared_tam else 1)
 
     def __init__(self, config: CTCAConfig, gloss_embeddings: GlossEmbeddings | None = None) -> None:
         super().__init__()
@@ -149,11 +161,12 @@ class CTCARecognizer(nn.Module):
                              f"must equal 2 x lstm_hidden={2 * config.lstm_hidden}")
         self.config = config
         self.frames = ResNet18Frames(config.width, config.weights)
-        self.aggregate = local_aggregation(self.frames.out_channels, config.local_aggregation)
-        self.lstm = nn.LSTM(self.frames.out_channels, config.lstm_hidden, config.lstm_layers, bidirectional=True,
-                            batch_first=True)
+        self.shared = TemporalConv(self.frames.out_channels, config.shared_tam) if config.shared_tam else None
+        branch_in = config.shared_tam or self.frames.out_channels
+        self.aggregate = local_aggregation(branch_in, config.local_aggregation)
+        self.lstm = nn.LSTM(branch_in, config.lstm_hidden, config.lstm_layers, bidirectional=True, batch_first=True)
         self.classifier = nn.Linear(2 * config.lstm_hidden, config.num_classes)
-        self.tcn = LocalTCN(self.frames.out_channels, config.tcn_channels, config.tcn_layers, config.tcn_kernel)
+        self.tcn = LocalTCN(branch_in, config.tcn_channels, config.tcn_layers, config.tcn_kernel)
         self.local_classifier = nn.Linear(config.tcn_channels, config.num_classes)
         self.cmd: CrossModalityDistillation | None = None
         if config.cmd and gloss_embeddings is not None:
@@ -166,11 +179,11 @@ class CTCARecognizer(nn.Module):
     def export(self) -> GlobalPath:
         """The inference network (SPM + BLSTM + its classifier), sharing this model's weights."""
         return GlobalPath(self.frames, self.lstm, self.classifier, self.config.frame_stride,
-                          self.aggregate).train(self.training)
+                          self.aggregate, self.shared).train(self.training)
 
     def forward(self, batch: dict) -> dict:
         feats, v_glo, lengths = encode_global(self.frames, self.lstm, batch, self.config.frame_stride, self.training,
-                                              self.aggregate)
+                                              self.aggregate, self.shared)
         log_probs = self.classifier(v_glo).log_softmax(-1)
         out = {"log_probs": log_probs, "out_lengths": lengths}
         if "labels" not in batch:
