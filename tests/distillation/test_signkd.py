@@ -80,3 +80,32 @@ def test_student_alone_at_inference(batch: dict) -> None:
     assert set(scored["losses"]) == {"ctc"}
     with pytest.raises(KeyError, match="heatmaps"):
         model.train()({**rgb_only, "labels": batch["labels"], "label_lengths": batch["label_lengths"]})
+
+
+def test_bottleneck_adapters_map_like_the_papers_at_a_fraction_of_the_macs(batch: dict) -> None:
+    """Issue 17's cheaper adapter (1x1x1, 3x3x3, 1x1x1): the output shape and receptive field of eq. 3's
+    3x3x3, trained by L_F, at far fewer MACs; an unknown adapter or distill option is an error, not a silent default."""
+    from signdistill.distillation.signkd import feature_adapter
+    from signdistill.metrics.efficiency import count_macs
+    from signdistill.training.recipes import build_distiller
+    from signdistill.training.spec import DistillSpec
+
+    x = torch.randn(1, 16, 4, 8, 8)
+    full, bottleneck = feature_adapter(16, 40), feature_adapter(16, 40, "bottleneck")
+    assert full(x).shape == bottleneck(x).shape == (1, 40, 4, 8, 8)
+    assert count_macs(bottleneck, (x,)) * 10 < count_macs(full, (x,))
+    impulse = torch.zeros_like(x)
+    impulse[..., 2, 4, 4] = 1.0
+    with torch.no_grad():
+        for layer in bottleneck:
+            torch.nn.init.ones_(layer.weight), torch.nn.init.zeros_(layer.bias)
+        reach = bottleneck(impulse)[0, 0].nonzero()
+    assert (reach.amax(0) - reach.amin(0)).tolist() == [2, 2, 2]  # 3x3x3, as the paper's layer
+    model = distiller(adapter="bottleneck").train()
+    sum(model(batch)["losses"].values()).backward()
+    assert all(p.grad is not None for p in model.adapters.parameters())
+    with pytest.raises(ValueError, match="adapter"):
+        feature_adapter(16, 40, "mlp")
+    teacher, student = model.teacher, model.student
+    with pytest.raises(ValueError, match="adaptor"):
+        build_distiller(teacher, student, DistillSpec.from_params({"method": "signkd", "adaptor": "bottleneck"}))

@@ -1,11 +1,12 @@
 """What a distilled epoch costs against a scratch epoch: online teacher vs cached teacher targets, side by side.
 
 Builds, from the configuration, the scratch student (``--scratch``), and the distilled student (``--distilled``)
-twice around the same frozen teacher package (``--teacher``): online (the teacher runs forward at every step)
-and offline (its targets read from ``training.teacher_cache``). The three take optimiser steps on the same
-real training batches, round-robin so that machine noise hits them alike, and the cache's build cost (one
-teacher forward per clip and view) is timed on the same clips. Prints seconds per step, each against scratch,
-and the epoch ratio of offline distillation with the cache built once and amortised over the run's epochs.
+three times around the same frozen teacher package (``--teacher``): online (the teacher runs forward at every
+step), offline (its targets read from ``training.teacher_cache``) and offline with bottleneck adapters
+(``distill.adapter: bottleneck``). The four take optimiser steps on the same real training batches, round-robin
+so that machine noise hits them alike, and the cache's build cost (one teacher forward per clip and view) is
+timed on the same clips. Prints seconds per step, each against scratch, and the epoch ratio of offline
+distillation with the cache built once and amortised over the run's epochs.
 
 Run: ``uv run python -m signdistill.benchmarks.distill_cost --teacher data/06_models/signkd_teacher.pkl
 [--env ENV]``. Torch and the core only (no Kedro) with ``--params conf/base/parameters_signkd.yml``.
@@ -92,10 +93,15 @@ def main(teacher_file: Annotated[Path, typer.Option("--teacher", metavar="PATH",
                "online": [collate_clips(items[i:i + batch_size]) for i in range(0, len(items), batch_size)],
                "offline": [collate_clips(cached_items[i:i + batch_size])
                            for i in range(0, len(items), batch_size)]}
+    batches["offline_bottleneck"] = batches["offline"]
     seconds: dict[str, list[float]] = {name: [] for name in batches}
     with tempfile.TemporaryDirectory() as tmp:
         # offline: a second distiller of the same initial weights; batches with cached targets skip its teacher
         recipes["offline"] = recognizer_recipe(RunSpec.from_params(online, distilled_run), inputs, teacher)
+        # and a third with bottleneck 3x3x3 adapters (distill.adapter: bottleneck, issue 17)
+        bottleneck = {**online, "distill": {**online["distill"], "adapter": "bottleneck"}}
+        recipes["offline_bottleneck"] = recognizer_recipe(RunSpec.from_params(bottleneck, distilled_run), inputs,
+                                                         teacher)
         trainers = {name: _trainer(recipes[name], Path(tmp) / name) for name in batches}
         for step in range(len(batches["scratch"])):
             for name, trainer in trainers.items():
@@ -111,8 +117,12 @@ def main(teacher_file: Annotated[Path, typer.Option("--teacher", metavar="PATH",
               "online_vs_scratch": median["online"] / median["scratch"],
               "offline_vs_scratch": median["offline"] / median["scratch"],
               "offline_with_cache_vs_scratch": (median["offline"] * steps_per_epoch + cache_per_epoch)
-              / (median["scratch"] * steps_per_epoch), "loss_scales": scales,
-              "adapter_gmacs": adapter_gmacs(recipes["online"].model, batches["scratch"][0])}
+              / (median["scratch"] * steps_per_epoch),
+              "offline_bottleneck_with_cache_vs_scratch": (median["offline_bottleneck"] * steps_per_epoch
+                                                          + cache_per_epoch) / (median["scratch"] * steps_per_epoch),
+              "loss_scales": scales,
+              "adapter_gmacs": adapter_gmacs(recipes["online"].model, batches["scratch"][0]),
+              "bottleneck_adapter_gmacs": adapter_gmacs(recipes["offline_bottleneck"].model, batches["scratch"][0])}
     atomic_json(out, result)
     for name, value in median.items():
         print(f"{name:<8} {value:7.3f} s/step  {value / median['scratch']:5.2f}x scratch")
@@ -122,7 +132,10 @@ def main(teacher_file: Annotated[Path, typer.Option("--teacher", metavar="PATH",
     for reduction, terms in scales.items():
         print(f"weighted terms at initialisation, L_F/L_O reduced by {reduction}: "
               + ", ".join(f"{k} {v:.1f}" for k, v in terms.items()))
-    print(f"adapters {result['adapter_gmacs']['adapters']:.3f} GMACs against the student's "
+    print(f"with bottleneck adapters: offline epoch = {result['offline_bottleneck_with_cache_vs_scratch']:.2f}x "
+          "a scratch epoch")
+    print(f"adapters {result['adapter_gmacs']['adapters']:.3f} GMACs (bottleneck "
+          f"{result['bottleneck_adapter_gmacs']['adapters']:.3f}) against the student's "
           f"{result['adapter_gmacs']['student']:.3f} per batch")
     return result
 

@@ -28,6 +28,21 @@ def cached_teacher_outputs(batch: dict) -> dict | None:
             "stage_features": [batch[k].float().transpose(1, 2) for k in stages]}
 
 
+def feature_adapter(in_channels: int, out_channels: int, kind: str = "conv3d") -> nn.Module:
+    """The layer that maps a student stage f_s^i to H's f_h^i (eq. 3): the paper's 3x3x3 convolution
+    (``conv3d``), or ``bottleneck``: 1x1x1 to a quarter of the channels, the 3x3x3 there, 1x1x1 out. Not the
+    paper's: the same receptive field at ~1/16 of the MACs, chosen for issue 17's cost goal (the full adapters
+    were half of an offline distilled step on the CPU; ``benchmarks.distill_cost``). A depthwise-separable
+    3x3x3 has fewer MACs still but was slower on the CPU (grouped 3D convolutions miss oneDNN's fast path)."""
+    if kind == "conv3d":
+        return nn.Conv3d(in_channels, out_channels, 3, padding=1)
+    if kind == "bottleneck":
+        mid = max(1, in_channels // 4)
+        return nn.Sequential(nn.Conv3d(in_channels, mid, 1), nn.Conv3d(mid, mid, 3, padding=1),
+                             nn.Conv3d(mid, out_channels, 1))
+    raise ValueError(f"unknown SignKD adapter {kind!r} (conv3d | bottleneck)")
+
+
 class SignKDDistiller(nn.Module):
     """Frozen ``SignKDTeacher`` + ``SignKDStudent`` + the per-stage 3x3x3 adapters.
 
@@ -40,7 +55,7 @@ class SignKDDistiller(nn.Module):
 
     def __init__(self, teacher: SignKDTeacher, student: SignKDStudent,
                  feature_stages: Iterable[int | str] = (1, 2, 3, 4), output_loss: bool = True,
-                 feature_reduction: str = "mean", output_reduction: str = "mean") -> None:
+                 feature_reduction: str = "mean", output_reduction: str = "mean", adapter: str = "conv3d") -> None:
         super().__init__()
         self.teacher = teacher.eval().requires_grad_(False)
         self.student = student
@@ -51,7 +66,7 @@ class SignKDDistiller(nn.Module):
             raise ValueError(f"unknown output loss reduction {output_reduction!r} (mean | time)")
         self.output_reduction = output_reduction
         self.adapters = nn.ModuleDict({
-            f"S{i}": nn.Conv3d(student.stage_channels[i - 1], teacher.stage_channels[i - 1], 3, padding=1)
+            f"S{i}": feature_adapter(student.stage_channels[i - 1], teacher.stage_channels[i - 1], adapter)
             for i in self.feature_stages})
 
     def train(self, mode: bool = True) -> SignKDDistiller:

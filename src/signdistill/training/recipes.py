@@ -179,13 +179,19 @@ def model_inputs(kind: str, model: dict, vocab: Vocabulary) -> dict:
     return {}
 
 
+SIGNKD_OPTIONS = {"feature_stages", "output_loss", "feature_reduction", "output_reduction", "adapter"}
+
+
 def build_distiller(teacher: nn.Module, student: nn.Module, distill: DistillSpec) -> nn.Module:
     """The distillation wrapper named by ``distill.method`` (crkd | signkd) with its loss options."""
     options = distill.options
     if distill.method == "crkd":
         return CRKDDistiller(teacher, student, CRKDConfig(**options))
     if distill.method == "signkd":
+        unknown = set(options) - SIGNKD_OPTIONS
+        if unknown:
+            raise ValueError(f"unknown SignKD distill option(s) {sorted(unknown)} (known: {sorted(SIGNKD_OPTIONS)})")
         return SignKDDistiller(teacher, student, options.get("feature_stages", (1, 2, 3, 4)),
                                bool(options.get("output_loss", True)), options.get("feature_reduction", "mean"),
-                               options.get("output_reduction", "mean"))
+                               options.get("output_reduction", "mean"), options.get("adapter", "conv3d"))
     raise ValueError(f"unknown distillation method {distill.method!r} (crkd | signkd)")
