@@ -23,6 +23,7 @@ from signdistill.benchmarks._cli import JSON_HELP, MultiValueCommand, benchmark_
 from signdistill.benchmarks._conf import PARAMS_HELP, ConfOption, DataOption, EnvOption, data_root, parameters
 from signdistill.benchmarks.method_seeds import apply_overrides, run_params
 from signdistill.data.clips import collate_clips
+from signdistill.models.registry import read_package
 from signdistill.paths import DataPaths
 from signdistill.training.recipes import read_index, recognizer_recipe
 from signdistill.training.spec import RunInputs, RunSpec
@@ -42,10 +43,11 @@ def term_scales(model: nn.Module, batches: list[dict], weights: dict[str, float]
     for batch in batches:
         losses = model(batch)["losses"]
         for name, value in losses.items():
+            weighted = weights.get(name, 1.0) * value
             model.zero_grad()
-            (weights.get(name, 1.0) * value).backward(retain_graph=True)
+            weighted.backward(retain_graph=True)
             row = sums.setdefault(name, {"weighted": 0.0, "grad_bilstm": 0.0, "grad_shared_tam": 0.0})
-            row["weighted"] += weights.get(name, 1.0) * float(value.detach()) / len(batches)
+            row["weighted"] += float(weighted.detach()) / len(batches)
             row["grad_bilstm"] += grad_norm(model.lstm) / len(batches)
             row["grad_shared_tam"] += grad_norm(getattr(model, "shared", None)) / len(batches)
     return sums
@@ -69,7 +71,7 @@ def main(run: Annotated[str, typer.Option(metavar="RUN", help="The CTCA run.")] 
     recipe = recognizer_recipe(RunSpec.from_params(params, run), inputs)
     model = recipe.model
     if package is not None:
-        model.load_state_dict(torch.load(package, map_location="cpu", weights_only=False)["state_dict"])
+        model.load_state_dict(read_package(package)["state_dict"])
     model.train()
     clips = recipe.train_set
     clips.set_epoch(0)

@@ -33,7 +33,14 @@ from torch import nn
 
 from signdistill.losses.ctc import ctc_loss, split_labels, time_mask
 from signdistill.losses.ctca import TAU, CrossModalityDistillation, g2l_loss, l2g_loss, rc_loss
-from signdistill.models.baseline import TemporalConv, frame_features, normalise_video, run_bilstm, temporal_length
+from signdistill.models.baseline import (
+    BaselineRecognizer,
+    TemporalConv,
+    frame_features,
+    normalise_video,
+    run_bilstm,
+    temporal_length,
+)
 from signdistill.models.resnet import ResNet18Frames
 from signdistill.models.text_encoder import GlossEmbeddings
 
@@ -122,12 +129,18 @@ def encode_global(frames: ResNet18Frames, lstm: nn.LSTM, batch: dict, frame_stri
     return feats, run_bilstm(lstm, seq, lengths), lengths
 
 
+def output_stride(frame_stride: int, shared: TemporalConv | None) -> int:
+    """Input frames per output step: frame dropping keeps 1 in ``frame_stride``, the shared K5-P2-K5-P2 pools by
+    the baseline's stride."""
+    return frame_stride * (BaselineRecognizer.temporal_stride if shared is not None else 1)
+
+
 class GlobalPath(nn.Module):
     """SPM + BLSTM branch + global classifier: the part of CTCA that runs at test time."""
 
     @property
-    def temporal_stride(self) -> int:  # input frames per output step: frame dropping, then the shared K5-P2-K5-P2's 4
-        return self.frame_stride * (4 if self.shared is not None else 1)
+    def temporal_stride(self) -> int:
+        return output_stride(self.frame_stride, self.shared)
 
     def __init__(self, frames: ResNet18Frames, lstm: nn.LSTM, classifier: nn.Linear, frame_stride: int,
                  aggregate: nn.Module | None = None, shared: TemporalConv | None = None) -> None:
@@ -151,8 +164,8 @@ class CTCARecognizer(nn.Module):
     """
 
     @property
-    def temporal_stride(self) -> int:  # input frames per output step: frame dropping, then the shared K5-P2-K5-P2's 4
-        return self.config.frame_stride * (4 if self.config.shared_tam else 1)
+    def temporal_stride(self) -> int:
+        return output_stride(self.config.frame_stride, self.shared)
 
     def __init__(self, config: CTCAConfig, gloss_embeddings: GlossEmbeddings | None = None) -> None:
         super().__init__()
