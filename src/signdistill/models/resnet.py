@@ -68,7 +68,8 @@ class FrameClassifier(nn.Module):
 
 def build_resnet18_frames(resolution: int = 112, frames: int = 200, vocab: int = 1296, channels: int = 3,
                           batch: int = 1) -> tuple[nn.Module, tuple]:
-    """Stand-in until the baseline exists: torchvision ResNet-18 per frame, ``vocab`` outputs, random init."""
+    """torchvision ResNet-18 on every frame with ``vocab`` outputs, random init: the cost of a plain per-frame 2D
+    CNN with no temporal model, the reference point ``signdistill profile`` sets the recognisers against."""
     net = resnet18(weights=None, num_classes=vocab)
     if channels != 3:
         net.conv1 = nn.Conv2d(channels, 64, kernel_size=7, stride=2, padding=3, bias=False)
