@@ -124,3 +124,17 @@ def test_signkd_paper_envs_train_as_section_4_1(env: str) -> None:
         assert (train.optimizer, train.lr, train.weight_decay, train.schedule, train.epochs) == (
             "adam", 1.0e-3, 1.0e-3, "cosine", 60), run
         assert recognizer(env, run)["temporal_scale"] == 0.5, run  # frame-rate augmentation 0.5-1.5
+
+
+@pytest.mark.parametrize("env", PAPER_ENVS)
+def test_signkd_paper_ablations_run_at_paper_scale(env: str) -> None:
+    """Table 3 and 4(b)'s rows (``ablations_signkd``) vary the paper-scale teacher and student, not the embedded
+    ones: every ``skd_*`` run trains as its main run does, full-width S3D on 224 crops for 60 epochs."""
+    params = parameters(env)
+    rows = [run for run in params if run.startswith("skd_")]
+    assert len(rows) == 14
+    for run in rows:
+        main = "signkd_distilled" if "distill" in params[run]["recognizer"] else "signkd_teacher"
+        row, reference = spec(env, run), spec(env, main)
+        assert (row.crop, row.train, row.model["width"]) == (reference.crop, reference.train, 1.0), run
+        assert row.model["weights"] == reference.model["weights"], run
