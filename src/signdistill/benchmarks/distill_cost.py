@@ -2,10 +2,11 @@
 
 Builds, from the configuration, the scratch student (``--scratch``), and the distilled student (``--distilled``)
 three times around the same frozen teacher package (``--teacher``): online (the teacher runs forward at every
-step), offline (its targets read from ``training.teacher_cache``) and offline with bottleneck adapters
-(``distill.adapter: bottleneck``). The four take optimiser steps on the same real training batches, round-robin
-so that machine noise hits them alike, and the cache's build cost (one teacher forward per clip and view) is
-timed on the same clips. Prints seconds per step, each against scratch, and the epoch ratio of offline
+step) and offline (its targets read from ``training.teacher_cache``), both with eq. 3's 3x3x3 adapters
+(``distill.adapter: conv3d``) whatever the configuration sets, and offline with bottleneck adapters
+(``distill.adapter: bottleneck``, the embedded default). The four take optimiser steps on the same real training
+batches, round-robin so that machine noise hits them alike, and the cache's build cost (one teacher forward per
+clip and view) is timed on the same clips. Prints seconds per step, each against scratch, and the epoch ratio of offline
 distillation with the cache built once and amortised over the run's epochs.
 
 Run: ``uv run python -m signdistill.benchmarks.distill_cost --teacher data/06_models/signkd_teacher.pkl
@@ -73,7 +74,8 @@ def main(teacher_file: Annotated[Path, typer.Option("--teacher", metavar="PATH",
     config = parameters(env, conf, params_files)
     scratch = run_params(config, scratch_run)
     distilled = run_params(config, distilled_run)
-    online = {**distilled, "distill": {**distilled["distill"], "cache_views": 0}}
+    # online and offline use eq. 3's adapters whatever the configuration says, the third variant bottleneck ones
+    online = {**distilled, "distill": {**distilled["distill"], "cache_views": 0, "adapter": "conv3d"}}
     for params in (scratch, online):
         params["train"] = {**params["train"], "device": "cpu"}
     inputs = RunInputs(store, index, vocabulary, features)
@@ -113,7 +115,8 @@ def main(teacher_file: Annotated[Path, typer.Option("--teacher", metavar="PATH",
     clips_per_epoch = len(clips)
     steps_per_epoch = -(-clips_per_epoch // batch_size)
     cache_per_epoch = views * clips_per_epoch * forward_s / epochs
-    result = {"step_s": median, "teacher_forward_s_per_clip": forward_s, "views": views, "epochs": epochs,
+    result = {"step_s": median, "threads": torch.get_num_threads(), "teacher_forward_s_per_clip": forward_s,
+              "views": views, "epochs": epochs,
               "online_vs_scratch": median["online"] / median["scratch"],
               "offline_vs_scratch": median["offline"] / median["scratch"],
               "offline_with_cache_vs_scratch": (median["offline"] * steps_per_epoch + cache_per_epoch)
@@ -124,6 +127,7 @@ def main(teacher_file: Annotated[Path, typer.Option("--teacher", metavar="PATH",
               "adapter_gmacs": adapter_gmacs(recipes["online"].model, batches["scratch"][0]),
               "bottleneck_adapter_gmacs": adapter_gmacs(recipes["offline_bottleneck"].model, batches["scratch"][0])}
     atomic_json(out, result)
+    print(f"torch threads: {result['threads']}")
     for name, value in median.items():
         print(f"{name:<8} {value:7.3f} s/step  {value / median['scratch']:5.2f}x scratch")
     print(f"teacher forward {forward_s:.3f} s per clip; cache of {views} views over {epochs} epochs adds "
