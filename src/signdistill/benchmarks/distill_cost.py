@@ -9,12 +9,20 @@ batches, round-robin so that machine noise hits them alike, and the cache's buil
 clip and view) is timed on the same clips. Prints seconds per step, each against scratch, and the epoch ratio of offline
 distillation with the cache built once and amortised over the run's epochs.
 
+``--epoch-rounds R`` also times what the main job runs: the pipeline's own scratch and distilled recipes (the
+configured adapters, the teacher's targets cached for real in a temporary folder, the build timed) train whole
+shuffled epochs through ``Trainer.train_epoch``, interleaved (scratch epoch 0, distilled epoch 0, scratch epoch 1,
+...) so that drifting machine speed hits both alike. Each epoch's wall time is split into optimiser steps and the
+rest (the data loader: clips, streams, cached targets, collation). Prints the per-round ratios, the ratio of the
+summed epochs and the epoch ratio with the cache build amortised over the configured epochs (issue 17's goal 5).
+
 Run: ``uv run python -m signdistill.benchmarks.distill_cost --teacher data/06_models/signkd_teacher.pkl
 [--env ENV]``. Torch and the core only (no Kedro) with ``--params conf/base/parameters_signkd.yml``.
 """
 
 from __future__ import annotations
 
+import copy
 import json
 import tempfile
 import time
@@ -59,7 +67,10 @@ def main(teacher_file: Annotated[Path, typer.Option("--teacher", metavar="PATH",
                                 ] = "signkd_scratch",
          distilled_run: Annotated[str, typer.Option("--distilled", metavar="RUN", help="The distilled student's run.")
                                   ] = "signkd_distilled",
-         steps: Annotated[int, typer.Option(metavar="N", help="Timed steps per variant.")] = 12,
+         steps: Annotated[int, typer.Option(metavar="N", help="Timed steps per variant (0: skip the step "
+                                            "comparison).")] = 12,
+         epoch_rounds: Annotated[int, typer.Option(metavar="R", help="Rounds of whole epochs, scratch and "
+                                                   "distilled interleaved (0: skip).")] = 0,
          env: EnvOption = "base",
          conf: ConfOption = Path("conf"),
          params_files: Annotated[list[Path], typer.Option("--params", metavar="FILE ...", help=PARAMS_HELP)] = [],
@@ -74,11 +85,25 @@ def main(teacher_file: Annotated[Path, typer.Option("--teacher", metavar="PATH",
     config = parameters(env, conf, params_files)
     scratch = run_params(config, scratch_run)
     distilled = run_params(config, distilled_run)
+    inputs = RunInputs(store, index, vocabulary, features)
+    result: dict = {"threads": torch.get_num_threads()}
+    print(f"torch threads: {result['threads']}")
+    if steps > 0:
+        result.update(step_costs(teacher, scratch, distilled, scratch_run, distilled_run, inputs, steps))
+    if epoch_rounds > 0:
+        result["epochs"] = epoch_costs(teacher, scratch, distilled, scratch_run, distilled_run, inputs, epoch_rounds)
+    atomic_json(out, result)
+    return result
+
+
+def step_costs(teacher: torch.nn.Module, scratch: dict, distilled: dict, scratch_run: str, distilled_run: str,
+               inputs: RunInputs, steps: int) -> dict:
+    """Seconds per optimiser step of scratch, online, offline and offline-bottleneck on the same batches."""
+    scratch, distilled = copy.deepcopy(scratch), copy.deepcopy(distilled)
     # online and offline use eq. 3's adapters whatever the configuration says, the third variant bottleneck ones
     online = {**distilled, "distill": {**distilled["distill"], "cache_views": 0, "adapter": "conv3d"}}
     for params in (scratch, online):
         params["train"] = {**params["train"], "device": "cpu"}
-    inputs = RunInputs(store, index, vocabulary, features)
     recipes = {"scratch": recognizer_recipe(RunSpec.from_params(scratch, scratch_run), inputs),
                "online": recognizer_recipe(RunSpec.from_params(online, distilled_run), inputs, teacher)}
     views, epochs = int(distilled["distill"].get("cache_views", 4)), int(distilled["train"]["epochs"])
@@ -115,7 +140,7 @@ def main(teacher_file: Annotated[Path, typer.Option("--teacher", metavar="PATH",
     clips_per_epoch = len(clips)
     steps_per_epoch = -(-clips_per_epoch // batch_size)
     cache_per_epoch = views * clips_per_epoch * forward_s / epochs
-    result = {"step_s": median, "threads": torch.get_num_threads(), "teacher_forward_s_per_clip": forward_s,
+    result = {"step_s": median, "teacher_forward_s_per_clip": forward_s,
               "views": views, "epochs": epochs,
               "online_vs_scratch": median["online"] / median["scratch"],
               "offline_vs_scratch": median["offline"] / median["scratch"],
@@ -126,8 +151,6 @@ def main(teacher_file: Annotated[Path, typer.Option("--teacher", metavar="PATH",
               "loss_scales": scales,
               "adapter_gmacs": adapter_gmacs(recipes["online"].model, batches["scratch"][0]),
               "bottleneck_adapter_gmacs": adapter_gmacs(recipes["offline_bottleneck"].model, batches["scratch"][0])}
-    atomic_json(out, result)
-    print(f"torch threads: {result['threads']}")
     for name, value in median.items():
         print(f"{name:<8} {value:7.3f} s/step  {value / median['scratch']:5.2f}x scratch")
     print(f"teacher forward {forward_s:.3f} s per clip; cache of {views} views over {epochs} epochs adds "
@@ -142,6 +165,54 @@ def main(teacher_file: Annotated[Path, typer.Option("--teacher", metavar="PATH",
           f"{result['bottleneck_adapter_gmacs']['adapters']:.3f}) against the student's "
           f"{result['adapter_gmacs']['student']:.3f} per batch")
     return result
+
+
+def epoch_costs(teacher: torch.nn.Module, scratch: dict, distilled: dict, scratch_run: str, distilled_run: str,
+                inputs: RunInputs, rounds: int) -> dict:
+    """Whole training epochs of the pipeline's scratch and distilled recipes, interleaved (module docstring)."""
+    epochs = int(distilled["train"]["epochs"])
+    rows: list[dict] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        distilled = {**distilled, "distill": {**distilled["distill"], "cache_dir": str(Path(tmp) / "cache")}}
+        recipes = {"scratch": recognizer_recipe(RunSpec.from_params(scratch, scratch_run), inputs)}
+        start = time.perf_counter()
+        recipes["distilled"] = recognizer_recipe(RunSpec.from_params(distilled, distilled_run), inputs, teacher)
+        cache_s = time.perf_counter() - start  # the recipe's cost is its teacher-target cache build
+        trainers = {name: Trainer(r.model, r.train_set, lambda m: {}, r.config, Path(tmp) / name)
+                    for name, r in recipes.items()}
+        for epoch in range(rounds):
+            for name, trainer in trainers.items():
+                rows.append({"round": epoch, "run": name, **timed_epoch(trainer, epoch)})
+                print(f"round {epoch} {name:<9} {rows[-1]['epoch_s']:6.1f} s  (steps {rows[-1]['step_s']:6.1f} s, "
+                      f"rest {rows[-1]['rest_s']:5.1f} s)  {rows[-1]['clips_per_s']:.2f} clips/s")
+    total = {name: sum(r["epoch_s"] for r in rows if r["run"] == name) for name in recipes}
+    per_round = [b["epoch_s"] / a["epoch_s"] for a, b in zip(rows[::2], rows[1::2], strict=True)]
+    result = {"rows": rows, "cache_build_s": cache_s, "configured_epochs": epochs, "round_ratios": per_round,
+              "summed_ratio": total["distilled"] / total["scratch"],
+              "summed_ratio_with_cache": (total["distilled"] + rounds * cache_s / epochs) / total["scratch"]}
+    print("distilled / scratch epoch, per round: " + ", ".join(f"{r:.2f}" for r in per_round))
+    print(f"summed over {rounds} rounds: {result['summed_ratio']:.2f}x; with the cache build ({cache_s:.0f} s) "
+          f"amortised over {epochs} epochs: {result['summed_ratio_with_cache']:.2f}x")
+    return result
+
+
+def timed_epoch(trainer: Trainer, epoch: int) -> dict:
+    """One ``Trainer.train_epoch``: its wall seconds, the seconds inside optimiser steps, the rest."""
+    inner, spent = trainer.train_step, []
+
+    def step(batch: dict) -> dict | None:
+        begin = time.perf_counter()
+        out = inner(batch)
+        spent.append(time.perf_counter() - begin)
+        return out
+
+    trainer.train_step = step
+    begin = time.perf_counter()
+    metrics = trainer.train_epoch(epoch)
+    wall = time.perf_counter() - begin
+    del trainer.train_step
+    return {"epoch_s": wall, "step_s": sum(spent), "rest_s": wall - sum(spent), "steps": len(spent),
+            "clips_per_s": metrics["samples_per_s"]}
 
 
 def loss_scales(params: dict, batch: dict, teacher: torch.nn.Module, recipe) -> dict:
