@@ -64,6 +64,24 @@ def test_cached_targets_give_the_online_losses(tmp_path: Path) -> None:
             assert float(with_cache[name].detach()) == expected, name
 
 
+def test_items_leave_out_what_only_the_teacher_reads(tmp_path: Path) -> None:
+    """Once cached, the teacher's streams and crop are not loaded; the student's video is the same clip."""
+    clips = _clips()
+    teacher_view = SignClipDataset(clips.packed, clips.records, VOCAB, Augmentation(
+        crop=16, train=True, crop_key="video_teacher", resized_views=(("video", 12),)), seed=3, streams=clips.streams)
+    cached = TeacherTargetDataset(teacher_view, tmp_path / "cache", views=2)
+    cached.build(_distiller().teacher)
+    for epoch in (0, 1):
+        cached.set_epoch(epoch)
+        teacher_view.set_epoch(epoch)
+        item, full = cached[1], teacher_view[1]
+        assert {"flow", "keypoints", "video_teacher"} <= set(full)
+        assert not {"flow", "keypoints", "video_teacher"} & set(item)
+        assert torch.equal(item["video"], full["video"]) and torch.equal(item["labels"], full["labels"])
+        assert {k for k in item if k.startswith("teacher_")} == {f"teacher_stage{i}" for i in range(1, 5)} | {
+            "teacher_log_probs"}
+
+
 def test_views_are_built_once_and_resumed(tmp_path: Path) -> None:
     distiller = _distiller()
     cached = TeacherTargetDataset(_clips(), tmp_path / "cache", views=3)

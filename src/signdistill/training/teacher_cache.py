@@ -22,6 +22,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+from dataclasses import replace
 from pathlib import Path
 
 import torch
@@ -62,12 +63,14 @@ class TeacherTargetDataset(Dataset):
     """A training ``SignClipDataset`` whose items also carry the frozen teacher's cached targets.
 
     ``build`` computes the missing views; ``set_epoch(e)`` selects view ``e % views`` (the clips and the targets).
+    Items carry the student's input and the targets, not what only the teacher reads (``student_view``).
     """
 
     def __init__(self, clips: SignClipDataset, directory: Path, views: int) -> None:
         if views < 1:
             raise ValueError(f"the teacher cache needs at least one view, got {views}")
         self.clips, self.directory, self.views = clips, Path(directory), views
+        self.student_clips = student_view(clips)
         self._view, self._targets = -1, {}
 
     def view_path(self, view: int) -> Path:
@@ -92,6 +95,7 @@ class TeacherTargetDataset(Dataset):
     def set_epoch(self, epoch: int) -> None:
         view = epoch % self.views
         self.clips.set_epoch(view)
+        self.student_clips.set_epoch(view)
         if view != self._view:
             targets = load_checkpoint(self.view_path(view))
             if targets is None:
@@ -104,8 +108,17 @@ class TeacherTargetDataset(Dataset):
     def __getitem__(self, i: int) -> dict:
         if self._view < 0:  # read before any set_epoch: view 0, as the trainer's first epoch would select
             self.set_epoch(0)
-        item = self.clips[i]
+        item = self.student_clips[i]
         targets = self._targets.get(item["id"])
         if targets is None:
             raise KeyError(f"no cached teacher targets for clip {item['id']} in {self.view_path(self._view)}")
         return {**item, **{k: v.float() for k, v in targets.items()}}
+
+
+def student_view(clips: SignClipDataset) -> SignClipDataset:
+    """``clips`` without the teacher's inputs (its flow and keypoint streams, its own-resolution crop): once its
+    targets are cached, loading, cropping and collating them every epoch is wasted. The items' ``video`` is the
+    same: the window is drawn before the streams are cut from it, and the streams draw nothing random."""
+    crop_key = clips.aug.crop_key if clips.aug.crop_key == "video" else None
+    return SignClipDataset(clips.packed, clips.records, clips.vocabulary, replace(clips.aug, crop_key=crop_key),
+                           seed=clips.seed)
