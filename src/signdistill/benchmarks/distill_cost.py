@@ -22,7 +22,6 @@ Run: ``uv run python -m signdistill.benchmarks.distill_cost --teacher data/06_mo
 
 from __future__ import annotations
 
-import copy
 import json
 import tempfile
 import time
@@ -99,11 +98,10 @@ def main(teacher_file: Annotated[Path, typer.Option("--teacher", metavar="PATH",
 def step_costs(teacher: torch.nn.Module, scratch: dict, distilled: dict, scratch_run: str, distilled_run: str,
                inputs: RunInputs, steps: int) -> dict:
     """Seconds per optimiser step of scratch, online, offline and offline-bottleneck on the same batches."""
-    scratch, distilled = copy.deepcopy(scratch), copy.deepcopy(distilled)
+    scratch = {**scratch, "train": {**scratch["train"], "device": "cpu"}}
     # online and offline use eq. 3's adapters whatever the configuration says, the third variant bottleneck ones
-    online = {**distilled, "distill": {**distilled["distill"], "cache_views": 0, "adapter": "conv3d"}}
-    for params in (scratch, online):
-        params["train"] = {**params["train"], "device": "cpu"}
+    online = {**distilled, "train": {**distilled["train"], "device": "cpu"},
+              "distill": {**distilled["distill"], "cache_views": 0, "adapter": "conv3d"}}
     recipes = {"scratch": recognizer_recipe(RunSpec.from_params(scratch, scratch_run), inputs),
                "online": recognizer_recipe(RunSpec.from_params(online, distilled_run), inputs, teacher)}
     views, epochs = int(distilled["distill"].get("cache_views", 4)), int(distilled["train"]["epochs"])
@@ -140,8 +138,7 @@ def step_costs(teacher: torch.nn.Module, scratch: dict, distilled: dict, scratch
     clips_per_epoch = len(clips)
     steps_per_epoch = -(-clips_per_epoch // batch_size)
     cache_per_epoch = views * clips_per_epoch * forward_s / epochs
-    result = {"step_s": median, "teacher_forward_s_per_clip": forward_s,
-              "views": views, "epochs": epochs,
+    result = {"step_s": median, "teacher_forward_s_per_clip": forward_s, "views": views, "epochs": epochs,
               "online_vs_scratch": median["online"] / median["scratch"],
               "offline_vs_scratch": median["offline"] / median["scratch"],
               "offline_with_cache_vs_scratch": (median["offline"] * steps_per_epoch + cache_per_epoch)

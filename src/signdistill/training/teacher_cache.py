@@ -62,8 +62,9 @@ def clip_targets(teacher: nn.Module, item: dict, device: torch.device) -> dict[s
 class TeacherTargetDataset(Dataset):
     """A training ``SignClipDataset`` whose items also carry the frozen teacher's cached targets.
 
-    ``build`` computes the missing views; ``set_epoch(e)`` selects view ``e % views`` (the clips and the targets).
-    Items carry the student's input and the targets, not what only the teacher reads (``student_view``).
+    ``build`` computes the missing views; ``set_epoch(e)`` selects view ``e % views`` (the student's clips and
+    the targets). Items carry the student's input and the targets, not what only the teacher reads
+    (``student_view``).
     """
 
     def __init__(self, clips: SignClipDataset, directory: Path, views: int) -> None:
@@ -94,7 +95,6 @@ class TeacherTargetDataset(Dataset):
 
     def set_epoch(self, epoch: int) -> None:
         view = epoch % self.views
-        self.clips.set_epoch(view)
         self.student_clips.set_epoch(view)
         if view != self._view:
             targets = load_checkpoint(self.view_path(view))
