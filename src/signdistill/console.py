@@ -17,7 +17,7 @@ from signdistill.benchmarks._cli import JSON_HELP, print_payload
 
 # Every benchmark, a module of signdistill.benchmarks that exposes a typer `app`: `signdistill bench <name>` runs
 # it, its name the module's with "-" for "_" (either is accepted). A new benchmark is added here.
-BENCHMARKS = ("architecture", "baseline_seeds", "crosschecks", "ctca_diagnostics", "ctca_terms", "data_speed",
+BENCHMARKS = ("crosschecks", "data_speed",
               "distill_cost", "flow", "gsba_accuracy", "heatmaps", "loss_scales", "mediapipe_synthsign", "method_seeds",
               "signkd_latency", "step_times", "time_to_accuracy", "windowed_decoding")
 
