@@ -9,7 +9,7 @@ Every figure compares the two backends inside one run (these machines are shared
   OpenCV thread per worker, and OpenCV's own threads; the faster counts) against torch on all cores (one
   process with all intra-op threads, and a pool of one-thread processes; the faster counts) and CUDA when
   present, measured alternately in rounds, best round of each;
-- ``run_quantisation``: the error of the uint8 storage of flow (design.md, "Flow") on real flows;
+- ``run_quantisation``: the error of the uint8 storage of flow (docs/data.md, "The feature store") on real flows;
 - ``run_synthsign``: how far the backends disagree on consecutive SynthSign frames, with the photometric
   residual of each (which flow explains the second frame better).
 

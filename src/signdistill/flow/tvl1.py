@@ -26,7 +26,7 @@ pair's flow does not depend on the other pairs of its batch.
 Modules: the parameters and why they are what they are (``flow.tvl1_params``), one pyramid level's solver
 (``flow.tvl1_level``), the image sampling it warps with (``flow.imaging``); ``opencv_tvl1_flow`` here wraps
 ``cv2.optflow.DualTVL1OpticalFlow`` with OpenCV's defaults as the reference, and ``flow.quantise`` holds the
-project's uint8 storage of flow (design.md, "Flow").
+project's uint8 storage of flow (docs/data.md, "The feature store").
 """
 
 from __future__ import annotations

@@ -117,7 +117,7 @@ _Rule = tuple[str, str] | Callable[[str], str]
 EMPTY = "[EMPTY]"  # what the official evaluation scores for a hypothesis whose glosses its rules all removed
 
 # PHOENIX-2014: the official evaluation/preprocess.sh, rule by rule and in its order, applied to whole
-# sentences (design.md, "Evaluation conventions"). __ON__/__OFF__ stay.
+# sentences (docs/data.md, "Scoring"). __ON__/__OFF__ stay.
 PHOENIX2014_RULES: list[_Rule] = [
     _squeeze,
     ("loc-", ""), ("cl-", ""), ("qu-", ""), ("poss-", ""), ("lh-", ""),
