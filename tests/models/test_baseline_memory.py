@@ -33,7 +33,7 @@ def test_narrow_baseline_trains_without_crashing(width: int) -> None:
 
 def test_frame_features_follow_the_cnn_dtype_under_autocast() -> None:
     """CUDA training runs under autocast (``TrainConfig.amp``): the per-frame features must take the CNN's half
-    dtype, not the float input's (an H200 run of the baseline, SMKD and CTCA failed in ``feats[mask] = ...``).
+    dtype, not the float input's (a CUDA run of the baseline, SMKD and CTCA failed in ``feats[mask] = ...``).
     CPU autocast to bfloat16 exercises the same path."""
     from signdistill.models.baseline import frame_features
     from signdistill.models.resnet import ResNet18Frames

@@ -21,8 +21,8 @@ TINY = {"preset": "tiny", "seed": 0, "overrides": {"videos": {"train": 6, "dev":
 
 @pytest.fixture(autouse=True)
 def _one_mlflow_run_per_session():
-    """Each test is one ``kedro run``: nothing of an earlier session's MLflow run may leak into the next one
-    (a user's sessions are separate processes; here they share one)."""
+    """Each test is one ``kedro run``: nothing of an earlier Kedro session's MLflow run may leak into the next one
+    (a user's Kedro sessions are separate processes; here they share one)."""
     yield
     import mlflow
 

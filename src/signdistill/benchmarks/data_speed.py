@@ -1,6 +1,6 @@
 """Speed of the data layer: SynthSign generation, preprocessing, and reads from the packed store.
 
-Each figure is measured in the same run as its reference (these machines are noisy): generation on all
+Each figure is measured in the same run as its reference (timings on a shared machine are noisy): generation on all
 cores against one core, preprocessing cold against a warm rerun, and packed-store reads against
 decoding the same clips from their image files.
 

@@ -14,7 +14,7 @@ configured adapters, the teacher's targets cached for real in a temporary folder
 shuffled epochs through ``Trainer.train_epoch``, interleaved (scratch epoch 0, distilled epoch 0, scratch epoch 1,
 ...) so that drifting machine speed hits both alike. Each epoch's wall time is split into optimiser steps and the
 rest (the data loader: clips, streams, cached targets, collation). Prints the per-round ratios, the ratio of the
-summed epochs and the epoch ratio with the cache build amortised over the configured epochs (issue 17's goal 5).
+summed epochs and the epoch ratio with the cache build amortised over the configured epochs.
 
 Run: ``uv run python -m signdistill.benchmarks.distill_cost --teacher data/06_models/signkd_teacher.pkl
 [--env ENV]``. Torch and the core only (no Kedro) with ``--params conf/base/parameters_signkd.yml``.
@@ -123,7 +123,7 @@ def step_costs(teacher: torch.nn.Module, scratch: dict, distilled: dict, scratch
     with tempfile.TemporaryDirectory() as tmp:
         # offline: a second distiller of the same initial weights; batches with cached targets skip its teacher
         recipes["offline"] = recognizer_recipe(RunSpec.from_params(online, distilled_run), inputs, teacher)
-        # and a third with bottleneck 3x3x3 adapters (distill.adapter: bottleneck, issue 17)
+        # and a third with bottleneck 3x3x3 adapters (distill.adapter: bottleneck)
         bottleneck = {**online, "distill": {**online["distill"], "adapter": "bottleneck"}}
         recipes["offline_bottleneck"] = recognizer_recipe(RunSpec.from_params(bottleneck, distilled_run), inputs,
                                                          teacher)

@@ -1,6 +1,6 @@
 """TV-L1 flow: accuracy, speed and agreement of the batched torch backend against OpenCV's DualTVL1.
 
-Every figure compares the two backends inside one run (these machines are shared and noisy):
+Every figure compares the two backends inside one run (timings on a shared machine are noisy):
 
 - ``run_accuracy``: end-point error on synthetic pairs with exactly known flow (translations 0.3-20 px,
   rotations, smooth random fields), and whether OpenCV "converged" on each (EPE < 0.5 px or < 10% of

@@ -11,7 +11,7 @@ GPU) is its own; ``rss+`` is that peak over what the process held with the model
 preprocessed and run. ``max in`` is the most frames one forward pass saw.
 
 Run: ``uv run signdistill bench windowed-decoding [--model data/06_models/<run>.pkl] [--lengths 200 800 3200]
-[--window 256 --overlap 64]``; about a minute on 2 cores with the defaults.
+[--window 256 --overlap 64]``.
 """
 
 from __future__ import annotations

@@ -136,7 +136,7 @@ def video_flow(frames: np.ndarray, config: FeatureConfig, device: str = "cpu") -
 
 @lru_cache(maxsize=1)
 def _holistic(model_complexity: int, pid: int):  # noqa: ANN202 - a HolisticExtractor, imported lazily
-    """One MediaPipe graph per process (building one costs ~0.5 s; ``extract`` resets tracking).
+    """One MediaPipe graph per process (building one is slow; ``extract`` resets tracking).
 
     Keyed by process id, so that no process ever uses a graph built by another (a forked child inherits
     the cache but not the graph's threads).

@@ -1,6 +1,6 @@
 """The packed frame store: every video decoded once, resized, and packed into one memory-mappable file.
 
-Training reads clips at thousands of frames/s from ``<split>.frames`` (raw uint8 ``[N, H, W, 3]``)
+Training reads clips fast (``signdistill bench data-speed loader``) from ``<split>.frames`` (raw uint8 ``[N, H, W, 3]``)
 with ``<split>.index.json`` giving each video's offset and length. Decoding is the expensive part, so
 it goes through a per-video cache keyed by the source's fingerprint and the target size: an unchanged
 video is never decoded twice, a killed run loses at most the videos in flight, and every file appears

@@ -13,16 +13,15 @@ the baseline (T -> ((T - 4) // 2 - 4) // 2) as for the "same" ones of S3D (ceil(
 window, the overlap and hence every start are multiples of s, and the stitched sequence has exactly the whole
 video's number of steps.
 
-Defaults, and why: ``WINDOW`` = 256 frames (~10 s at 25 fps) of core, ``OVERLAP`` = 64 frames (2.6 s) on each
+Defaults, and why: ``WINDOW`` = 256 frames (about 10 s at 25 fps) of core, ``OVERLAP`` = 64 frames on each
 side, at most 384 frames per forward pass, about the longest PHOENIX training sentence, i.e. what the BiLSTMs
 were trained to see. 64 frames cover every convolutional receptive field with room to spare (the baseline's
 K5-P2-K5-P2 reads 16 frames per step, 12 after its centre; SignKD's S3D blocks about 31 frames each side and
 its head's two k3 convolutions at stride 4 another 8), so a model without recurrence or attention (SignKD,
 LRINet) gives the whole-video log-probabilities to float precision, and a BiLSTM (baseline, SMKD, CTCA) or
 MSTNet's transformer sees 64 frames, a few signs, past each end of the core it answers for. Whether that is
-enough for a BiLSTM is measured, not assumed: ``signdistill bench windowed-decoding`` (a quick-mode SMKD on a
-3200-frame SynthSign video: the same glosses, log-probabilities within 1.1e-3; with 16 frames of overlap they
-differ by 0.17 and 1.8 % WER, README "The signdistill command").
+enough for a BiLSTM is measured, not assumed: ``signdistill bench windowed-decoding`` compares the glosses and
+log-probabilities of whole and windowed decoding on long SynthSign videos, for any overlap (``--overlap``).
 """
 
 from __future__ import annotations

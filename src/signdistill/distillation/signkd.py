@@ -31,9 +31,10 @@ def cached_teacher_outputs(batch: dict) -> dict | None:
 def feature_adapter(in_channels: int, out_channels: int, kind: str = "conv3d") -> nn.Module:
     """The layer that maps a student stage f_s^i to H's f_h^i (eq. 3): the paper's 3x3x3 convolution
     (``conv3d``), or ``bottleneck``: 1x1x1 to a quarter of the channels, the 3x3x3 there, 1x1x1 out. Not the
-    paper's: the same receptive field at ~1/16 of the MACs, chosen for issue 17's cost goal (the full adapters
-    were half of an offline distilled step on the CPU; ``benchmarks.distill_cost``). A depthwise-separable
-    3x3x3 has fewer MACs still but was slower on the CPU (grouped 3D convolutions miss oneDNN's fast path)."""
+    paper's: the same receptive field at a fraction of the MACs, so that an offline distilled step costs little
+    more than a scratch one (the full adapters dominate it on a CPU; ``signdistill bench distill-cost``). A
+    depthwise-separable 3x3x3 has fewer MACs still but is slower on the CPU (grouped 3D convolutions miss
+    oneDNN's fast path)."""
     if kind == "conv3d":
         return nn.Conv3d(in_channels, out_channels, 3, padding=1)
     if kind == "bottleneck":

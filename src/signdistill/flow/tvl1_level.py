@@ -165,7 +165,7 @@ def _step(views: tuple[torch.Tensor, ...], scratch: tuple[torch.Tensor, ...], he
     gx.view(-1, height + 1, width + 1)[..., width - 1:].zero_()
     torch.sub(u_down, u, out=gy)
     gy.view(-1, height + 1, width + 1)[:, height - 1:].zero_()
-    torch.mul(gx, gx, out=norm).addcmul_(gy, gy).sqrt_()  # torch.hypot is ~8x slower on CPU
+    torch.mul(gx, gx, out=norm).addcmul_(gy, gy).sqrt_()  # torch.hypot is much slower on CPU
     norm.mul_(tau_theta).add_(1.0)
     qx.add_(gx, alpha=tau).div_(norm)
     qy.add_(gy, alpha=tau).div_(norm)

@@ -31,34 +31,31 @@ class TVL1Params:
       4 levels at 112 px, 5 at 224 px, the coarsest 14 x 14.
     - ``max_scales=12``: a cap on that count; only reached by frames over 30k px wide.
     - ``presmooth=0.0``: sigma of a Gaussian on both inputs before everything (IPOL uses 0.8, OpenCV none).
-      Off: at 112 px, 0.8 trims 0.005 px off the synthetic shifts but worsens the smooth fields (8 px
-      field 0.100 -> 0.138 px EPE), and on SynthSign it raises the noise of static regions (mean |flow|
-      0.052 -> 0.086 px) and moves moving pixels by 0.44 px away from the converged solution.
+      Off: at 112 px, 0.8 barely helps the synthetic shifts but worsens the smooth fields, and on SynthSign
+      it raises the noise of static regions and moves moving pixels away from the converged solution.
     - ``interpolation="bicubic"``: warping of I1 and its gradients and upsampling of the flow with Keys'
       cubic a = -0.5 (IPOL's kernel; OpenCV and ``grid_sample`` use a = -0.75, which doubles the EPE of
       sub-pixel shifts). "bilinear" is cheaper, but worse on rotations.
 
-    Solver (the tuned part: speed at equal or better accuracy than OpenCV; numbers measured with
-    ``signdistill.benchmarks.flow``'s cases, whose ``signdistill bench flow`` prints the current ones):
+    Solver (the tuned part: speed at equal or better accuracy than OpenCV; judged on the cases of
+    ``signdistill bench flow``, which prints the current figures):
 
     - ``warps=5``: re-linearisations per level (IPOL and OpenCV). Large motions need them: a 20 px shift
-      at 112 px has EPE 0.015 px with 5 warps, 0.086 with 4 and 0.43 with 3.
+      at 112 px needs all 5 to converge; every warp fewer multiplies its end-point error.
     - ``finest_warps=None``: warps on the finest level only (None = ``warps``). The finest level is 3/4
-      of the work, so 2 here is a ~1.5x faster setting that keeps the synthetic EPE within 0.005 px but
-      leaves more noise in static regions of real frames (SynthSign 112 px: mean |flow| 0.075 against
-      0.052 px where nothing moves) and a worse photometric residual (1.85 against 1.74).
+      of the work, so 2 here is a faster setting that keeps the synthetic EPE nearly unchanged but leaves
+      more noise in static regions of real frames and a worse photometric residual.
     - ``epsilon=0.01``: a warp stops when the mean squared change of u in one iteration is below
       ``epsilon**2`` px^2 (IPOL, OpenCV), checked per pair.
     - ``max_iterations=30``: cap per warp (IPOL 300, OpenCV 10 x 30 per warp). ``epsilon`` ends most
-      warps before it; the cap binds on the finest levels of moving content. Against a run with 300
-      (SynthSign 112 px) it moves moving pixels by 0.17 px (OpenCV differs from that run by 0.59 px) for
-      0.8 of the work, and leaves every synthetic EPE unchanged to 0.001 px. 20 saves another 20% of
-      the work at 0.21 px and more static noise.
+      warps before it; the cap binds on the finest levels of moving content. Against a run with 300 it
+      moves moving pixels by far less than OpenCV differs from that run, for less of the work, and leaves
+      the synthetic EPEs unchanged; 20 saves more work at more static noise.
     - ``check_every=5``: the stopping test runs every this many iterations (it costs a copy, a reduction
       and, on CUDA, a host sync); a pair may run up to 4 more iterations than IPOL's test, never fewer.
     - ``median=0``: size of a median filter of the flow after each warp (Wedel et al. 2009; OpenCV uses
-      5 inside its loop). Off: at 112 px a 5 x 5 median erases the motion of thin fingers (photometric
-      residual on SynthSign 1.74 -> 2.16) and doubles the run time. 0 disables it, else odd >= 3.
+      5 inside its loop). Off: at 112 px a 5 x 5 median erases the motion of thin fingers (a worse
+      photometric residual on SynthSign) and costs about as much as the solver. 0 disables it, else odd >= 3.
 
     Engineering:
 
@@ -66,11 +63,11 @@ class TVL1Params:
       for frames given in 0..1, 0..255 or any other range.
     - ``chunk_pixels=None``: each level is solved in chunks of about this many pixels, so that the
       working set (~20 float planes per pair) stays near the cache while each op is big enough to
-      amortise its launch; ``None`` is 2**18 on CPU (2**16..2**18 were fastest of 2**14..2**20 on a 2-core
-      Xeon) and 2**26 on CUDA. Chunking never changes the result.
+      amortise its launch; ``None`` is 2**18 on CPU (the fastest region of the sizes tried) and 2**26 on
+      CUDA. Chunking never changes the result.
     - ``compile=False``: run the iteration through ``torch.compile`` (an out-of-place twin of the eager
-      step that fuses its ~20 elementwise ops). Off: it needs a C++/Triton toolchain, compiles for ~40 s,
-      and on the 2-core CPU it was no faster than the eager in-place ops; it is meant for CUDA.
+      step that fuses its elementwise ops). Off: it needs a C++/Triton toolchain, compiles slowly, and on a
+      CPU it is no faster than the eager in-place ops; it is meant for CUDA.
     """
 
     tau: float = 0.25

@@ -12,26 +12,23 @@ Choices where the paper is open (each noted where it is made):
 - The distributions of eq. 2 are softmaxes over the time axis of each channel at temperature tau, as in the
   channel-wise distillation the paper builds on (its ref. [28], CKD); the KL is teacher-first, as in CKD.
   Eq. 3's sigma is the same softmax at temperature 1: eq. 3 writes sigma with no tau. At tau = 4 both
-  representations' temporal distributions are nearly flat, so I was 0.50 +- 0.035 at initialisation and
-  0.50 +- 0.010 after overfitting a batch (``benchmarks.ctca_diagnostics``): V^loc * I was V^loc / 2, and
-  "A - I" differed from A only by a temperature.
+  representations' temporal distributions are nearly flat, so I would be a constant one half: V^loc * I would
+  be V^loc / 2, and "A - I" would differ from A only by a temperature.
 - Each distillation term trains only its student (the teacher side is detached, as in mutual learning):
   L_l2g trains the BLSTM branch from the TCN, L_g2l the TCN branch from the BLSTM, L_rc makes the BLSTM
   representation reconstruct the local one. Weights I(.,.) and w(.) are not differentiated.
 - Eq. 5 is written as ``sqrt(sum_i (V^glo_i - V^loc_i)^2) * sum_i (1 + w_i)``, a product that would not
   weight frames at all; the text says the weight is per frame ("if the estimated V^loc_i is
   well-learned ... a large weight"), so each frame's distance carries its own ``1 + w_i``. Two more
-  choices make it a term the BiLSTM can satisfy (issue 18, ``benchmarks.ctca_diagnostics``): V^glo is a
-  tanh output in (-1, 1) while V^loc (BN + ReLU) is unbounded, so the raw distance has a floor far above
-  zero (weighted 461 against CTC 117 at initialisation in the review); the distance is taken between the
-  frames' L2-normalised vectors (what V^glo can match: the direction of V^loc), and averaged over a clip's
-  frames rather than summed over them (the raw sum was 17x CTC at initialisation, its gradient into the
-  BiLSTM 6x CTC's). So ``L_rc = mean_i (1 + w_i) ||n(V^glo_i) - n(V^loc_i)||_2``, at most 2 (1 + w) per clip.
+  choices make it a term the BiLSTM can satisfy: V^glo is a tanh output in (-1, 1) while V^loc (BN + ReLU)
+  is unbounded, so the raw distance has a floor far above zero; the distance is taken between the frames'
+  L2-normalised vectors (what V^glo can match: the direction of V^loc), and averaged over a clip's frames
+  rather than summed over them, which keeps it on CTC's scale (``signdistill bench loss-scales``). So ``L_rc = mean_i (1 + w_i) ||n(V^glo_i) - n(V^loc_i)||_2``, at most 2 (1 + w) per clip.
 - H(V^loc_i) in eq. 6 is the entropy of the local branch's gloss posteriors at frame i (its classifier's
   softmax, temperature 1), the "knowledge uncertainty" of the entropy principle the paper cites ([13, 18]:
   maximum entropy, CTC's entropy regularisation): w is 1 for a certain frame and 1/V for a flat one. The
-  softmax over V^loc's 256 channels we used before is nearly flat on any ReLU feature (w 0.005-0.007, so
-  1 + w ~ 1 and "SDPN D - w" was the same network as D).
+  softmax over V^loc's channels instead would be nearly flat on any ReLU feature (w near 1/C, so 1 + w ~ 1
+  and "SDPN D - w" would be the same network as D).
 """
 
 from __future__ import annotations

@@ -9,11 +9,10 @@ L_HKD = lambda_F L_F + lambda_O L_O + lambda_CTC-VS L_CTC^VS, named ``kd_feature
   ``models.signkd_fusion``: F_fuse of fusion stage M_i) by 1 - cosine over channels at every (t, y, x).
   Eq. 4 sums over locations (``feature_reduction="sum"``). Summed, lambda_F depends on resolution and clip
   length and block 1 weighs far more than block 4, so the term dwarfs CTC; averaged over the locations
-  (``"mean"``, the old default) it is so small against CTC that at lambda_F = 0.5 it hardly acts. ``"time"``
-  sums over each clip's time steps and averages over space, the way CTC (a sum over a clip's frames) is
-  scaled, for every resolution (the values at initialisation are in the README; ``python -m
-  signdistill.benchmarks.distill_cost`` prints them). The embedded configuration uses ``"time"``
-  (``conf/base/parameters_signkd.yml``). The stages are summed; padded time steps are excluded.
+  (``"mean"``) it is so small against CTC that at lambda_F = 0.5 it hardly acts. ``"time"``, the
+  distiller's default, sums over each clip's time steps and averages over space, the way CTC (a sum over a
+  clip's frames) is scaled, for every resolution (``signdistill bench distill-cost`` prints the terms at
+  initialisation). The stages are summed; padded time steps are excluded.
   A teacher feature on another grid than the student's (a teacher without the RGB stream) is resized
   onto the student's.
 - L_O: KL(teacher's late-ensemble probabilities || student's) per frame (temperature 1: the paper gives

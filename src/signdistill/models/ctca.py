@@ -65,12 +65,13 @@ class CTCAConfig:
     cmd: bool = True  # needs gloss embeddings; off without them
     weights: str | None = None  # local ImageNet ResNet-18 state dict
     # Not the paper's (its global branch is the "K = 0" TAM): k5 conv + BN + ReLU layers ("same" padding, no
-    # pooling) between the SPM and the BLSTM, a diagnostic for issue 18's SDPN stall. 0 = the paper's network.
+    # pooling) between the SPM and the BLSTM, a diagnostic for the SDPN's stall on the gloss prior from scratch
+    # (docs/methods/ctca.md). 0 = the paper's network.
     local_aggregation: int = 0
     # Not the paper's either: the baseline's K5-P2-K5-P2 (``models.baseline.TemporalConv``, to ``shared_tam``
     # channels) between the SPM and *both* branches, so that the inference path is the baseline's network and
-    # the TCN and BiLSTM read the same T/4 steps. 0 = none (the paper's SDPN). Issue 18: with it, what CTCA's
-    # dual path and distillation add to the baseline is measured at the baseline's inference cost.
+    # the TCN and BiLSTM read the same T/4 steps. 0 = none (the paper's SDPN). With it, what CTCA's dual path
+    # and distillation add to the baseline is measured at the baseline's inference cost.
     shared_tam: int = 0
 
 

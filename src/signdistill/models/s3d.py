@@ -33,8 +33,8 @@ copied to every input channel.
 **Residual inception (optional, not in S3D).** ``residual=True`` adds a shortcut around every inception
 block (identity, or a 1x1x1 convolution with batch norm where the channels change), as ResNet does. Trained
 from scratch on the embedded corpus, plain S3D's train CTC stalls on the gloss prior while the residual one
-leaves it (README "Where SignKD stands": 12 epochs at lr 5e-4, test WER 64.9 -> 59.5, train CTC 14.8 -> 12.5);
-the paper starts from Kinetics weights, which load only without the shortcuts.
+leaves it (docs/methods/signkd.md); the paper starts from Kinetics weights, which load only without the
+shortcuts.
 
 **Batch norm.** torchvision's S3D uses eps 1e-3 and momentum 1e-3 (a TensorFlow port); we keep eps and
 default the momentum to PyTorch's 0.1 because the embedded runs train from scratch for a few hundred

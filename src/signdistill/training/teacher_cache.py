@@ -1,7 +1,7 @@
 """Offline distillation: a frozen teacher's targets computed once per clip and augmentation view, read by epochs.
 
 Online distillation runs the frozen teacher forward at every student step, so a distilled epoch costs a
-scratch epoch plus a teacher forward (SignKD's three-stream teacher: 4x a scratch epoch on 2 CPU cores). The
+scratch epoch plus a teacher forward (SignKD's three-stream teacher costs several scratch epochs). The
 teacher's outputs depend only on its weights and on the clip it sees, so we compute them once, as FKD-style
 soft-label caches do, for ``views`` augmentation views of every training clip: view ``v`` is the clip exactly
 as the dataset draws it at epoch ``v`` (the draw is a function of seed, epoch and index). Student epoch ``e``
