@@ -21,7 +21,8 @@ HERE = Path(__file__).resolve()
 _NUM = r"\d+(?:[.,]\d+)?"
 # What measurements looked like when they leaked into prose and comments.
 MEASURED = {
-    "a WER figure": rf"{_NUM} ?%? (?:test|dev) WER|\b(?:test|dev) WERs? (?:of |at |to )?{_NUM}\b(?! ?(?:epochs?|seeds?)\b)",
+    "a WER figure": (rf"{_NUM} ?%? (?:test|dev) WER"
+                     rf"|\b(?:test|dev) WERs? (?:of |at |to )?{_NUM}\b(?! ?(?:epochs?|seeds?)\b)"),
     "mean +- std": rf"\d\.?\d* ?\+- ?{_NUM}",
     "seconds or minutes per step/epoch": rf"{_NUM} ?(?:s|ms|min)(?:/| per )(?:step|epoch|clip|run)\b|\bs/epoch\b",
     "a wall time": rf"{_NUM} ?(?:s|min) (?:wall|idle|on (?:one|two|2|the|a) )",
@@ -31,7 +32,8 @@ MEASURED = {
 }
 # How the project's history leaked into it.
 HISTORY = {
-    "a work session": r"(?<!Kedro )(?<!Kedro's )(?<!pytest )(?<!test )(?<!as )(?<![-\w.])sessions?\b(?![-_.(\"=]|\s+(?:fixture|scope))",
+    "a work session": (r"(?<!Kedro )(?<!Kedro's )(?<!pytest )(?<!test )(?<!as )(?<![-\w.])"
+                       r"sessions?\b(?![-_.(\"=]|\s+(?:fixture|scope))"),
     "an issue number": r"\bissues? ?#?\d+",
     "a review": r"\breview(?:s|ed|er|'s)?\b",
     "a commit hash": r"(?<![\w/.\-\"'])(?=[0-9a-f]*\d)(?=[0-9a-f]*[a-f])[0-9a-f]{7,40}(?![\w.-])",

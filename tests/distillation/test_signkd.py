@@ -60,7 +60,7 @@ def test_teacher_is_frozen(batch: dict) -> None:
 
 @pytest.mark.parametrize(("stages", "output_loss"), [((), False), (("S1",), True), (("S2", "S4"), False)])
 def test_feature_stage_subsets_and_output_switch(stages: tuple, output_loss: bool, batch: dict) -> None:
-    model = distiller(feature_stages=stages, output_loss=output_loss)
+    model = distiller(feature_stages=stages, output_loss=output_loss, adapter="conv3d")
     assert set(model.adapters) == set(stages)
     adapter = next(iter(model.adapters.values()), None)
     if adapter is not None:
@@ -83,7 +83,7 @@ def test_student_alone_at_inference(batch: dict) -> None:
 
 
 def test_bottleneck_adapters_map_like_the_papers_at_a_fraction_of_the_macs(batch: dict) -> None:
-    """Issue 17's cheaper adapter (1x1x1, 3x3x3, 1x1x1): the output shape and receptive field of eq. 3's
+    """The cheaper adapter (1x1x1, 3x3x3, 1x1x1, the default): the output shape and receptive field of eq. 3's
     3x3x3, trained by L_F, at far fewer MACs; an unknown adapter or distill option is an error, not a silent default."""
     from signdistill.distillation.signkd import feature_adapter
     from signdistill.metrics.efficiency import count_macs
@@ -91,7 +91,7 @@ def test_bottleneck_adapters_map_like_the_papers_at_a_fraction_of_the_macs(batch
     from signdistill.training.spec import DistillSpec
 
     x = torch.randn(1, 16, 4, 8, 8)
-    full, bottleneck = feature_adapter(16, 40), feature_adapter(16, 40, "bottleneck")
+    full, bottleneck = feature_adapter(16, 40, "conv3d"), feature_adapter(16, 40, "bottleneck")
     assert full(x).shape == bottleneck(x).shape == (1, 40, 4, 8, 8)
     assert count_macs(bottleneck, (x,)) * 10 < count_macs(full, (x,))
     impulse = torch.zeros_like(x)

@@ -28,7 +28,7 @@ def cached_teacher_outputs(batch: dict) -> dict | None:
             "stage_features": [batch[k].float().transpose(1, 2) for k in stages]}
 
 
-def feature_adapter(in_channels: int, out_channels: int, kind: str = "conv3d") -> nn.Module:
+def feature_adapter(in_channels: int, out_channels: int, kind: str) -> nn.Module:
     """The layer that maps a student stage f_s^i to H's f_h^i (eq. 3): the paper's 3x3x3 convolution
     (``conv3d``), or ``bottleneck``: 1x1x1 to a quarter of the channels, the 3x3x3 there, 1x1x1 out. Not the
     paper's: the same receptive field at a fraction of the MACs, so that an offline distilled step costs little
@@ -45,7 +45,12 @@ def feature_adapter(in_channels: int, out_channels: int, kind: str = "conv3d") -
 
 
 class SignKDDistiller(nn.Module):
-    """Frozen ``SignKDTeacher`` + ``SignKDStudent`` + the per-stage 3x3x3 adapters.
+    """Frozen ``SignKDTeacher`` + ``SignKDStudent`` + the per-stage adapters.
+
+    The defaults are the recommended recipe, the one every configured run uses unless it says otherwise (a run's
+    ``distill`` options override them by name; ``training.recipes.build_distiller``): L_F and L_O summed over
+    each clip's time steps (``"time"``, CTC's scale) and bottleneck adapters. The paper environments set eq. 3's
+    ``adapter: conv3d``.
 
     ``forward(batch)`` follows the model contract with the student's outputs (``log_probs`` decode the
     student). With labels it adds ``kd_feature`` (if any ``feature_stages``) and ``kd_output`` (if
@@ -56,7 +61,7 @@ class SignKDDistiller(nn.Module):
 
     def __init__(self, teacher: SignKDTeacher, student: SignKDStudent,
                  feature_stages: Iterable[int | str] = (1, 2, 3, 4), output_loss: bool = True,
-                 feature_reduction: str = "mean", output_reduction: str = "mean", adapter: str = "conv3d") -> None:
+                 feature_reduction: str = "time", output_reduction: str = "time", adapter: str = "bottleneck") -> None:
         super().__init__()
         self.teacher = teacher.eval().requires_grad_(False)
         self.student = student

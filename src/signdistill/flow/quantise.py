@@ -1,4 +1,5 @@
-"""The project's uint8 storage of optical flow (docs/data.md, "The feature store"): 128 is zero, one step 2 * bound / 255 px."""
+"""The project's uint8 storage of optical flow (docs/data.md, "The feature store"): 128 is zero, one step
+2 * bound / 255 px."""
 
 from __future__ import annotations
 

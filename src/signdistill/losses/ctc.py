@@ -6,6 +6,11 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+# Bumped when these losses change while their parameters do not, so that a checkpoint trained with the old ones is
+# not resumed as if it were the same run (training.recipes.run_fingerprint); tests/losses/test_loss_revisions.py
+# fails when this module's code changes and says so.
+LOSS_REVISION = 1
+
 
 def time_mask(lengths: torch.Tensor, steps: int) -> torch.Tensor:
     """[B, steps] bool, True on valid frames."""

@@ -23,7 +23,8 @@ Choices where the paper is open (each noted where it is made):
   choices make it a term the BiLSTM can satisfy: V^glo is a tanh output in (-1, 1) while V^loc (BN + ReLU)
   is unbounded, so the raw distance has a floor far above zero; the distance is taken between the frames'
   L2-normalised vectors (what V^glo can match: the direction of V^loc), and averaged over a clip's frames
-  rather than summed over them, which keeps it on CTC's scale (``signdistill bench loss-scales``). So ``L_rc = mean_i (1 + w_i) ||n(V^glo_i) - n(V^loc_i)||_2``, at most 2 (1 + w) per clip.
+  rather than summed over them, which keeps it on CTC's scale (``signdistill bench loss-scales``).
+  So ``L_rc = mean_i (1 + w_i) ||n(V^glo_i) - n(V^loc_i)||_2``, at most 2 (1 + w) per clip.
 - H(V^loc_i) in eq. 6 is the entropy of the local branch's gloss posteriors at frame i (its classifier's
   softmax, temperature 1), the "knowledge uncertainty" of the entropy principle the paper cites ([13, 18]:
   maximum entropy, CTC's entropy regularisation): w is 1 for a certain frame and 1/V for a flat one. The
@@ -38,6 +39,11 @@ import math
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+# Bumped when these losses change while their parameters do not, so that a checkpoint trained with the old ones is
+# not resumed as if it were the same run (training.recipes.run_fingerprint); tests/losses/test_loss_revisions.py
+# fails when this module's code changes and says so.
+LOSS_REVISION = 2
 
 TAU = 4.0  # eq. 2
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import dataclasses
 import hashlib
+import inspect
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,8 +23,13 @@ from signdistill.data.store import FrameStore
 from signdistill.data.vocabulary import Vocabulary
 from signdistill.distillation.crkd import CRKDConfig, CRKDDistiller
 from signdistill.distillation.signkd import SignKDDistiller
+from signdistill.losses import crkd as crkd_losses
+from signdistill.losses import ctc as ctc_losses
+from signdistill.losses import ctca as ctca_losses
+from signdistill.losses import signkd as signkd_losses
+from signdistill.losses import smkd as smkd_losses
 from signdistill.models.registry import build_recognizer, package_model
-from signdistill.training.spec import DistillSpec, RunInputs, RunSpec, data_view
+from signdistill.training.spec import DATA_DEFAULTS, DistillSpec, RunInputs, RunSpec, data_view
 from signdistill.training.teacher_cache import TeacherTargetDataset, cache_key
 from signdistill.training.trainer import TrainConfig, resolve_device
 
@@ -125,10 +131,26 @@ def recognizer_recipe(spec: RunSpec, inputs: RunInputs, teacher: nn.Module | Non
     return Recipe(model, train_set, dev_set, vocab, config, spec)
 
 
-# Bumped when a method's losses change while its parameters do not, so that a checkpoint trained with the old
-# losses is not resumed as if it were this run (2: issue 18, SMKD's eqs. 10 and 12 as written, CTCA's L_rc, eq. 6's
-# weight and eq. 3's temperature).
-LOSS_REVISIONS = {"smkd": 2, "ctca": 2}
+# The loss modules a run trains with, by its recogniser's ``kind`` and its ``distill.method``; each module's
+# ``LOSS_REVISION`` says which version of its losses a checkpoint was trained with.
+KIND_LOSSES = {"smkd": smkd_losses, "ctca": ctca_losses}
+DISTILL_LOSSES = {"crkd": crkd_losses, "signkd": signkd_losses}
+
+
+def loss_revisions(params: dict) -> dict:
+    """What the fingerprint records of the run's losses: the revision of its recogniser's own losses under
+    ``loss_revision`` (SMKD, CTCA), and any other loss module it uses (CTC, the distiller's) under
+    ``loss_revisions`` once that module has been revised past 1, so that fingerprints made before a module had
+    revisions stay valid until it is revised."""
+    recorded: dict = {}
+    if params.get("kind") in KIND_LOSSES:
+        recorded["loss_revision"] = KIND_LOSSES[params["kind"]].LOSS_REVISION
+    method = params["distill"].get("method") if isinstance(params.get("distill"), dict) else None
+    others = {"ctc": ctc_losses, **({method: DISTILL_LOSSES[method]} if method in DISTILL_LOSSES else {})}
+    revised = {name: module.LOSS_REVISION for name, module in others.items() if module.LOSS_REVISION > 1}
+    if revised:
+        recorded["loss_revisions"] = revised
+    return recorded
 
 
 def cached_teacher_targets(teacher: nn.Module, train_set: SignClipDataset, spec: RunSpec, views: int,
@@ -141,23 +163,18 @@ def cached_teacher_targets(teacher: nn.Module, train_set: SignClipDataset, spec:
     return cached
 
 
-# What a run's data view and scoring are when its parameters leave them out (``clip_dataset``); a key spelled at its
-# default fingerprints as if left out, so that saying a default once instead of in every run resumes the same run.
-RUN_DEFAULTS = {"kind": "baseline", "flip": True, "temporal_scale": 0.2, "temporal_context": 12, "crop_scale": None,
-                "resize": None, "streams": None, "rules": "none"}
-
-
 def run_fingerprint(params: dict, vocabulary: dict) -> str:
     """What a checkpoint must have been trained with to be resumed, besides the training section: the model,
     the data view, the distillation options and the vocabulary (changing ``model.frame_stride`` or ``crop``
     must start afresh, not continue someone else's weights). Where the run lives and how many processes train
-    it (``checkpoint_dir``, ``ddp``) do not count."""
+    it (``checkpoint_dir``, ``ddp``) do not count. A data-view key spelled at its default (``spec.DATA_DEFAULTS``)
+    counts as left out, so that saying a default once instead of in every run resumes the same run; the revisions
+    of the run's losses count (``loss_revisions``)."""
     kept = {k: v for k, v in params.items()
-            if k not in ("train", "checkpoint_dir", "ddp") and (k not in RUN_DEFAULTS or v != RUN_DEFAULTS[k])}
+            if k not in ("train", "checkpoint_dir", "ddp") and (k not in DATA_DEFAULTS or v != DATA_DEFAULTS[k])}
     if isinstance(kept.get("distill"), dict):  # where the teacher's targets are cached does not change them
         kept["distill"] = {k: v for k, v in kept["distill"].items() if k != "cache_dir"}
-    if params.get("kind") in LOSS_REVISIONS:
-        kept["loss_revision"] = LOSS_REVISIONS[params["kind"]]
+    kept.update(loss_revisions(params))
     text = json.dumps({"params": kept, "vocabulary": vocabulary}, sort_keys=True, default=str)
     return hashlib.sha1(text.encode()).hexdigest()[:12]
 
@@ -179,7 +196,8 @@ def model_inputs(kind: str, model: dict, vocab: Vocabulary) -> dict:
     return {}
 
 
-SIGNKD_OPTIONS = {"feature_stages", "output_loss", "feature_reduction", "output_reduction", "adapter"}
+# The distiller's keyword arguments are its options; their defaults are said once, in its signature.
+SIGNKD_OPTIONS = set(inspect.signature(SignKDDistiller).parameters) - {"teacher", "student"}
 
 
 def build_distiller(teacher: nn.Module, student: nn.Module, distill: DistillSpec) -> nn.Module:
@@ -191,7 +209,5 @@ def build_distiller(teacher: nn.Module, student: nn.Module, distill: DistillSpec
         unknown = set(options) - SIGNKD_OPTIONS
         if unknown:
             raise ValueError(f"unknown SignKD distill option(s) {sorted(unknown)} (known: {sorted(SIGNKD_OPTIONS)})")
-        return SignKDDistiller(teacher, student, options.get("feature_stages", (1, 2, 3, 4)),
-                               bool(options.get("output_loss", True)), options.get("feature_reduction", "mean"),
-                               options.get("output_reduction", "mean"), options.get("adapter", "conv3d"))
+        return SignKDDistiller(teacher, student, **options)
     raise ValueError(f"unknown distillation method {distill.method!r} (crkd | signkd)")
