@@ -32,10 +32,10 @@ MEASURED = {
 }
 # How the project's history leaked into it.
 HISTORY = {
-    "a work session": (r"(?<!Kedro )(?<!Kedro's )(?<!pytest )(?<!test )(?<!as )(?<![-\w.])"
+    "a work session": (r"(?i)(?<!Kedro )(?<!Kedro's )(?<!pytest )(?<!test )(?<!as )(?<![-\w.])"
                        r"sessions?\b(?![-_.(\"=]|\s+(?:fixture|scope))"),
-    "an issue number": r"\bissues? ?#?\d+",
-    "a review": r"\breview(?:s|ed|er|'s)?\b",
+    "an issue number": r"(?i)\bissues? ?#?\d+",
+    "a review": r"(?i)\breview(?:s|ed|er|'s)?\b",
     "a commit hash": r"(?<![\w/.\-\"'])(?=[0-9a-f]*\d)(?=[0-9a-f]*[a-f])[0-9a-f]{7,40}(?![\w.-])",
     "a git command": r"\bgit (?:checkout|commit|log|rebase|stash|reset)\b",
     "a particular machine": r"\b(?:H100|H200|A100|GPU box|this machine|these machines|the machine at hand)\b",
@@ -87,6 +87,7 @@ def test_the_repository_speaks_of_the_product_only() -> None:
     ("README, session 9", HISTORY),
     ("Session 5 on an H200", HISTORY),
     ("chosen for issue 17's cost goal", HISTORY),
+    ("Issue 18's diagnostic", HISTORY),
     ("the review's findings", HISTORY),
     ("the losses of commit dc527fe", HISTORY),
     ("git checkout HEAD -- the same files", HISTORY),

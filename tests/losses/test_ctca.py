@@ -68,7 +68,7 @@ def test_distillation_trains_only_the_student():
 
 def test_intersection_is_small_where_the_local_branch_concentrates_on_a_frame():
     """Eq. 3: 1/2 where the two agree; near 0 where V^loc puts much more of a channel's temporal mass on a frame
-    than V^glo does; at temperature 1, so feature-sized differences register (at tau = 4 I stayed 0.50 +- 0.01)."""
+    than V^glo does; at temperature 1, so feature-sized differences register (at tau = 4 I stays near one half)."""
     v_glo = torch.zeros(1, 6, 2)
     v_loc = torch.zeros(1, 6, 2)
     v_loc[0, 2, 0] = 4.0  # channel 0 peaks at frame 2 locally, flat globally

@@ -167,7 +167,7 @@ def test_every_configured_ctca_run_trains_exactly_its_table_5_terms() -> None:
 
 
 def test_local_aggregation_diagnostic_sits_before_the_bilstm_and_is_exported():
-    """Issue 18's diagnostic (not the paper's network, which has none): convs between the SPM and the BLSTM;
+    """A diagnostic (not the paper's network, which has none): convs between the SPM and the BLSTM;
     padding frames do not reach the valid ones, and the inference path carries the convs."""
     model = tiny(local_aggregation=2).eval()
     assert tiny().aggregate is None and count_parameters(model) > count_parameters(tiny())
@@ -180,8 +180,8 @@ def test_local_aggregation_diagnostic_sits_before_the_bilstm_and_is_exported():
 
 
 def test_shared_tam_puts_the_baselines_temporal_module_under_both_branches():
-    """Issue 18's other diagnostic: the baseline's K5-P2-K5-P2 between the SPM and both branches. Both branches
-    then read T/4 steps of one sequence (so the frame-by-frame terms still line up), the inference path is the
+    """The shared TAM (not the paper's network): the baseline's K5-P2-K5-P2 between the SPM and both branches.
+    Both branches then read T/4 steps of one sequence (so the frame-by-frame terms still line up), the inference path is the
     baseline's network, and padding frames do not reach the valid ones."""
     model = tiny(shared_tam=12, frame_stride=1)
     out = model.train()(batch(frames=(40, 30)))
