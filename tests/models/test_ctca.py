@@ -181,8 +181,8 @@ def test_local_aggregation_diagnostic_sits_before_the_bilstm_and_is_exported():
 
 def test_shared_tam_puts_the_baselines_temporal_module_under_both_branches():
     """The shared TAM (not the paper's network): the baseline's K5-P2-K5-P2 between the SPM and both branches.
-    Both branches then read T/4 steps of one sequence (so the frame-by-frame terms still line up), the inference path is the
-    baseline's network, and padding frames do not reach the valid ones."""
+    Both branches then read T/4 steps of one sequence (so the frame-by-frame terms still line up), the inference
+    path is the baseline's network, and padding frames do not reach the valid ones."""
     model = tiny(shared_tam=12, frame_stride=1)
     out = model.train()(batch(frames=(40, 30)))
     expected = temporal_length(torch.tensor([40, 30])).tolist()
