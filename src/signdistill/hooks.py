@@ -28,6 +28,7 @@ from mlflow.exceptions import MlflowException
 
 from signdistill.pipelines import tracking
 from signdistill.pipelines.runs import paper_rows
+from signdistill.training.spec import split_seed_run
 
 log = logging.getLogger(__name__)
 
@@ -139,7 +140,9 @@ class RecognizerRunsHook:
 
     def _tags(self, run: str, params: dict | None) -> dict[str, str]:
         rows = self.rows.get(run, [])
+        base = split_seed_run(run)[0] if run not in self._params else run
         tags = {"method": tracking.method_of(params or {}), "kind": (params or {}).get("kind", "baseline"),
+                "run": base, "seed": str((params or {}).get("train", {}).get("seed", "")),
                 "kedro_env": self.env, "paper_table": " | ".join(t for t, _ in rows),
                 "row_label": " | ".join(label for _, label in rows)}
         tags.update({f"row.{table}": label for table, label in rows})
@@ -173,9 +176,9 @@ class RecognizerRunsHook:
     def _log_reports(self, outputs: dict[str, Any]) -> None:
         """Report tables and plots of the whole run (``<table>_report``, ``<table>_report_plot``) on the parent."""
         for name, value in outputs.items():
-            if name.endswith("_report") and isinstance(value, pd.DataFrame):
+            if name.endswith(("_report", "_seeds")) and isinstance(value, pd.DataFrame):
                 self.client.log_text(self.parent_id, value.to_csv(index=False), f"reports/{name}.csv")
-            elif name.endswith("_report_plot") and isinstance(value, Figure):
+            elif name.endswith(("_report_plot", "_seeds_plot")) and isinstance(value, Figure):
                 self.client.log_figure(self.parent_id, value, f"reports/{name.removesuffix('_plot')}.png")
             elif name.endswith("_latency") and isinstance(value, dict) and isinstance(value.get("seconds"), dict):
                 self.client.log_dict(self.parent_id, value, f"reports/{name}.json")

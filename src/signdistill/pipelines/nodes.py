@@ -22,11 +22,15 @@ from signdistill.training.spec import RunInputs, RunSpec
 
 
 def train_recognizer(store: FrameStore, index: pd.DataFrame, vocabulary: dict, params: dict, checkpoint_root: str,
-                     run: str, teacher: dict | None = None, features: FeatureStore | None = None) -> tuple[dict, dict]:
+                     run: str, teacher: dict | None = None, features: FeatureStore | None = None,
+                     seed: int | None = None) -> tuple[dict, dict]:
     """Train the run ``run`` of ``params`` (its ``recognizer`` section), distilled from the ``teacher`` package
     when one is given, reading the feature store when the run's streams need it; keeps the best epoch by dev WER.
-    Returns the model package (the student's, for a distiller) and the training history."""
+    ``seed``: the run at that seed instead of its configured one (``RunSpec.with_seed``). Returns the model
+    package (the student's, for a distiller) and the training history."""
     spec = RunSpec.from_params(params, run, checkpoint_root)
+    if seed is not None:
+        spec = spec.with_seed(seed)
     inputs = RunInputs(store.root, index.to_dict("records"), vocabulary, features, teacher)
     outcome = train_run(spec, inputs, on_epoch=epoch_callback())  # the run's MLflow curves (signdistill.hooks)
     return outcome.package, outcome.history

@@ -7,14 +7,19 @@ reads another's outputs, such as a teacher's model, gets its producer from ``pip
 
 from __future__ import annotations
 
+import os
 from functools import partial, update_wrapper
+from pathlib import Path
 
+import yaml
 from kedro.pipeline import Pipeline, node, pipeline
 
 from signdistill.pipelines.nodes import decode_splits, train_recognizer
 from signdistill.reporting.comparison import ablation_table, report_table
 from signdistill.reporting.evaluation import efficiency_table, hypotheses_text, training_curves, wer_tables
 from signdistill.reporting.papers import PaperRow, report_rows
+from signdistill.reporting.seeds import seeds_inputs, seeds_report
+from signdistill.training.spec import seed_run_name
 
 TRAINING_INPUTS = ("frame_store", "corpus_index", "vocabulary")
 
@@ -23,20 +28,23 @@ def named(func, **bound):  # noqa: ANN001, ANN201 - a node's function with argum
     return update_wrapper(partial(func, **bound), func)
 
 
-def train_run(run: str, teacher: str | None = None, features: bool = False) -> Pipeline:
+def train_run(run: str, teacher: str | None = None, features: bool = False, seed: int | None = None) -> Pipeline:
     """``<run>.model`` and ``<run>.history`` from the ``<run>.recognizer`` parameters; distilled from the frozen
-    ``<teacher>.model`` when ``teacher`` is given; ``features``: the run reads the feature store (SignKD)."""
+    ``<teacher>.model`` when ``teacher`` is given; ``features``: the run reads the feature store (SignKD).
+    ``seed``: the run at that seed, in the namespace ``<run>_seed<s>`` (its own checkpoints, model and reports)."""
     inputs = {"store": "frame_store", "index": "corpus_index", "vocabulary": "vocabulary",
               "params": "params:recognizer", "checkpoint_root": "params:checkpoint_root"}
     if teacher:
         inputs["teacher"] = "teacher"
     if features:
         inputs["features"] = "feature_store"
-    training = Pipeline([node(named(train_recognizer, run=run), inputs, ["model", "history"],
-                              name="distill" if teacher else "train")])
+    func = named(train_recognizer, run=run, **({"seed": seed} if seed is not None else {}))
+    training = Pipeline([node(func, inputs, ["model", "history"], name="distill" if teacher else "train")])
     shared = {name: name for name in (*TRAINING_INPUTS, *(["feature_store"] if features else []))}
-    return pipeline(training, namespace=run, inputs={**shared, **({"teacher": f"{teacher}.model"} if teacher else {})},
-                    parameters={"checkpoint_root"})
+    namespace = run if seed is None else seed_run_name(run, seed)
+    parameters = {"checkpoint_root": "checkpoint_root", "recognizer": f"{run}.recognizer"}
+    return pipeline(training, namespace=namespace, parameters=parameters,
+                    inputs={**shared, **({"teacher": f"{teacher}.model"} if teacher else {})})
 
 
 def _evaluation(run: str, features: bool = False) -> Pipeline:
@@ -115,3 +123,38 @@ def paper_rows(pipeline: Pipeline) -> dict[str, list[tuple[str, str]]]:
         for run, (label, *_) in report_node.func.keywords["rows"].items():
             rows.setdefault(run, []).append((report_node.name.removesuffix("_report"), label))
     return rows
+
+
+DEFAULT_SEEDS = (0, 1, 2, 3, 4)
+
+
+def configured_seeds(conf: Path = Path("conf")) -> tuple[int, ...]:
+    """The ``seeds`` parameter as the seeds pipelines are built: from ``conf/base`` and the environment in use
+    (``KEDRO_ENV``, else ``local``; ``kedro run --env`` sets it). The seed list is structure (one namespace per
+    seed), so it is read when the pipelines are built, not from ``--params``."""
+    seeds = None
+    for env in ("base", os.environ.get("KEDRO_ENV") or "local"):
+        for path in sorted((conf / env).glob("parameters*.yml")):
+            value = (yaml.safe_load(path.read_text()) or {}).get("seeds")
+            seeds = value if value is not None else seeds
+    if seeds is None:
+        return DEFAULT_SEEDS
+    if not isinstance(seeds, list) or not seeds or not all(isinstance(s, int) for s in seeds):
+        raise ValueError(f"parameter seeds: expected a non-empty list of integers, got {seeds!r}")
+    return tuple(seeds)
+
+
+def seed_runs(run: str, seeds: tuple[int, ...], teacher: str | None = None, features: bool = False) -> Pipeline:
+    """``run`` trained and evaluated at each seed, one namespace ``<run>_seed<s>`` per seed; a distilled run's
+    seeds share the one frozen ``<teacher>.model``."""
+    trained = sum((train_run(run, teacher, features, seed=seed) for seed in seeds), Pipeline([]))
+    return trained + evaluate_runs([seed_run_name(run, seed) for seed in seeds])
+
+
+def seeds_verdict(method: str, comparisons: list[tuple[str, str]], seeds: tuple[int, ...], title: str) -> Pipeline:
+    """``<method>_seeds`` (CSV), ``<method>_seeds_plot`` and ``<method>_seeds_metrics``: each (method run, baseline
+    run) pair over ``seeds``, judged by a one-sided Welch t-test on test WER (``reporting.seeds``)."""
+    func = named(seeds_report, comparisons=comparisons, seeds=list(seeds), title=title)
+    return Pipeline([node(func, seeds_inputs(comparisons, list(seeds)),
+                          [f"{method}_seeds", f"{method}_seeds_plot", f"{method}_seeds_metrics"],
+                          name=f"{method}_seeds_verdict")])

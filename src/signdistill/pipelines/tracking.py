@@ -31,7 +31,7 @@ from mlflow.entities import Metric, Param, RunStatus
 from mlflow.exceptions import MlflowException
 
 from signdistill.models.registry import recognizer_config
-from signdistill.training.spec import DEFAULT_CHECKPOINT_ROOT, RunSpec
+from signdistill.training.spec import DEFAULT_CHECKPOINT_ROOT, RunSpec, split_seed_run
 
 log = logging.getLogger(__name__)
 
@@ -69,11 +69,14 @@ def flatten(params: dict, prefix: str = "") -> dict[str, Any]:
 def recognizer_params(params: dict, run: str) -> dict | None:
     """The run's parameters as its training reads them (``training.spec.RunSpec`` and the model's config: defaults
     filled in, the checkpoint directory under ``checkpoint_root``), or None when the parameters hold no run ``run``."""
-    section = params.get(run)
+    base, seed = split_seed_run(run) if run not in params else (run, None)  # <run>_seed<s>: seeds pipelines
+    section = params.get(base)
     if not isinstance(section, dict) or not isinstance(section.get("recognizer"), dict):
         return None
     root = params.get("checkpoint_root", DEFAULT_CHECKPOINT_ROOT)
-    spec = RunSpec.from_params(section["recognizer"], run, root)
+    spec = RunSpec.from_params(section["recognizer"], base, root)
+    if seed is not None:
+        spec = spec.with_seed(seed)
     config = asdict(recognizer_config(spec.kind, 1, spec.model))
     # every switch of the model, defaults included, so that MLflow's compare view lines ablation rows up
     model = {k: v for k, v in config.items() if k not in ("num_classes", "vocab_size")}

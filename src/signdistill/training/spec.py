@@ -5,6 +5,7 @@ trains a run from these two."""
 from __future__ import annotations
 
 import dataclasses
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -139,6 +140,14 @@ class RunSpec:
             params["distill"] = self.distill.to_params()
         return params
 
+    def with_seed(self, seed: int) -> RunSpec:
+        """The same run at another seed (``seeds_<method>`` pipelines): named ``<run>_seed<s>``, its checkpoints
+        in a folder of their own beside the run's, so that every seed resumes and skips on its own."""
+        return dataclasses.replace(self, name=seed_run_name(self.name, seed),
+                                   train=dataclasses.replace(self.train, seed=int(seed)),
+                                   checkpoint_dir=self.checkpoint_dir.with_name(
+                                       seed_run_name(self.checkpoint_dir.name, seed)))
+
     def data_params(self) -> dict[str, Any]:
         """The data view and augmentation as ``training.recipes.clip_dataset`` reads them."""
         keys = ("store_size", "crop", "resize", "flip", "temporal_scale", "temporal_context", "crop_scale", "streams")
@@ -148,6 +157,17 @@ class RunSpec:
     def data_view(self) -> dict[str, Any]:
         """The input a model sees, as its package records it."""
         return data_view(self.to_params())
+
+
+def seed_run_name(run: str, seed: int) -> str:
+    """``smkd``, 3 -> ``smkd_seed3``: the namespace, model file and checkpoint folder of one seed of a run."""
+    return f"{run}_seed{int(seed)}"
+
+
+def split_seed_run(name: str) -> tuple[str, int | None]:
+    """``smkd_seed3`` -> (``smkd``, 3); a name without a seed suffix -> (name, None)."""
+    match = re.fullmatch(r"(.+)_seed(\d+)", name)
+    return (match.group(1), int(match.group(2))) if match else (name, None)
 
 
 def data_view(params: dict) -> dict:

@@ -1,0 +1,56 @@
+"""The seeds verdict table and figure, and docs/results.md generated from them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from signdistill.reporting.results import END, START, results_markdown, write_results
+from signdistill.reporting.seeds import seeds_inputs, seeds_report
+
+SEEDS = [0, 1, 2]
+
+
+def _metrics(dev: float, test: float) -> dict:
+    return {"dev_wer": {"value": dev, "step": 0}, "test_wer": {"value": test, "step": 0}}
+
+
+def _report() -> tuple[pd.DataFrame, object, dict]:
+    method = [_metrics(30, t) for t in (32.0, 32.8, 31.7)]
+    baseline = [_metrics(40, t) for t in (39.4, 37.8, 34.0)]
+    return seeds_report(*method, *baseline, comparisons=[("crkd_distilled", "crkd_scratch")], seeds=SEEDS,
+                        title="CRKD over seeds")
+
+
+def test_inputs_are_every_seed_of_both_runs_in_order() -> None:
+    assert seeds_inputs([("smkd", "student_res")], [0, 3]) == [
+        "smkd_seed0.wer_metrics", "smkd_seed3.wer_metrics", "student_res_seed0.wer_metrics",
+        "student_res_seed3.wer_metrics"]
+
+
+def test_table_has_seeds_summary_and_verdict() -> None:
+    table, figure, metrics = _report()
+    assert table.row.tolist() == ["seed 0", "seed 1", "seed 2", "mean", "std", "verdict (test WER)"]
+    assert table.set_index("row").loc["mean", "method_test_wer"] == pytest.approx(32.1666, abs=1e-3)
+    verdict = table.iloc[-1]
+    assert verdict.verdict == "beats" and verdict.ci95_low < verdict.difference < verdict.ci95_high
+    assert metrics["crkd_distilled_vs_crkd_scratch.beats"]["value"] == 1.0
+    assert "beats" in figure.axes[0].get_title() and len(figure.axes[0].collections) == 4  # points and mean of each run
+
+
+def test_results_markdown_and_readme_block(tmp_path: Path) -> None:
+    reporting = tmp_path / "08_reporting"
+    reporting.mkdir()
+    _report()[0].to_csv(reporting / "crkd_seeds.csv", index=False)
+    text = results_markdown(reporting, "abc1234", "2026-01-01")
+    assert "`uv run kedro run --pipelines seeds_crkd`" in text and "abc1234" in text
+    assert "| CRKD | crkd_distilled vs crkd_scratch | 3 | 32.2 +- 0.6 | 37.1 +- 2.8 |" in text
+    assert "`uv run kedro run --pipelines seeds_smkd`" in text  # what is not measured says how to measure it
+    readme = tmp_path / "README.md"
+    readme.write_text(f"intro\n{START}\nold\n{END}\nrest\n")
+    write_results(reporting, tmp_path / "results.md", readme)
+    updated = readme.read_text()
+    assert updated.startswith("intro\n") and updated.endswith(f"{END}\nrest\n") and "old" not in updated
+    assert "32.2 +- 0.6" in updated and (tmp_path / "results.md").read_text().startswith("# Results")
