@@ -28,3 +28,22 @@ def test_a_method_gets_its_baseline_run_not_the_whole_baseline_pipeline() -> Non
     assert namespaces == {"smkd", "student_res"}  # not teacher_res
     assert {"student_res.train", "student_res.decode", "smkd.train", "smkd_report"} <= {n.name for n in smkd.nodes}
     assert {"generate_synthsign", "preprocess_report", "signer_preview"} <= {n.name for n in smkd.nodes}
+
+
+def test_seeds_pipelines_train_every_seed_and_share_one_teacher() -> None:
+    pipelines = register_pipelines()
+    crkd = pipelines["seeds_crkd"]
+    namespaces = {n.namespace for n in crkd.nodes if n.namespace}
+    seeds = range(5)  # conf/base/parameters.yml: seeds
+    assert {f"crkd_{kind}_seed{s}" for kind in ("scratch", "distilled") for s in seeds} | {"crkd_teacher"} == namespaces
+    distilled = [n for n in crkd.nodes if n.name.endswith(".distill")]
+    assert len(distilled) == 5 and all("crkd_teacher.model" in n.inputs for n in distilled)
+    assert {"params:crkd_distilled.recognizer"} == {i for n in distilled for i in n.inputs if "recognizer" in i}
+    verdict = next(n for n in crkd.nodes if n.name == "crkd_seeds_verdict")
+    assert verdict.outputs == ["crkd_seeds", "crkd_seeds_plot", "crkd_seeds_metrics"] and len(verdict.inputs) == 10
+    smkd = {n.namespace for n in pipelines["seeds_smkd"].nodes if n.namespace}
+    assert {f"student_res_seed{s}" for s in seeds} <= smkd and "student_res" not in smkd
+    ctca = next(n for n in pipelines["seeds_ctca"].nodes if n.name == "ctca_seeds_verdict")
+    assert "ctca_sdpn_seed4.wer_metrics" in ctca.inputs and "ctca_d_seed0.wer_metrics" in ctca.inputs
+    signkd = pipelines["seeds_signkd"]
+    assert sum(n.name == "signkd_teacher.train" for n in signkd.nodes) == 1

@@ -1,4 +1,7 @@
-"""Any method's runs over seeds: does distillation beat training from scratch by more than the seed spread?
+"""Any method's runs over seeds without Kedro (a GPU machine with torch alone): does a method beat its baseline?
+
+With Kedro, ``kedro run --pipelines seeds_<method>`` is the way (MLflow runs per seed, the verdict files); this
+runner trains the same runs the same way where only the core is installed, and judges them with the same test.
 
 Each run of a parameters file (``conf/base/parameters_crkd.yml``: ``crkd_scratch``, ``crkd_distilled``; or
 ``parameters_signkd.yml``, ``parameters_smkd.yml`` ...) is trained once per seed on the preprocessed corpus
@@ -7,8 +10,8 @@ train it, then decoded and scored on dev and test. A teacher (``--teacher``) is 
 frozen for every distilled run. Each training runs in a fresh spawned process; finished runs are skipped
 (result files under ``<out>_runs/``, each run's model package beside its result) and a killed run resumes
 from its last epoch checkpoint. Prints the per-run table, mean / std / spread per run and, for every
-``*_scratch`` / ``*_distilled`` pair (or every run against ``--reference``), the gain and whether it exceeds
-the larger of the two spreads.
+``*_scratch`` / ``*_distilled`` pair (or every run against ``--reference``), the gain and the verdict of
+``metrics.verdict`` (one-sided Welch t-test on test WER).
 
 Run: ``uv run python -m signdistill.benchmarks.method_seeds --name crkd [--env ENV] --teacher crkd_teacher --runs
 crkd_scratch crkd_distilled --seeds 0 1 2``: the runs as ``kedro run --env`` configures them (Kedro's loader). Torch
@@ -52,6 +55,7 @@ from signdistill.data.features import FeatureStore
 from signdistill.data.store import FrameStore
 from signdistill.data.vocabulary import Vocabulary
 from signdistill.metrics.efficiency import count_parameters
+from signdistill.metrics.verdict import seed_verdict
 from signdistill.models.registry import inference_network, load_recognizer
 from signdistill.paths import DATA, DataPaths
 from signdistill.training.checkpoint import load_checkpoint, save_atomic
@@ -138,17 +142,16 @@ def spread_summary(runs: list[dict], key: str = "run") -> dict:
 
 
 def distillation_gains(table: dict, reference: str | None = None) -> dict:
-    """Test-WER gain and whether it beats the seed spread (the larger of the two runs'): for every
-    ``<x>_scratch`` / ``<x>_distilled`` pair, or, given ``reference``, for every other run against it."""
+    """Each method run against its baseline, judged by the project's seed verdict (``metrics.verdict``: a
+    one-sided Welch t-test on test WER, Mann-Whitney U beside it): every ``<x>_scratch`` / ``<x>_distilled``
+    pair, or, given ``reference``, every other run against it."""
     pairs = ([(reference, name) for name in table if name != reference] if reference else
              [(name.replace("_distilled", "_scratch"), name) for name in table
               if name.endswith("_distilled") and name.replace("_distilled", "_scratch") in table])
     gains = {}
     for base, name in pairs:
-        before, after = table[base]["test_wer"], table[name]["test_wer"]
-        spread = max(before["spread"], after["spread"])
-        gain = before["mean"] - after["mean"]
-        gains[name] = {"against": base, "gain": gain, "spread": spread, "beats_spread": bool(gain > spread)}
+        verdict = seed_verdict(table[name]["test_wer"]["values"], table[base]["test_wer"]["values"])
+        gains[name] = {"against": base, "gain": -verdict.difference, **verdict.as_dict()}
     return gains
 
 
@@ -163,9 +166,9 @@ def format_table(runs: list[dict], table: dict, gains: dict) -> str:
         lines.append(f"{name}: dev {d['mean']:.1f} +- {d['std']:.1f} (spread {d['spread']:.1f}), test {t['mean']:.1f} "
                      f"+- {t['std']:.1f} (spread {t['spread']:.1f}), train {row['train_s_mean']:.0f} s per run")
     for name, g in gains.items():
-        verdict = "beats" if g["beats_spread"] else "does NOT beat"
-        lines.append(f"{name}: {g['gain']:+.1f} test WER points against {g['against']}, {verdict} the seed spread "
-                     f"({g['spread']:.1f})")
+        lines.append(f"{name}: {g['gain']:+.1f} test WER points against {g['against']} "
+                     f"(95% CI of the difference [{g['ci_low']:.1f}, {g['ci_high']:.1f}]): {g['verdict']} "
+                     f"(one-sided Welch p={g['welch_p']:.3f}, Mann-Whitney p={g['mann_whitney_p']:.3f})")
     return "\n".join(lines)
 
 

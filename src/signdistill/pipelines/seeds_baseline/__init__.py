@@ -1,5 +1,5 @@
-"""``smkd``: SMKD trained next to the baseline (student_res) on the same corpus and budget, and compared."""
+"""``seeds_baseline``: the baseline at the student's resolution over the configured seeds."""
 
-from signdistill.pipelines.smkd.pipeline import create_pipeline
+from signdistill.pipelines.seeds_baseline.pipeline import create_pipeline
 
 __all__ = ["create_pipeline"]

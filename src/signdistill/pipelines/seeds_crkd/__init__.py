@@ -1,5 +1,5 @@
-"""``smkd``: SMKD trained next to the baseline (student_res) on the same corpus and budget, and compared."""
+"""``seeds_crkd``: LRINet from scratch and distilled from one MSTNet teacher over the configured seeds."""
 
-from signdistill.pipelines.smkd.pipeline import create_pipeline
+from signdistill.pipelines.seeds_crkd.pipeline import create_pipeline
 
 __all__ = ["create_pipeline"]

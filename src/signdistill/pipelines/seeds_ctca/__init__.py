@@ -1,5 +1,5 @@
-"""``smkd``: SMKD trained next to the baseline (student_res) on the same corpus and budget, and compared."""
+"""``seeds_ctca``: CTCA, its SDPN D variant and the plain SDPN over seeds, against the baseline and the SDPN."""
 
-from signdistill.pipelines.smkd.pipeline import create_pipeline
+from signdistill.pipelines.seeds_ctca.pipeline import create_pipeline
 
 __all__ = ["create_pipeline"]

@@ -1,5 +1,5 @@
-"""``smkd``: SMKD trained next to the baseline (student_res) on the same corpus and budget, and compared."""
+"""``seeds_signkd``: the RGB student from scratch and distilled from one SignKD teacher over the seeds."""
 
-from signdistill.pipelines.smkd.pipeline import create_pipeline
+from signdistill.pipelines.seeds_signkd.pipeline import create_pipeline
 
 __all__ = ["create_pipeline"]

@@ -1,5 +1,5 @@
-"""``smkd``: SMKD trained next to the baseline (student_res) on the same corpus and budget, and compared."""
+"""``seeds_smkd``: SMKD and its baseline over the configured seeds, judged by a one-sided Welch t-test."""
 
-from signdistill.pipelines.smkd.pipeline import create_pipeline
+from signdistill.pipelines.seeds_smkd.pipeline import create_pipeline
 
 __all__ = ["create_pipeline"]
