@@ -273,3 +273,40 @@ def test_bad_videos_are_reported_and_excluded(project: Path, monkeypatch) -> Non
     assert "malformed row" in reasons["only"]
     assert report["samples"]["train"] == 4
     assert broken_id not in FrameStore(project / "data/03_primary/frame_store").split(128, "train")
+
+
+SMALL_SMKD = {"recognizer": {"train": {"epochs": 1, "batch_size": 2},
+                             "model": {"width": 4, "hidden": 16, "lstm_hidden": 8, "lstm_layers": 1}}}
+
+
+def test_seeds_pipeline_trains_each_seed_and_judges_the_method(project: Path, monkeypatch) -> None:
+    """``seeds_smkd`` at two seeds: one namespace, model and MLflow child run per seed and run, and the verdict."""
+    (project / "conf/local/parameters.yml").write_text("seeds: [0, 1]\n")
+    monkeypatch.chdir(project)
+    monkeypatch.setenv("KEDRO_DISABLE_TELEMETRY", "true")
+    bootstrap_project(project)
+    params = {"synth": TINY, "student_res": SMALL_BASELINE, "smkd": SMALL_SMKD,
+              "evaluation": {"profile_frames": 16, "latency_repeats": 1}}
+    try:
+        with KedroSession.create(project_path=project, runtime_params=params) as session:
+            session.run(pipeline_names=["seeds_smkd"])
+    finally:
+        (project / "conf/local/parameters.yml").unlink()
+    data = project / "data"
+    for run in ("smkd", "student_res"):
+        for seed in (0, 1):
+            assert (data / f"06_models/{run}_seed{seed}.pkl").exists()
+            history = json.loads((data / f"08_reporting/{run}_seed{seed}_history.json").read_text())
+            assert len(history["epochs"]) == 1
+    table = pd.read_csv(data / "08_reporting/smkd_seeds.csv")
+    assert table.row.tolist() == ["seed 0", "seed 1", "mean", "std", "verdict (test WER)"]
+    assert table.iloc[-1].verdict in ("beats", "does not beat") and 0 <= table.iloc[-1].welch_p <= 1
+    assert (data / "08_reporting/smkd_seeds.png").stat().st_size > 10_000
+    from mlflow import MlflowClient
+
+    client = MlflowClient(f"sqlite:///{project}/mlflow.db")
+    experiment = client.get_experiment_by_name("signdistill")
+    children = client.search_runs([experiment.experiment_id], "tags.run = 'smkd'")
+    seeds = sorted(r.data.tags["seed"] for r in children if r.info.run_name.startswith("smkd_seed"))
+    assert seeds == ["0", "1"]
+    assert all(r.data.tags["method"] == "SMKD" and "mlflow.parentRunId" in r.data.tags for r in children)
