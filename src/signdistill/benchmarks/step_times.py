@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import math
+import statistics
 import tempfile
 import time
 from pathlib import Path
@@ -24,6 +25,7 @@ from typing import Annotated
 import pandas as pd
 import torch
 import typer
+import yaml
 
 from signdistill.benchmarks._cli import MultiValueCommand, benchmark_app, summary
 from signdistill.benchmarks._conf import (
@@ -35,6 +37,8 @@ from signdistill.benchmarks._conf import (
     data_root,
     parameters,
 )
+from signdistill.benchmarks._epoch import epoch_breakdown, format_epochs
+from signdistill.benchmarks._rates import attainable_gflops, count_flops, top_operators
 from signdistill.benchmarks.method_seeds import run_params
 from signdistill.data.atomic import atomic_json
 from signdistill.data.vocabulary import Vocabulary
@@ -42,7 +46,7 @@ from signdistill.metrics.efficiency import sync_device
 from signdistill.paths import DATA, DataPaths
 from signdistill.training.recipes import build_model
 from signdistill.training.spec import RunSpec
-from signdistill.training.trainer import TrainConfig, Trainer
+from signdistill.training.trainer import REFERENCE_PATH, TrainConfig, Trainer, resolve_device
 
 app = benchmark_app(__doc__)
 # (method, run, its teacher run when distilled)
@@ -71,37 +75,77 @@ def synthetic_batch(params: dict, batch: int, frames: int, vocab: Vocabulary, te
     return out
 
 
-def step_seconds(config: dict, method: str, run: str, teacher: str | None, vocab: Vocabulary, frames: int,
-                 device: str, repeats: int) -> dict:
-    """Median seconds of one training step of ``run`` (of loaded parameters ``config``)."""
+def build_trainer(config: dict, run: str, teacher: str | None, vocab: Vocabulary, device: str, switches: dict,
+                  checkpoints: Path) -> Trainer:
+    """``run`` (of loaded parameters ``config``) as its recipe builds it, seeded, its training section overridden by
+    ``switches``; a distilled run wraps a fresh copy of its teacher."""
     params = run_params(config, run)
     torch.manual_seed(0)
     teacher_model = build_model(RunSpec.from_params(run_params(config, teacher), teacher), vocab) if teacher else None
     model = build_model(RunSpec.from_params(params, run), vocab, teacher_model)
-    train = {**params["train"], "device": device}
-    config = TrainConfig(**train)
+    trainer = Trainer(model, None, lambda m: {}, TrainConfig(**{**params["train"], "device": device, **switches}),
+                      checkpoints)
+    trainer.model.train()
+    return trainer
+
+
+def step_seconds(config: dict, method: str, run: str, teacher: str | None, vocab: Vocabulary, frames: int,
+                 device: str, repeats: int, variants: dict[str, dict] | None = None, flops: bool = False) -> dict:
+    """Median seconds of one training step of ``run`` under each of ``variants`` (name -> training switches;
+    default: the run as configured), their steps interleaved on the same batch, the first of each untimed
+    (caches, autotuning). With ``flops`` the step's counted FLOPs too."""
+    variants = variants or {"new": {}}
+    params = run_params(config, run)
     with tempfile.TemporaryDirectory() as tmp:
-        trainer = Trainer(model, None, lambda m: {}, config, Path(tmp))
-        trainer.model.train()
-        batch = synthetic_batch(params, config.batch_size, frames, vocab, teacher is not None)
-        times = []
-        for i in range(repeats + 1):  # the first step builds caches and autotunes: untimed
-            sync_device(trainer.device)
-            start = time.perf_counter()
+        trainers = {name: build_trainer(config, run, teacher, vocab, device, switches, Path(tmp) / name)
+                    for name, switches in variants.items()}
+        first = next(iter(trainers.values()))
+        batch = synthetic_batch(params, first.config.batch_size, frames, vocab, teacher is not None)
+        times: dict[str, list[float]] = {name: [] for name in trainers}
+        for i in range(repeats + 1):
+            for name, trainer in trainers.items():
+                sync_device(trainer.device)
+                start = time.perf_counter()
+                if trainer.train_step(batch) is None:
+                    raise SystemExit(f"{run}: the synthetic batch's loss is not finite (too few --frames for "
+                                     "its labels?): a skipped step times no backward")
+                sync_device(trainer.device)
+                if i:
+                    times[name].append(time.perf_counter() - start)
+        row = {"method": method, "run": run, "batch": first.config.batch_size, "epochs": first.config.epochs,
+               "device": str(first.device)}
+        for name, values in times.items():
+            row[f"{name}_step_s" if len(times) > 1 else "step_s"] = statistics.median(values)
+        if len(times) > 1:
+            row["step_s"] = row[f"{list(times)[-1]}_step_s"]
+        if flops:
+            row["gflop"] = count_flops(lambda: first.train_step(batch)) / 1e9
+    return row
+
+
+def profile_run(config: dict, run: str, teacher: str | None, vocab: Vocabulary, frames: int, device: str,
+                variants: dict[str, dict], rows: int) -> dict[str, str]:
+    """The top operators of one (warm) training step of ``run`` under each variant."""
+    params = run_params(config, run)
+    tables = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, switches in variants.items():
+            trainer = build_trainer(config, run, teacher, vocab, device, switches, Path(tmp))
+            batch = synthetic_batch(params, trainer.config.batch_size, frames, vocab, teacher is not None)
             trainer.train_step(batch)
-            sync_device(trainer.device)
-            if i:
-                times.append(time.perf_counter() - start)
-    times.sort()
-    return {"method": method, "run": run, "batch": config.batch_size, "epochs": config.epochs,
-            "step_s": times[len(times) // 2], "device": str(trainer.device)}
+            tables[name] = top_operators(lambda t=trainer, b=batch: t.train_step(b), trainer.device, rows)
+    return tables
 
 
-def format_table(rows: list[dict]) -> str:
-    lines = [f"{'run':<18}{'batch':>6}{'s/step':>9}{'x first':>9}{'epoch min':>10}{'budget min':>11}"]
+def format_table(rows: list[dict], peak: float) -> str:
+    compare = "reference_step_s" in rows[0]
+    lines = [f"{'run':<18}{'batch':>6}{'s/step':>9}" + (f"{'ref s':>9}{'speedup':>9}" if compare else "")
+             + f"{'GFLOP':>8}{'GFLOP/s':>9}{'% peak':>8}{'epoch min':>10}{'budget min':>11}"]
     for r in rows:
-        lines.append(f"{r['run']:<18}{r['batch']:>6}{r['step_s']:>9.3f}{r['ratio']:>9.2f}{r['epoch_min']:>10.1f}"
-                     f"{r['budget_min']:>11.1f}")
+        lines.append(f"{r['run']:<18}{r['batch']:>6}{r['step_s']:>9.3f}"
+                     + (f"{r['reference_step_s']:>9.3f}{r['speedup']:>9.2f}" if compare else "")
+                     + f"{r['gflop']:>8.1f}{r['gflops']:>9.1f}{100 * r['gflops'] / peak:>8.1f}"
+                     f"{r['epoch_min']:>10.1f}{r['budget_min']:>11.1f}")
     return "\n".join(lines)
 
 
@@ -117,30 +161,74 @@ def main(env: EnvOption = "base",
          train_videos: Annotated[int | None, typer.Option(metavar="N", help="Training videos of an epoch (default: "
                                                           "the corpus index's train split).")] = None,
          repeats: Annotated[int, typer.Option(metavar="N", help="Timed steps per run; the median is kept.")] = 3,
+         compare: Annotated[bool, typer.Option("--compare", help="Also time the reference path (every speed switch "
+                                               "off), its steps interleaved with the configured path's.")] = False,
+         switches: Annotated[list[str], typer.Option("--set", metavar="KEY=VALUE ...", help="Training switches of "
+                                                     "the configured path (e.g. channels_last=true).")] = [],
+         profile: Annotated[str | None, typer.Option(metavar="RUN", help="Print the top operators of one step of "
+                                                     "RUN (both paths with --compare) instead of timing.")] = None,
+         epoch: Annotated[bool, typer.Option("--epoch", help="Also train one real epoch of each run on the corpus "
+                                             "and split it into steps, data loading, evaluation, checkpoint.")
+                          ] = False,
+         threads: Annotated[int | None, typer.Option(metavar="N", help="Intra-op threads (default: torch's).")
+                            ] = None,
          device: DeviceOption = "auto",
          out: Annotated[Path, typer.Option(metavar="PATH", help="Where the JSON result is written.")
                         ] = DATA.report("step_times.json")) -> list[dict]:
+    if threads:
+        torch.set_num_threads(threads)
     paths = DataPaths(data_root(data, env, conf, params))
+    config = parameters(env, conf, params)
+    vocab = (Vocabulary.from_dict(json.loads(paths.vocabulary.read_text())) if paths.vocabulary.exists()
+             else Vocabulary(tuple(f"G{i:03d}" for i in range(42))))
+    new = parse_switches(switches)
+    variants = {"reference": REFERENCE_PATH, "new": new} if compare else {"new": new}
+    selected = [(m, r, t) for m, r, t in RUNS
+                if (not runs or r in runs) and (not params or r in config)]  # files read alone: the runs they hold
+    if profile is not None:
+        teacher = next((t for _, r, t in RUNS if r == profile), None)
+        for name, table in profile_run(config, profile, teacher, vocab, frames, device, variants, 20).items():
+            print(f"{profile}, {name} path (torch threads {torch.get_num_threads()}):\n{table}")
+        return []
     if train_videos is None:
         if not paths.corpus_index.exists():
             raise SystemExit(f"no {paths.corpus_index}: run the preprocess pipeline or pass --train-videos")
         train_videos = int((pd.read_csv(paths.corpus_index).split == "train").sum())
-    vocab = (Vocabulary.from_dict(json.loads(paths.vocabulary.read_text())) if paths.vocabulary.exists()
-             else Vocabulary(tuple(f"G{i:03d}" for i in range(42))))
-    config = parameters(env, conf, params)
+    rates = attainable_gflops(resolve_device(device))
+    peak = max(rates.values())
+    print(f"torch threads {torch.get_num_threads()}, attainable GFLOP/s: "
+          + ", ".join(f"{k} {v:.1f}" for k, v in rates.items()), flush=True)
     rows = []
-    for method, run, teacher in RUNS:
-        if (runs and run not in runs) or (params and run not in config):  # files read alone: the runs they hold
-            continue
-        row = step_seconds(config, method, run, teacher, vocab, frames, device, repeats)
-        row["ratio"] = row["step_s"] / (rows[0]["step_s"] if rows else row["step_s"])
+    for method, run, teacher in selected:
+        row = step_seconds(config, method, run, teacher, vocab, frames, device, repeats, variants, flops=True)
+        if compare:
+            row["speedup"] = row["reference_step_s"] / row["new_step_s"]
+        row["gflops"] = row["gflop"] / row["step_s"]
+        row["peak_fraction"] = row["gflops"] / peak
         row["epoch_min"] = math.ceil(train_videos / row["batch"]) * row["step_s"] / 60
         row["budget_min"] = row["epoch_min"] * row["epochs"]
+        if epoch:
+            row["epoch"] = epoch_breakdown(config, run, teacher, paths, device, variants)
         rows.append(row)
         print(json.dumps(row), flush=True)
-    atomic_json(out, {"frames": frames, "train_videos": train_videos, "runs": rows})
-    print(format_table(rows))
+    atomic_json(out, {"frames": frames, "train_videos": train_videos, "threads": torch.get_num_threads(),
+                      "attainable_gflops": rates, "switches": new, "runs": rows})
+    if rows:
+        print(format_table(rows, peak))
+    if epoch and rows:
+        print(format_epochs(rows))
     return rows
+
+
+def parse_switches(items: list[str]) -> dict:
+    """``KEY=VALUE`` training switches, values read as YAML scalars (``true``, ``4``, ``fused``)."""
+    switches = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or key not in TrainConfig.__dataclass_fields__:
+            raise SystemExit(f"--set {item!r}: expected KEY=VALUE with KEY a training parameter")
+        switches[key] = yaml.safe_load(value)
+    return switches
 
 
 if __name__ == "__main__":

@@ -50,7 +50,7 @@ def training_curves(history: dict, run: str = "") -> Figure:
     ax_loss.set_xlabel("epoch")
     ax_loss.set_ylabel("loss")
     ax_loss.legend(fontsize=7)
-    ax_wer.plot(epochs, [h["dev_wer"] for h in history["epochs"]], marker="o")
+    ax_wer.plot(epochs, [h.get("dev_wer", float("nan")) for h in history["epochs"]], marker="o")  # evaluated epochs
     ax_wer.axvline(history["best_epoch"] + 1, color="grey", linestyle=":")
     ax_wer.set_xlabel("epoch")
     ax_wer.set_ylabel("dev WER (%)")

@@ -25,6 +25,7 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, DistributedSampler
 from tqdm.auto import tqdm
 
+from signdistill.data.buckets import length_bucketed, stored_lengths
 from signdistill.data.clips import SignClipDataset, collate_clips
 from signdistill.training.checkpoint import load_checkpoint, save_atomic
 
@@ -48,9 +49,30 @@ class TrainConfig:
     num_workers: int = 0
     device: str = "auto"
     run_fingerprint: str = ""  # everything else the run was built from (training.recipes.run_fingerprint)
+    # How fast, not what is learnt (see SPEED_ONLY): the optimiser's kernel (loop: one op per tensor | foreach |
+    # fused: one pass per tensor in C++), weights in channels-last layout, batches in pinned memory (CUDA)
+    optimizer_kernel: str = "fused"
+    channels_last: bool = False
+    pin_memory: bool = True
+    # What is learnt from a cheaper epoch: dev evaluation every k epochs (and always after the last), batches of
+    # similar stored lengths (shuffled within windows of ``length_buckets`` batches; 0 = plain shuffle)
+    eval_every: int = 1
+    length_buckets: int = 0
 
     def fingerprint(self) -> str:
-        return hashlib.sha1(json.dumps(asdict(self), sort_keys=True).encode()).hexdigest()[:12]
+        """What a checkpoint must match to be resumed: the switches of SPEED_ONLY do not count, nor the other
+        speed switches at their defaults (a checkpoint written before they existed resumes)."""
+        kept = {k: v for k, v in asdict(self).items()
+                if k not in SPEED_ONLY and not (k in LEARNING_SWITCHES and v == LEARNING_SWITCHES[k])}
+        return hashlib.sha1(json.dumps(kept, sort_keys=True).encode()).hexdigest()[:12]
+
+
+# Switches that change only how fast a step runs (the same maths, up to float rounding of a fused kernel)
+SPEED_ONLY = ("optimizer_kernel", "channels_last", "pin_memory")
+# Speed switches that change what an epoch trains on or when the best epoch is picked, at their defaults
+LEARNING_SWITCHES = {"eval_every": 1, "length_buckets": 0}
+# Every speed switch off: the plain reference path that the benchmark's ``--compare`` times against
+REFERENCE_PATH = {"optimizer_kernel": "loop", "channels_last": False, "pin_memory": False}
 
 
 def resolve_device(name: str) -> torch.device:
@@ -66,15 +88,31 @@ def world() -> tuple[int, int]:
     return 0, 1
 
 
+OPTIMIZER_KERNELS = {"loop": {"foreach": False}, "foreach": {"foreach": True}, "fused": {"fused": True}}
+
+
 def make_optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
     params = [p for p in model.parameters() if p.requires_grad]
+    if config.optimizer_kernel not in OPTIMIZER_KERNELS:
+        raise ValueError(f"unknown optimizer_kernel {config.optimizer_kernel!r} ({' | '.join(OPTIMIZER_KERNELS)})")
+    kernel = OPTIMIZER_KERNELS[config.optimizer_kernel]
     if config.optimizer == "adamw":
-        return torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay)
+        return torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay, **kernel)
     if config.optimizer == "adam":
-        return torch.optim.Adam(params, lr=config.lr, weight_decay=config.weight_decay)
+        return torch.optim.Adam(params, lr=config.lr, weight_decay=config.weight_decay, **kernel)
     if config.optimizer == "sgd":
-        return torch.optim.SGD(params, lr=config.lr, momentum=0.9, weight_decay=config.weight_decay)
+        return torch.optim.SGD(params, lr=config.lr, momentum=0.9, weight_decay=config.weight_decay, **kernel)
     raise ValueError(f"unknown optimizer {config.optimizer!r} (adam | adamw | sgd)")
+
+
+def to_channels_last(model: nn.Module) -> nn.Module:
+    """Convolution weights in channels-last layout (2-D: NHWC, 3-D: NDHWC), which oneDNN and cuDNN convolve
+    without reordering; activations follow the weights' layout through each convolution."""
+    for param in model.parameters():
+        if param.dim() in (4, 5):
+            layout = torch.channels_last if param.dim() == 4 else torch.channels_last_3d
+            param.data = param.data.contiguous(memory_format=layout)
+    return model
 
 
 def make_scheduler(optimizer: torch.optim.Optimizer, config: TrainConfig) -> torch.optim.lr_scheduler.LRScheduler:
@@ -117,6 +155,8 @@ class Trainer:
         self.config = config
         self.device = resolve_device(config.device)
         self.model = model.to(self.device)
+        if config.channels_last:
+            to_channels_last(self.model)
         self.rank, self.world_size = world()
         self.train_model: nn.Module = self.model
         if self.world_size > 1:  # gradients are averaged over ranks: the global batch is world x batch_size
@@ -171,8 +211,14 @@ class Trainer:
             sampler = DistributedSampler(self.train_set, self.world_size, self.rank, shuffle=True, seed=seed)
         else:
             sampler = torch.randperm(len(self.train_set), generator=torch.Generator().manual_seed(seed)).tolist()
+        pin = self.config.pin_memory and self.device.type == "cuda"
+        if self.config.length_buckets > 0:
+            batches = length_bucketed(list(sampler), stored_lengths(self.train_set), self.config.batch_size,
+                                      self.config.length_buckets, seed)
+            return DataLoader(self.train_set, batch_sampler=batches, num_workers=self.config.num_workers,
+                              collate_fn=collate_clips, pin_memory=pin)
         return DataLoader(self.train_set, batch_size=self.config.batch_size, sampler=sampler,
-                          num_workers=self.config.num_workers, collate_fn=collate_clips)
+                          num_workers=self.config.num_workers, collate_fn=collate_clips, pin_memory=pin)
 
     def train_step(self, batch: dict) -> dict[str, float] | None:
         """One optimiser step on ``batch`` (mixed precision on CUDA, clipping); None when the loss was not finite."""
@@ -216,8 +262,11 @@ class Trainer:
         steps, samples, start = 0, 0, time.perf_counter()
         bar = tqdm(self._loader(epoch), desc=f"epoch {epoch + 1}/{self.config.epochs}", leave=False,
                    disable=self.rank != 0)
+        waited, loaded = 0.0, time.perf_counter()  # where the epoch goes: waiting for batches vs stepping
         for batch in bar:
+            waited += time.perf_counter() - loaded
             values = self.train_step(batch)
+            loaded = time.perf_counter()
             samples += len(batch["ids"])
             if values is None:
                 continue
@@ -225,9 +274,15 @@ class Trainer:
             for k, v in values.items():
                 totals[k] = totals.get(k, 0.0) + v
         metrics = {f"train_{k}": v / max(steps, 1) for k, v in totals.items()}
-        metrics["samples_per_s"] = samples / (time.perf_counter() - start)
+        elapsed = time.perf_counter() - start
+        metrics["samples_per_s"] = samples / elapsed
+        metrics.update(train_s=elapsed, data_wait_s=waited)
         metrics["lr"] = self.optimizer.param_groups[0]["lr"]
         return metrics
+
+    def evaluates_after(self, epoch: int) -> bool:
+        """Dev evaluation after every ``eval_every``-th epoch and always after the last."""
+        return (epoch + 1) % max(self.config.eval_every, 1) == 0 or epoch + 1 == self.config.epochs
 
     def fit(self) -> TrainResult:
         self.resume()
@@ -236,22 +291,28 @@ class Trainer:
             self._end_epoch_lr()
             self.scheduler.step()
             if self.rank == 0:  # one process evaluates and writes; the others wait at the barrier
-                self._end_epoch(epoch, metrics)
+                self._end_epoch(epoch, metrics, self.evaluates_after(epoch))
             if self.world_size > 1:
                 dist.barrier()
         return TrainResult(self.history, self.best["epoch"], self.best["wer"], self.skipped, self.best["state"])
 
-    def _end_epoch(self, epoch: int, metrics: dict) -> None:
-        self.model.eval()
-        with torch.no_grad():
-            dev = self.evaluate(self.model)
-        metrics.update({f"dev_{k}": v for k, v in dev.items() if isinstance(v, int | float)})
+    def _end_epoch(self, epoch: int, metrics: dict, evaluate: bool = True) -> None:
+        dev: dict = {"wer": math.inf}
+        start = time.perf_counter()
+        if evaluate:
+            self.model.eval()
+            with torch.no_grad():
+                dev = self.evaluate(self.model)
+            metrics.update({f"dev_{k}": v for k, v in dev.items() if isinstance(v, int | float)})
+        metrics["eval_s"] = time.perf_counter() - start
         metrics["skipped_batches"] = self.skipped
         metrics["epoch"] = epoch
         self.history.append(metrics)
         if dev["wer"] < self.best["wer"]:
             state = {k: v.detach().cpu().clone() for k, v in self.model.state_dict().items()}
             self.best = {"epoch": epoch, "wer": dev["wer"], "state": state}
+        start = time.perf_counter()
         save_atomic(self._state(epoch), self.last_path)
+        metrics["checkpoint_s"] = time.perf_counter() - start
         log.info("epoch %d: %s", epoch, {k: round(v, 4) for k, v in metrics.items()})
         self.on_epoch(epoch, metrics)

@@ -1,0 +1,127 @@
+"""Training speed switches: each one trains what the reference path trains (exactly where the maths is the same,
+within float rounding where a kernel sums in another order), and the checkpoints of either path resume."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from signdistill.data.buckets import length_bucketed, padding_fraction, stored_lengths
+from signdistill.data.clips import Augmentation, ClipRecord, SignClipDataset, collate_clips
+from signdistill.data.vocabulary import Vocabulary
+from signdistill.models.baseline import BaselineConfig, BaselineRecognizer
+from signdistill.training.trainer import REFERENCE_PATH, TrainConfig, Trainer, to_channels_last
+
+pytestmark = pytest.mark.usefixtures("one_thread")
+
+VOCAB = Vocabulary.from_sequences([["A", "B", "C"]])
+CONFIG = dict(epochs=2, batch_size=2, lr=3e-3, schedule="cosine", grad_clip=5.0, device="cpu", seed=3)
+
+
+def _dataset(n: int = 6) -> SignClipDataset:
+    rng = np.random.default_rng(0)
+    frames = {f"v{i}": rng.integers(0, 255, (int(rng.integers(28, 60)), 20, 20, 3), dtype=np.uint8) for i in range(n)}
+    records = [ClipRecord(f"v{i}", tuple(rng.choice(["A", "B", "C"], 3)), "s1") for i in range(n)]
+    return SignClipDataset(frames, records, VOCAB, Augmentation(crop=16, train=True), seed=1)
+
+
+def _model() -> BaselineRecognizer:
+    torch.manual_seed(0)
+    return BaselineRecognizer(BaselineConfig(num_classes=len(VOCAB), width=4, hidden=8, lstm_hidden=8, lstm_layers=1))
+
+
+def _losses_on_fixed_batch(tmp_path: Path, steps: int = 12, **switches) -> tuple[list[float], dict]:
+    """Losses of ``steps`` optimiser steps on one batch, and the weights after them."""
+    trainer = Trainer(_model(), _dataset(), lambda m: {"wer": 0.0}, TrainConfig(**{**CONFIG, **switches}), tmp_path)
+    batch = collate_clips([_dataset()[i] for i in (0, 1)])
+    losses = [trainer.train_step(batch)["loss"] for _ in range(steps)]
+    return losses, {k: v.detach().clone() for k, v in trainer.model.state_dict().items()}
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory: pytest.TempPathFactory) -> tuple[list[float], dict]:
+    return _losses_on_fixed_batch(tmp_path_factory.mktemp("reference"), **REFERENCE_PATH)
+
+
+# foreach: the same per-element maths batched over tensors; fused: one C++ pass per tensor, rounded in another
+# order; channels-last convolutions sum in another order: rounding, grown through the steps by training itself
+@pytest.mark.parametrize(("switches", "tolerance"), [({"optimizer_kernel": "foreach"}, 1e-6),
+                                                     ({"optimizer_kernel": "fused"}, 1e-3),
+                                                     ({"channels_last": True}, 1e-3),
+                                                     ({"pin_memory": True}, 0.0)])  # a no-op off CUDA
+def test_each_switch_trains_what_the_reference_path_trains(tmp_path: Path, reference: tuple[list[float], dict],
+                                                           switches: dict, tolerance: float) -> None:
+    reference_losses, reference_weights = reference
+    losses, weights = _losses_on_fixed_batch(tmp_path, **{**REFERENCE_PATH, **switches})
+    assert reference_losses[-1] < 0.8 * reference_losses[0]  # it learns the batch
+    assert losses == pytest.approx(reference_losses, rel=tolerance, abs=tolerance)
+    for key, value in reference_weights.items():
+        torch.testing.assert_close(weights[key], value, rtol=10 * tolerance, atol=10 * tolerance)
+
+
+def test_channels_last_lays_out_every_convolution_weight() -> None:
+    model = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.Conv3d(4, 4, 3), torch.nn.Linear(4, 4))
+    to_channels_last(model)
+    assert model[0].weight.is_contiguous(memory_format=torch.channels_last)
+    assert model[1].weight.is_contiguous(memory_format=torch.channels_last_3d)
+    assert model[2].weight.is_contiguous()
+
+
+def test_unknown_optimizer_kernel_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="unknown optimizer_kernel 'fast'.*loop \\| foreach \\| fused"):
+        Trainer(_model(), _dataset(), lambda m: {}, TrainConfig(**CONFIG, optimizer_kernel="fast"), tmp_path)
+
+
+def test_speed_switches_keep_the_checkpoint_fingerprint() -> None:
+    """Switches that change only speed, or are at their defaults, fingerprint as a configuration written before
+    they existed; switches that change what is learnt start a run afresh."""
+    config = TrainConfig(epochs=3, batch_size=2, lr=1e-2, schedule="cosine", device="cpu", seed=3)
+    assert config.fingerprint() == "3bab444c709e"  # the same configuration's fingerprint without the switches
+    assert dataclasses.replace(config, **REFERENCE_PATH).fingerprint() == config.fingerprint()
+    assert dataclasses.replace(config, eval_every=2).fingerprint() != config.fingerprint()
+    assert dataclasses.replace(config, length_buckets=4).fingerprint() != config.fingerprint()
+
+
+def test_a_reference_path_checkpoint_resumes_on_the_fused_path(tmp_path: Path) -> None:
+    Trainer(_model(), _dataset(), lambda m: {"wer": 1.0}, TrainConfig(**{**CONFIG, **REFERENCE_PATH}), tmp_path).fit()
+    resumed = Trainer(_model(), _dataset(), lambda m: {"wer": 1.0}, TrainConfig(**CONFIG), tmp_path)
+    assert resumed.resume() and resumed.start_epoch == 2
+    assert resumed.train_step(collate_clips([_dataset()[i] for i in (0, 1)])) is not None  # the loaded moments step
+
+
+def test_eval_every_evaluates_every_kth_and_the_last_epoch_and_trains_the_same(tmp_path: Path) -> None:
+    calls = []
+
+    def evaluate(model: torch.nn.Module) -> dict:
+        calls.append(1)
+        return {"wer": 50.0 - len(calls)}
+
+    every = Trainer(_model(), _dataset(), lambda m: {"wer": 1.0}, TrainConfig(**{**CONFIG, "epochs": 3}),
+                    tmp_path / "a").fit()
+    sparse = Trainer(_model(), _dataset(), evaluate, TrainConfig(**{**CONFIG, "epochs": 3, "eval_every": 2}),
+                     tmp_path / "b").fit()
+    assert len(calls) == 2 and ["dev_wer" in h for h in sparse.history] == [False, True, True]
+    assert sparse.best_epoch == 2 and sparse.best_dev_wer == 48.0
+    assert [h["train_loss"] for h in sparse.history] == [h["train_loss"] for h in every.history]
+    assert {"data_wait_s", "train_s", "eval_s", "checkpoint_s"} <= set(sparse.history[0])
+
+
+def test_length_buckets_batch_similar_lengths_and_keep_every_clip() -> None:
+    lengths = [int(x) for x in np.random.default_rng(0).integers(20, 200, 64)]
+    order = torch.randperm(64, generator=torch.Generator().manual_seed(0)).tolist()
+    plain = [order[i:i + 2] for i in range(0, 64, 2)]
+    bucketed = length_bucketed(order, lengths, batch_size=2, window=8, seed=0)
+    assert sorted(i for b in bucketed for i in b) == list(range(64))
+    assert padding_fraction(bucketed, lengths) < padding_fraction(plain, lengths) / 2
+    assert bucketed != length_bucketed(order, lengths, batch_size=2, window=8, seed=1)  # batch order reshuffled
+    assert stored_lengths(_dataset()) == [len(_dataset().packed[f"v{i}"]) for i in range(6)]
+
+
+def test_length_bucketed_epochs_train(tmp_path: Path) -> None:
+    result = Trainer(_model(), _dataset(), lambda m: {"wer": 1.0}, TrainConfig(**{**CONFIG, "length_buckets": 3}),
+                     tmp_path).fit()
+    assert all(np.isfinite(h["train_loss"]) for h in result.history) and result.skipped_batches == 0
