@@ -82,13 +82,16 @@ for name in {GPU_BENCHMARKS!r}:
     importlib.import_module("signdistill.benchmarks." + name)
 from signdistill.benchmarks.step_times import app
 app(["--params", "{conf}/parameters_baseline.yml", "--runs", "student_res", "--train-videos", "10", "--frames",
-     "16", "--repeats", "1", "--device", "cpu", "--data", "{tmp_path}", "--out", "{tmp_path}/steps.json"])
+     "24", "--repeats", "1", "--compare", "--device", "cpu", "--data", "{tmp_path}", "--out", "{tmp_path}/steps.json"])
 """
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=600, check=False,
                           env={**os.environ, "OMP_NUM_THREADS": "1"})
     assert done.returncode == 0, done.stderr[-2000:]
-    rows = json.loads((tmp_path / "steps.json").read_text())["runs"]
+    measured = json.loads((tmp_path / "steps.json").read_text())
+    rows = measured["runs"]
     assert [row["run"] for row in rows] == ["student_res"] and rows[0]["step_s"] > 0
+    assert rows[0]["reference_step_s"] > 0 and rows[0]["speedup"] == rows[0]["reference_step_s"] / rows[0]["step_s"]
+    assert rows[0]["gflop"] > 0 and 0 < rows[0]["peak_fraction"] and min(measured["attainable_gflops"].values()) > 0
 
 
 def test_parameter_files_read_alone_refuse_what_only_kedro_resolves() -> None:

@@ -117,6 +117,21 @@ def test_rerun_skips_finished_work(project: Path, monkeypatch) -> None:
     assert [p.stat().st_mtime_ns for p in files] == stamps
 
 
+
+def test_step_times_split_a_real_epoch_of_both_paths(project: Path, tmp_path: Path) -> None:
+    """`signdistill bench step-times --epoch --compare` on the corpus the chain above prepared: one epoch of each
+    path, split into where it goes."""
+    from signdistill.benchmarks.step_times import main
+
+    rows = main(conf=project / "conf", data=project / "data", runs=["student_res"], frames=24, repeats=1,
+                compare=True, epoch=True, device="cpu", out=tmp_path / "steps.json")
+    epochs = rows[0]["epoch"]
+    assert set(epochs) == {"reference", "new"}
+    for parts in epochs.values():
+        assert parts["steps"] == 3 and parts["train_videos"] == 6 and parts["total_s"] > parts["step_s"] > 0
+        assert min(parts["data_wait_s"], parts["eval_s"], parts["checkpoint_s"]) > 0
+
+
 SMALL_BASELINE = {"recognizer": {"train": {"epochs": 1, "batch_size": 2},
                                "model": {"width": 4, "hidden": 16, "lstm_hidden": 8, "lstm_layers": 1}}}
 

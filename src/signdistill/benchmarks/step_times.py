@@ -1,15 +1,24 @@
-"""Training step time of every method's configured runs, side by side with the baseline, in one process.
+"""Training step time of every method's main runs, what they achieve of the machine, and where an epoch goes.
 
 Each run of the configuration (``--env``: ``base`` by default, or e.g. ``phoenix2014``) is built as its
 training recipe builds it (a distilled run wraps a fresh copy of its teacher), and takes optimiser steps
 (``Trainer.train_step``: mixed precision on CUDA, clipping) on a synthetic batch shaped like its data view:
 ``--frames`` frames per clip at its crop (resized for low-resolution students), flow and keypoints when it
-reads them, a high-resolution view for a CRKD teacher. Prints the median seconds per step, the ratio to the
-first run and the epoch time this implies on the corpus (``ceil(train videos / batch) x step``): what sizing
-the embedded defaults needs. The weights are untrained; step time does not depend on them.
+reads them, a high-resolution view for a CRKD teacher. Prints the median seconds per step, the step's counted
+GFLOP (``FlopCounterMode``: matrix products and convolutions, forward and backward), the GFLOP/s achieved and
+their share of the machine's attainable rate (the better of a large GEMM and a large Conv3d, measured in the
+same process on the same device and threads), and the epoch time this implies on the corpus
+(``ceil(train videos / batch) x step``). The weights are untrained; step time does not depend on them.
 
-Run: ``uv run python -m signdistill.benchmarks.step_times [--env ENV] [--device cuda] [--frames 90]``. Torch and
-the core only (no Kedro) with ``--params conf/base/parameters_*.yml``: the runs of those files.
+``--compare`` times the reference path (``training.trainer.REFERENCE_PATH``: every speed switch off) and the
+configured path (with ``--set`` switches) on the same batch, their steps interleaved, and prints the speed-up:
+a ratio that holds on a machine shared with other work, where absolute times do not. ``--profile RUN`` prints
+the top operators of one step of RUN (of both paths with ``--compare``). ``--epoch`` trains one real epoch of
+each run on the preprocessed corpus (``--data``; both paths with ``--compare``) and splits it into building the
+run (a distilled run's teacher-target cache), waiting for batches, steps, dev evaluation and checkpoint.
+
+Run: ``uv run signdistill bench step-times [--env ENV] [--device cuda] [--compare] [--epoch] [--profile RUN]``.
+Torch and the core only (no Kedro) with ``--params conf/base/parameters_*.yml``: the runs of those files.
 """
 
 from __future__ import annotations
@@ -123,6 +132,25 @@ def step_seconds(config: dict, method: str, run: str, teacher: str | None, vocab
     return row
 
 
+def loss_agreement(config: dict, run: str, teacher: str | None, vocab: Vocabulary, frames: int, device: str,
+                   variants: dict[str, dict], steps: int) -> dict:
+    """Losses of ``steps`` optimiser steps of each variant on one fixed synthetic batch (each from the same seeded
+    weights), and the largest relative difference of the others' from the first's over the steps."""
+    params = run_params(config, run)
+    losses = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, switches in variants.items():
+            trainer = build_trainer(config, run, teacher, vocab, device, switches, Path(tmp))
+            torch.manual_seed(1)
+            batch = synthetic_batch(params, trainer.config.batch_size, frames, vocab, teacher is not None)
+            losses[name] = [(trainer.train_step(batch) or {"loss": math.nan})["loss"] for _ in range(steps)]
+    first, *others = losses.values()
+    worst = max((abs(a - b) / max(abs(a), 1e-12) for other in others for a, b in zip(first, other, strict=True)),
+                default=0.0)
+    return {"steps": steps, **{f"{name}_loss": values[-1] for name, values in losses.items()},
+            "max_rel_diff": worst}
+
+
 def profile_run(config: dict, run: str, teacher: str | None, vocab: Vocabulary, frames: int, device: str,
                 variants: dict[str, dict], rows: int) -> dict[str, str]:
     """The top operators of one (warm) training step of ``run`` under each variant."""
@@ -170,6 +198,8 @@ def main(env: EnvOption = "base",
          epoch: Annotated[bool, typer.Option("--epoch", help="Also train one real epoch of each run on the corpus "
                                              "and split it into steps, data loading, evaluation, checkpoint.")
                           ] = False,
+         check_steps: Annotated[int, typer.Option(metavar="N", help="Also train each path N steps on one fixed "
+                                                  "batch and compare their losses (0: skip).")] = 0,
          threads: Annotated[int | None, typer.Option(metavar="N", help="Intra-op threads (default: torch's).")
                             ] = None,
          device: DeviceOption = "auto",
@@ -207,6 +237,8 @@ def main(env: EnvOption = "base",
         row["peak_fraction"] = row["gflops"] / peak
         row["epoch_min"] = math.ceil(train_videos / row["batch"]) * row["step_s"] / 60
         row["budget_min"] = row["epoch_min"] * row["epochs"]
+        if check_steps:
+            row["agreement"] = loss_agreement(config, run, teacher, vocab, frames, device, variants, check_steps)
         if epoch:
             row["epoch"] = epoch_breakdown(config, run, teacher, paths, device, variants)
         rows.append(row)
@@ -215,6 +247,12 @@ def main(env: EnvOption = "base",
                       "attainable_gflops": rates, "switches": new, "runs": rows})
     if rows:
         print(format_table(rows, peak))
+    for row in rows:
+        if "agreement" in row:
+            agreement = row["agreement"]
+            print(f"{row['run']}: losses after {agreement['steps']} steps on one batch: "
+                  + ", ".join(f"{k} {v:.6f}" for k, v in agreement.items() if k.endswith("_loss"))
+                  + f"; largest relative difference over the steps {agreement['max_rel_diff']:.2e}")
     if epoch and rows:
         print(format_epochs(rows))
     return rows

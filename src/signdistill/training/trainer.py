@@ -49,8 +49,9 @@ class TrainConfig:
     num_workers: int = 0
     device: str = "auto"
     run_fingerprint: str = ""  # everything else the run was built from (training.recipes.run_fingerprint)
-    # How fast, not what is learnt (see SPEED_ONLY): the optimiser's kernel (loop: one op per tensor | foreach |
-    # fused: one pass per tensor in C++), weights in channels-last layout, batches in pinned memory (CUDA)
+    # How fast, not what is learnt (see SPEED_ONLY): the optimiser's kernel (auto: torch's choice, foreach on CUDA
+    # and a loop on the CPU | loop: ops per tensor | foreach: each op over all tensors | fused: one C++ pass per
+    # tensor), convolution weights in channels-last layout, batches in pinned memory (CUDA)
     optimizer_kernel: str = "fused"
     channels_last: bool = False
     pin_memory: bool = True
@@ -72,7 +73,7 @@ SPEED_ONLY = ("optimizer_kernel", "channels_last", "pin_memory")
 # Speed switches that change what an epoch trains on or when the best epoch is picked, at their defaults
 LEARNING_SWITCHES = {"eval_every": 1, "length_buckets": 0}
 # Every speed switch off: the plain reference path that the benchmark's ``--compare`` times against
-REFERENCE_PATH = {"optimizer_kernel": "loop", "channels_last": False, "pin_memory": False}
+REFERENCE_PATH = {"optimizer_kernel": "auto", "channels_last": False, "pin_memory": False}
 
 
 def resolve_device(name: str) -> torch.device:
@@ -88,7 +89,7 @@ def world() -> tuple[int, int]:
     return 0, 1
 
 
-OPTIMIZER_KERNELS = {"loop": {"foreach": False}, "foreach": {"foreach": True}, "fused": {"fused": True}}
+OPTIMIZER_KERNELS = {"auto": {}, "loop": {"foreach": False}, "foreach": {"foreach": True}, "fused": {"fused": True}}
 
 
 def make_optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
