@@ -24,7 +24,7 @@ CONFIG = dict(epochs=2, batch_size=2, lr=3e-3, schedule="cosine", grad_clip=5.0,
 
 def _dataset(n: int = 6) -> SignClipDataset:
     rng = np.random.default_rng(0)
-    frames = {f"v{i}": rng.integers(0, 255, (int(rng.integers(28, 60)), 20, 20, 3), dtype=np.uint8) for i in range(n)}
+    frames = {f"v{i}": rng.integers(0, 255, (int(rng.integers(28, 44)), 20, 20, 3), dtype=np.uint8) for i in range(n)}
     records = [ClipRecord(f"v{i}", tuple(rng.choice(["A", "B", "C"], 3)), "s1") for i in range(n)]
     return SignClipDataset(frames, records, VOCAB, Augmentation(crop=16, train=True), seed=1)
 
@@ -34,7 +34,7 @@ def _model() -> BaselineRecognizer:
     return BaselineRecognizer(BaselineConfig(num_classes=len(VOCAB), width=4, hidden=8, lstm_hidden=8, lstm_layers=1))
 
 
-def _losses_on_fixed_batch(tmp_path: Path, steps: int = 12, **switches) -> tuple[list[float], dict]:
+def _losses_on_fixed_batch(tmp_path: Path, steps: int = 8, **switches) -> tuple[list[float], dict]:
     """Losses of ``steps`` optimiser steps on one batch, and the weights after them."""
     trainer = Trainer(_model(), _dataset(), lambda m: {"wer": 0.0}, TrainConfig(**{**CONFIG, **switches}), tmp_path)
     batch = collate_clips([_dataset()[i] for i in (0, 1)])
@@ -58,7 +58,7 @@ def test_each_switch_trains_what_the_reference_path_trains(tmp_path: Path, refer
                                                            switches: dict, tolerance: float) -> None:
     reference_losses, reference_weights = reference
     losses, weights = _losses_on_fixed_batch(tmp_path, **{**REFERENCE_PATH, **switches})
-    assert reference_losses[-1] < 0.8 * reference_losses[0]  # it learns the batch
+    assert reference_losses[-1] < 0.9 * reference_losses[0]  # it learns the batch
     assert losses == pytest.approx(reference_losses, rel=tolerance, abs=tolerance)
     for key, value in reference_weights.items():
         torch.testing.assert_close(weights[key], value, rtol=10 * tolerance, atol=10 * tolerance)

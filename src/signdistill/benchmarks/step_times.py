@@ -71,9 +71,10 @@ def synthetic_batch(params: dict, batch: int, frames: int, vocab: Vocabulary, te
     crop = int(params["crop"])
     size = int(params.get("resize") or crop)
     lengths = torch.tensor([frames - 8 * i for i in range(batch)])
-    labels = torch.randint(1, len(vocab), (batch * 6,))
+    glosses = min(6, max(1, int(lengths[-1]) // 12))  # as many as the shortest clip's CTC alignment can take
+    labels = torch.randint(1, len(vocab), (batch * glosses,))
     out = {"video": torch.randint(0, 255, (batch, frames, size, size, 3), dtype=torch.uint8), "lengths": lengths,
-           "labels": labels, "label_lengths": torch.full((batch,), 6), "ids": [str(i) for i in range(batch)]}
+           "labels": labels, "label_lengths": torch.full((batch,), glosses), "ids": [str(i) for i in range(batch)]}
     if teacher_view and params.get("resize"):
         out["video_teacher"] = torch.randint(0, 255, (batch, frames, crop, crop, 3), dtype=torch.uint8)
     streams = params.get("streams") or []
