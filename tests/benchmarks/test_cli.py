@@ -82,7 +82,8 @@ for name in {GPU_BENCHMARKS!r}:
     importlib.import_module("signdistill.benchmarks." + name)
 from signdistill.benchmarks.step_times import app
 app(["--params", "{conf}/parameters_baseline.yml", "--runs", "student_res", "--train-videos", "10", "--frames",
-     "40", "--repeats", "1", "--compare", "--device", "cpu", "--data", "{tmp_path}", "--out", "{tmp_path}/steps.json"])
+     "40", "--repeats", "1", "--compare", "--gemm", "256", "--device", "cpu", "--data", "{tmp_path}",
+     "--out", "{tmp_path}/steps.json"])
 """
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=600, check=False,
                           env={**os.environ, "OMP_NUM_THREADS": "1"})

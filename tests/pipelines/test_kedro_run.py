@@ -123,8 +123,8 @@ def test_step_times_split_a_real_epoch_of_both_paths(project: Path, tmp_path: Pa
     path, split into where it goes."""
     from signdistill.benchmarks.step_times import main
 
-    rows = main(conf=project / "conf", data=project / "data", runs=["student_res"], frames=24, repeats=1,
-                compare=True, epoch=True, device="cpu", out=tmp_path / "steps.json")
+    rows = main(conf=project / "conf", data=project / "data", runs=["signkd_scratch"], frames=40, repeats=1,
+                compare=True, epoch=True, gemm=256, device="cpu", out=tmp_path / "steps.json")
     epochs = rows[0]["epoch"]
     assert set(epochs) == {"reference", "new"}
     for parts in epochs.values():

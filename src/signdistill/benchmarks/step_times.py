@@ -201,6 +201,8 @@ def main(env: EnvOption = "base",
                           ] = False,
          check_steps: Annotated[int, typer.Option(metavar="N", help="Also train each path N steps on one fixed "
                                                   "batch and compare their losses (0: skip).")] = 0,
+         gemm: Annotated[int, typer.Option(metavar="N", help="Side of the square GEMM that measures the attainable "
+                                           "rate.")] = 2048,
          threads: Annotated[int | None, typer.Option(metavar="N", help="Intra-op threads (default: torch's).")
                             ] = None,
          device: DeviceOption = "auto",
@@ -225,7 +227,7 @@ def main(env: EnvOption = "base",
         if not paths.corpus_index.exists():
             raise SystemExit(f"no {paths.corpus_index}: run the preprocess pipeline or pass --train-videos")
         train_videos = int((pd.read_csv(paths.corpus_index).split == "train").sum())
-    rates = attainable_gflops(resolve_device(device))
+    rates = attainable_gflops(resolve_device(device), gemm)
     peak = max(rates.values())
     print(f"torch threads {torch.get_num_threads()}, attainable GFLOP/s: "
           + ", ".join(f"{k} {v:.1f}" for k, v in rates.items()), flush=True)
