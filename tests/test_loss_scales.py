@@ -1,12 +1,12 @@
 """At initialisation, on a real batch (two SynthSign ``tiny`` clips rendered in memory), no auxiliary term of
-SMKD, CRKD or CTCA, weighted as configured (conf/base, the paper's weights), outweighs CTC by more than a stated
-factor. Where the paper's own weights make a term dominate, the test says so instead."""
+SMKD, CRKD, CTCA or the combined student (SignKD's losses across resolutions), weighted as configured (conf/base,
+the paper's weights), outweighs CTC by more than a stated factor. Where the paper's own weights make a term dominate, the test says so instead."""
 
 from __future__ import annotations
 
 import pytest
 
-from signdistill.benchmarks.loss_scales import crkd_scales, ctca_scales, smkd_scales, synthsign_batch
+from signdistill.benchmarks.loss_scales import crkd_scales, ctca_scales, signkd_scales, smkd_scales, synthsign_batch
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -45,3 +45,16 @@ def test_ctca_terms_stay_within_ctc(batch) -> None:
     # The paper's weights make the TCN's CTC (gamma = 1, like the BiLSTM's) the SPM's main teacher: its gradient
     # into the shared SPM is many times the BiLSTM CTC's at initialisation. That is eq. 10 as written.
     assert rows["ctc_loc"]["grad_spm"] > 5 * rows["ctc"]["grad_spm"]
+
+
+def test_combined_terms_stay_within_ctc() -> None:
+    """The student at half its teacher's resolution: the feature loss (stage features pooled onto the student's
+    grid, summed over time and averaged over space) and the output KL stay within CTC, which still drives the
+    student hardest."""
+    rows = signkd_scales("combined_distilled")
+    ctc = rows.pop("ctc")
+    assert set(rows) == {"kd_feature", "kd_output"}
+    for name, row in rows.items():
+        assert 0 < row["value"] <= FACTOR * ctc["value"], (name, row, ctc)
+        assert row["grad_student"] < ctc["grad_student"], (name, row, ctc)
+    assert rows["kd_feature"]["grad_adapters"] > 0

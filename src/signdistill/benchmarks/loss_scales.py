@@ -1,5 +1,6 @@
-"""Loss scales at initialisation on a real SynthSign batch: every weighted term of SMKD, CRKD and CTCA next to
-CTC, with the gradient each sends into the network's parts (torch and the core only).
+"""Loss scales at initialisation on a real SynthSign batch: every weighted term of SMKD, CRKD, CTCA, SignKD's
+distilled student and the combined one (the same student below its teacher's resolution) next to CTC, with the
+gradient each sends into the network's parts (torch and the core only).
 
 The batch is rendered in memory from the ``tiny`` preset (its first training videos, resized to the store size
 and centre-cropped as at evaluation), so no corpus has to exist on disk; the tests use the same batch.
@@ -113,6 +114,36 @@ def crkd_scales(batch: dict, vocab: Vocabulary, env: str = "base") -> dict:
     return term_scales(distiller, batch, params["train"]["loss_weights"], {"student": list(student.parameters())})
 
 
+def signkd_scales(run: str = "signkd_distilled", env: str = "base", teacher_run: str = "signkd_teacher") -> dict:
+    """SignKD's distilled RGB student (``run``: ``signkd_distilled``, or ``combined_distilled``, the same student at a
+    lower resolution than its teacher's) against a fresh teacher of the configured size, on two SynthSign clips
+    cropped as the runs crop them, each network at its own resolution. The teacher is untrained, so its flow and
+    keypoint streams are stand-ins (still frames, keypoints spread over the crop)."""
+    from signdistill.training.recipes import build_distiller
+    from signdistill.training.spec import DistillSpec
+
+    teacher_params, params = run_params(teacher_run, env), run_params(run, env)
+    student_size, teacher_size = int(params.get("resize") or params["crop"]), int(
+        teacher_params.get("resize") or teacher_params["crop"])
+    batch, vocab = synthsign_batch(store_size=int(params["store_size"]), crop=student_size,
+                                   teacher_crop=int(params["crop"]))
+    teacher_frames = batch.pop("video_teacher")
+    if teacher_size != student_size:
+        batch["video_teacher"] = torch.stack([torch.from_numpy(resize_frames(clip.numpy(), teacher_size))
+                                              for clip in teacher_frames])
+    b, t = batch["video"].shape[:2]
+    side = int(teacher_params["model"].get("heatmap_size") or teacher_size // 2)
+    generator = torch.Generator().manual_seed(0)
+    batch["flow"] = torch.zeros(b, t, 2, side, side)
+    batch["keypoints"] = torch.rand(b, t, 133, 3, generator=generator) * torch.tensor([side, side, 1.0])
+    torch.manual_seed(0)
+    teacher = build_recognizer("signkd_teacher", len(vocab), teacher_params["model"]).eval()
+    student = build_recognizer("signkd_student", len(vocab), params["model"])
+    distiller = build_distiller(teacher, student, DistillSpec.from_params(params["distill"]))
+    return term_scales(distiller, batch, params["train"]["loss_weights"],
+                       {"student": list(student.parameters()), "adapters": list(distiller.adapters.parameters())})
+
+
 def ctca_model(vocab: Vocabulary, run: str = "ctca", env: str = "base", **overrides) -> tuple[nn.Module, dict]:
     """CTCA (``run`` of parameters_ctca.yml, with its gloss embeddings) and its loss weights."""
     from signdistill.training.recipes import model_inputs
@@ -146,7 +177,8 @@ def main(env: EnvOption = "base",
     batch, vocab = synthsign_batch()
     crkd_batch, _ = synthsign_batch(store_size=128, crop=40, teacher_crop=112)
     result = {"smkd": smkd_scales(batch, vocab, env=env), "crkd": crkd_scales(crkd_batch, vocab, env),
-              "ctca": ctca_scales(batch, vocab, env)}
+              "ctca": ctca_scales(batch, vocab, env), "signkd": signkd_scales("signkd_distilled", env),
+              "combined": signkd_scales("combined_distilled", env)}
     if as_json:
         print(json.dumps(result, indent=1))
     else:

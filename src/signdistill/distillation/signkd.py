@@ -28,6 +28,15 @@ def cached_teacher_outputs(batch: dict) -> dict | None:
             "stage_features": [batch[k].float().transpose(1, 2) for k in stages]}
 
 
+def teacher_inputs(batch: dict) -> dict:
+    """What the frozen teacher reads of a training batch: no labels, and its own frames (``video_teacher``) as its
+    ``video`` where the student reads another resolution of the same crop (the combined student)."""
+    inputs = {k: v for k, v in batch.items() if k not in ("labels", "label_lengths", "video_teacher")}
+    if "video_teacher" in batch:
+        inputs["video"] = batch["video_teacher"]
+    return inputs
+
+
 def feature_adapter(in_channels: int, out_channels: int, kind: str) -> nn.Module:
     """The layer that maps a student stage f_s^i to H's f_h^i (eq. 3): the paper's 3x3x3 convolution
     (``conv3d``), or ``bottleneck``: 1x1x1 to a quarter of the channels, the 3x3x3 there, 1x1x1 out. Not the
@@ -57,6 +66,16 @@ class SignKDDistiller(nn.Module):
     ``output_loss``) to the student's ``ctc``; the teacher then needs its streams' inputs in the batch.
     In eval mode a batch without them gets the student's CTC only, and without labels the teacher is not
     run at all: at inference the student needs neither flow nor keypoints.
+
+    Across resolutions (``distill_combined``, docs/methods/combined.md): the student may read the crop at a lower
+    resolution (``video``) than the teacher (``video_teacher``, ``teacher_inputs``), CRKD's one crop at two
+    resolutions. Both are S3D, so stage i of each has the same channels' role and the same time steps, and only
+    the spatial grid shrinks with the input: the adapters map the channels and the teacher's stage features are
+    average-pooled onto the student's grid (``resize_to``), so eq. 2-4 apply unchanged. That is why the combined
+    student is this S3D student at CRKD's resolution rather than LRINet: LRINet keeps the teacher's feature map
+    at low resolution by running its split convolutions at the full input size, which costs more MACs than S3D
+    at the teacher's own resolution (``signdistill profile lrinet --resolution 72`` against ``signkd_student
+    --resolution 224``), while S3D's MACs fall with the square of the input side.
     """
 
     def __init__(self, teacher: SignKDTeacher, student: SignKDStudent,
@@ -89,7 +108,7 @@ class SignKDDistiller(nn.Module):
         teacher = cached_teacher_outputs(batch)
         if teacher is None:
             with torch.no_grad():
-                teacher = self.teacher({k: v for k, v in batch.items() if k not in ("labels", "label_lengths")})
+                teacher = self.teacher(teacher_inputs(batch))
         losses = dict(out["losses"])
         if self.feature_stages:
             losses["kd_feature"] = sum(self.feature_loss(i, out["stage_features"][i - 1],

@@ -20,6 +20,7 @@ METHOD_RUNS = {
     "CRKD": ("crkd_teacher", "crkd_scratch", "crkd_distilled"),
     "SMKD": (None, "student_res", "smkd"),
     "CTCA": (None, "student_res", "ctca"),
+    "Combined": ("signkd_teacher", "combined_scratch", "combined_distilled"),
 }
 ROLES = ("teacher", "scratch", "distilled")
 COLUMNS = ["method", "role", "run", "test_wer", "paper_wer", "test_del", "test_ins", "params_m", "gmacs",

@@ -58,6 +58,10 @@ PAPER_TABLES: dict[str, dict[str, PaperRow]] = {
     "signkd_table4b": {"signkd_scratch": PaperRow("CTC", 21.8), "skd_s1": PaperRow("+ S1", 21.3),
                        "skd_s12": PaperRow("+ S1-S2", 21.0), "skd_s123": PaperRow("+ S1-S3", 20.7),
                        "skd_s1234": PaperRow("+ S1-S4", 20.3), "signkd_distilled": PaperRow("+ S1-S4 + O", 19.9)},
+    # distill_combined: no paper combines SignKD's teacher with a low-resolution student, so the students have no
+    # paper row (their report quotes the teacher from SignKD's Table 3).
+    "combined": {"combined_scratch": PaperRow("low-resolution RGB student, CTC"),
+                 "combined_distilled": PaperRow("low-resolution RGB student, + S1-S4 + O")},
 }
 
 # Each method's main report: our run -> (the table, the run whose paper row it is quoted with). SMKD and CTCA
@@ -69,6 +73,8 @@ MAIN_REPORTS: dict[str, dict[str, dict[str, tuple[str, str]]]] = {
     "CRKD": {"crkd_report": {run: ("crkd_table5", run) for run in ("crkd_teacher", "crkd_scratch", "crkd_distilled")}},
     "SMKD": {"smkd_report": {"student_res": ("smkd_table3", "smkd_base"), "smkd": ("smkd_table4", "smkd")}},
     "CTCA": {"ctca_report": {"student_res": ("ctca_table5", "student_res"), "ctca": ("ctca_table5", "ctca")}},
+    "Combined": {"combined_report": {"signkd_teacher": ("signkd_table3", "signkd_teacher"),
+                                     **{run: ("combined", run) for run in ("combined_scratch", "combined_distilled")}}},
 }
 
 

@@ -77,19 +77,24 @@ def aligned_streams(features: FeatureStore | None, split: str, params: dict) -> 
 
 
 def clip_dataset(store: FrameStore, index: list[dict], vocab: Vocabulary, split: str, params: dict,
-                 train: bool, teacher_view: bool = False, features: FeatureStore | None = None) -> SignClipDataset:
+                 train: bool, teacher_size: int | None = None, features: FeatureStore | None = None) -> SignClipDataset:
     """Clips of ``split`` as ``params`` (a data view, see ``data_view``) describes them.
 
     ``crop_scale`` ([lo, hi]): training windows of a random fraction of the frame, resized to ``crop``. With
-    ``resize`` the crop is resized for the model (``video``); ``teacher_view`` keeps the crop itself as
-    ``video_teacher`` for a high-resolution teacher (CRKD: one crop, two resolutions). With ``features``
+    ``resize`` the crop is resized for the model (``video``); ``teacher_size`` adds the same crop at a teacher's
+    resolution as ``video_teacher`` (one crop, two resolutions: CRKD's teacher reads the crop itself, the
+    combined student's SignKD teacher the crop resized as it was trained; ``teacher_view``). With ``features``
     the streams of ``params["streams"]`` come along (SignKD: flow and keypoints).
     """
     packed = store.split(int(params["store_size"]), split)
     resize = params.get("resize")
     crop_key, views = "video", ()
     if resize:
-        crop_key, views = ("video_teacher" if teacher_view else None), (("video", int(resize)),)
+        crop_key, views = None, (("video", int(resize)),)
+    if teacher_size and resize and teacher_size == int(params["crop"]):
+        crop_key = "video_teacher"
+    elif teacher_size:
+        views = (*views, ("video_teacher", int(teacher_size)))
     crop_scale = tuple(params["crop_scale"]) if params.get("crop_scale") else None
     aug = Augmentation(crop=int(params["crop"]), train=train, flip=bool(params.get("flip", True)),
                        temporal_scale=float(params.get("temporal_scale", 0.2)),
@@ -119,7 +124,8 @@ def recognizer_recipe(spec: RunSpec, inputs: RunInputs, teacher: nn.Module | Non
     model = build_model(spec, vocab, teacher)
     distilling = teacher is not None
     params = spec.data_params()
-    train_set = clip_dataset(store, inputs.index, vocab, "train", params, True, teacher_view=distilling,
+    teacher_size = teacher_view(spec, inputs.teacher_package) if distilling else None
+    train_set = clip_dataset(store, inputs.index, vocab, "train", params, True, teacher_size=teacher_size,
                              features=inputs.features)
     # a distilled student is evaluated on its own input alone: no teacher view, no teacher streams
     dev_set = clip_dataset(store, inputs.index, vocab, "dev", {**params, "streams": None} if distilling else params,
@@ -127,8 +133,26 @@ def recognizer_recipe(spec: RunSpec, inputs: RunInputs, teacher: nn.Module | Non
     config = dataclasses.replace(spec.train, run_fingerprint=run_fingerprint(spec.to_params(), inputs.vocabulary))
     views = spec.distill.cache_views if distilling and spec.distill is not None else 0
     if views:
-        train_set = cached_teacher_targets(teacher, train_set, spec, views, resolve_device(config.device))
+        train_set = cached_teacher_targets(teacher, train_set, spec, views, resolve_device(config.device),
+                                           teacher_size)
     return Recipe(model, train_set, dev_set, vocab, config, spec)
+
+
+def teacher_view(spec: RunSpec, teacher_package: dict | None) -> int | None:
+    """The side of the frames a distilled run's teacher reads as ``video_teacher``, from the view its package
+    records (``data``): the crop itself (CRKD's high-resolution teacher), the crop resized as the teacher was
+    trained when the student's ``resize`` differs (SignKD's teacher for the low-resolution combined student), or
+    None when the teacher reads the student's own ``video`` (SignKD's distilled student). A teacher without a
+    package (built in memory) reads the crop. Teacher and student must share the store and the crop: one crop,
+    two resolutions."""
+    view = (teacher_package or {}).get("data")
+    if not view:
+        return spec.crop if spec.resize else None
+    if (int(view["store_size"]), int(view["crop"])) != (spec.store_size, spec.crop):
+        raise ValueError(f"run {spec.name!r} crops {spec.crop} px of the {spec.store_size} px store, its teacher "
+                         f"{view['crop']} of {view['store_size']}: a distilled run reads the teacher's crop")
+    size = int(view.get("resize") or view["crop"])
+    return None if size == (spec.resize or spec.crop) else size
 
 
 # The loss modules a run trains with, by its recogniser's ``kind`` and its ``distill.method``; each module's
@@ -154,13 +178,30 @@ def loss_revisions(params: dict) -> dict:
 
 
 def cached_teacher_targets(teacher: nn.Module, train_set: SignClipDataset, spec: RunSpec, views: int,
-                           device: torch.device) -> TeacherTargetDataset:
+                           device: torch.device, teacher_size: int | None = None) -> TeacherTargetDataset:
     """The training clips with the frozen teacher's targets of ``views`` augmentation views, computed once under
-    ``distill.cache_dir`` in a folder keyed by the teacher's weights and the data view (``training.teacher_cache``)."""
-    key = cache_key(teacher, spec.data_view(), views, spec.train.seed)
+    ``distill.cache_dir`` in a folder keyed by the teacher's weights and the view it reads (``teacher_size``, see
+    ``teacher_view``; ``training.teacher_cache``): students of one teacher that draw the same clips share the
+    targets, whatever resolution each reads."""
+    key = cache_key(teacher, teacher_data_view(spec, teacher_size), views, spec.train.seed)
     cached = TeacherTargetDataset(train_set, Path(spec.distill.cache_dir) / key, views)
     cached.build(teacher, device)
     return cached
+
+
+AUGMENTATION_KEYS = ("flip", "temporal_scale", "temporal_context", "crop_scale")
+
+
+def teacher_data_view(spec: RunSpec, teacher_size: int | None) -> dict:
+    """The clips the teacher's targets are computed on: the run's data view at the teacher's resolution, with the
+    augmentation settings that differ from the defaults (they decide which window and crop each view draws)."""
+    view = spec.data_view()
+    if teacher_size:
+        view = {k: v for k, v in view.items() if k != "resize"}
+        if teacher_size != spec.crop:
+            view["resize"] = teacher_size
+    params = spec.data_params()
+    return {**view, **{k: params[k] for k in AUGMENTATION_KEYS if params.get(k) != DATA_DEFAULTS[k]}}
 
 
 def run_fingerprint(params: dict, vocabulary: dict) -> str:

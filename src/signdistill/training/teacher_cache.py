@@ -31,6 +31,7 @@ from torch.utils.data import Dataset
 from tqdm.auto import tqdm
 
 from signdistill.data.clips import SignClipDataset, collate_clips
+from signdistill.distillation.signkd import teacher_inputs
 from signdistill.training.checkpoint import load_checkpoint, save_atomic
 
 log = logging.getLogger(__name__)
@@ -50,8 +51,8 @@ def cache_key(teacher: nn.Module, data_view: dict, views: int, seed: int) -> str
 @torch.no_grad()
 def clip_targets(teacher: nn.Module, item: dict, device: torch.device) -> dict[str, torch.Tensor]:
     """The teacher's stage features and output log-probabilities for one clip, time-first, float16, on the CPU."""
-    batch = {k: v.to(device) if isinstance(v, torch.Tensor) else v for k, v in collate_clips([item]).items()
-             if k not in ("labels", "label_lengths")}
+    batch = {k: v.to(device) if isinstance(v, torch.Tensor) else v
+             for k, v in teacher_inputs(collate_clips([item])).items()}
     out = teacher(batch)
     targets = {f"{TARGET_PREFIX}stage{i + 1}": feature[0].transpose(0, 1).half().cpu()
                for i, feature in enumerate(out["stage_features"])}
@@ -116,9 +117,10 @@ class TeacherTargetDataset(Dataset):
 
 
 def student_view(clips: SignClipDataset) -> SignClipDataset:
-    """``clips`` without the teacher's inputs (its flow and keypoint streams, its own-resolution crop): once its
+    """``clips`` without the teacher's inputs (its flow and keypoint streams, its own-resolution frames): once its
     targets are cached, loading, cropping and collating them every epoch is wasted. The items' ``video`` is the
     same: the window is drawn before the streams are cut from it, and the streams draw nothing random."""
     crop_key = clips.aug.crop_key if clips.aug.crop_key == "video" else None
-    return SignClipDataset(clips.packed, clips.records, clips.vocabulary, replace(clips.aug, crop_key=crop_key),
-                           seed=clips.seed)
+    views = tuple(view for view in clips.aug.resized_views if view[0] == "video")
+    return SignClipDataset(clips.packed, clips.records, clips.vocabulary,
+                           replace(clips.aug, crop_key=crop_key, resized_views=views), seed=clips.seed)
