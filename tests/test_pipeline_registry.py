@@ -47,3 +47,17 @@ def test_seeds_pipelines_train_every_seed_and_share_one_teacher() -> None:
     assert "ctca_sdpn_seed4.wer_metrics" in ctca.inputs and "ctca_d_seed0.wer_metrics" in ctca.inputs
     signkd = pipelines["seeds_signkd"]
     assert sum(n.name == "signkd_teacher.train" for n in signkd.nodes) == 1
+
+
+def test_the_combined_student_shares_the_signkd_teacher() -> None:
+    """``distill_combined`` trains no teacher of its own: it gets ``distill_signkd``'s run (the same nodes, so one
+    checkpoint), and where both students are in one pipeline (``students_pareto``, what Kedro-Viz draws) that one
+    teacher model feeds both distillations."""
+    pipes = register_pipelines()
+    combined, signkd = pipes["distill_combined"], pipes["distill_signkd"]
+    teacher = {n for n in combined.nodes if n.namespace == "signkd_teacher"}
+    assert teacher and teacher == {n for n in signkd.nodes if n.namespace == "signkd_teacher"}
+    assert {n.namespace for n in combined.nodes if n.namespace} == {"signkd_teacher", "combined_scratch",
+                                                                     "combined_distilled"}
+    readers = {n.name for n in pipes["students_pareto"].nodes if "signkd_teacher.model" in n.inputs}
+    assert {"signkd_distilled.distill", "combined_distilled.distill"} <= readers

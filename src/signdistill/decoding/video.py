@@ -25,7 +25,7 @@ from signdistill.data.frames import read_frames
 from signdistill.data.vocabulary import Vocabulary
 from signdistill.decoding.ctc import decode_log_probs
 from signdistill.metrics.efficiency import sync_device
-from signdistill.models.registry import load_recognizer
+from signdistill.models.registry import inference_network, load_recognizer
 
 
 @dataclass
@@ -118,8 +118,9 @@ def time_recognition(model: nn.Module, frames: np.ndarray, view: dict, vocabular
 
 
 def packaged_model(package: dict) -> tuple[nn.Module, dict, Vocabulary]:
-    """What ``end_to_end_latency`` takes for a trained model package: the model, its data view, its vocabulary."""
-    return load_recognizer(package), package["data"], Vocabulary.from_dict(package["vocabulary"])
+    """What ``end_to_end_latency`` takes for a trained model package: the network that runs at test time
+    (``inference_network``: CTCA without its training-only branches), its data view, its vocabulary."""
+    return inference_network(load_recognizer(package)), package["data"], Vocabulary.from_dict(package["vocabulary"])
 
 
 def end_to_end_latency(models: dict[str, tuple[nn.Module, dict, Vocabulary]], source: Path,

@@ -1,4 +1,4 @@
-"""The node functions every pipeline shares: train a run, decode its splits, time SignKD end to end.
+"""The node functions every pipeline shares: train a run, decode its splits, time runs end to end.
 
 Thin: each adapts what the catalog holds (a pandas index, a frame store) to the core and calls it once. Reports,
 tables and figures are the core's (``signdistill.reporting``), wired as nodes directly.
@@ -51,6 +51,19 @@ def signkd_latency(teacher: dict, student: dict, index: pd.DataFrame, features: 
     if test.empty:
         raise ValueError("the corpus index has no test video to time")
     models = {"signkd_teacher": packaged_model(teacher), "signkd_distilled": packaged_model(student)}
+    return end_to_end_latency(models, Path(test.source.iloc[0]), FeatureConfig.from_params(features),
+                              evaluation["decoder"], int(evaluation["beam_width"]),
+                              int(evaluation.get("latency_repeats", 3)))
+
+
+def students_latency(index: pd.DataFrame, features: dict, evaluation: dict, *packages: dict,
+                     runs: list[str]) -> dict:
+    """Video in, glosses out on the first test video for every run of ``runs`` (``packages`` in that order): the
+    median seconds per stage of each and ``ratio``, the first run's total over the last's."""
+    test = index[index.split == "test"]
+    if test.empty:
+        raise ValueError("the corpus index has no test video to time")
+    models = {run: packaged_model(package) for run, package in zip(runs, packages, strict=True)}
     return end_to_end_latency(models, Path(test.source.iloc[0]), FeatureConfig.from_params(features),
                               evaluation["decoder"], int(evaluation["beam_width"]),
                               int(evaluation.get("latency_repeats", 3)))

@@ -1,0 +1,128 @@
+"""Every student the project trains on one chart: test WER against inference cost, the Pareto front drawn.
+
+A run is on the front when no other run is at most as costly and at most as wrong, and strictly better in one of
+the two. Points are labelled by name; each label goes where it covers neither a point nor another label
+(``place_labels``), so that close runs stay readable.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+from matplotlib.ticker import ScalarFormatter
+
+from signdistill.reporting.comparison import paired_tables
+
+COLUMNS = ["run", "label", "test_wer", "dev_wer", "test_del", "test_ins", "params_m", "gmacs", "frames", "latency_s",
+           "e2e_latency_s", "e2e_frames", "pareto"]
+# label offsets in points, tried in this order: right, left, above, below, then the diagonals, then further out
+OFFSETS = [(dx * r, dy * r) for r in (8, 18, 30) for dx, dy in ((1, 0), (-1, 0), (0, 1), (0, -1), (1, 1), (-1, 1),
+                                                                 (1, -1), (-1, -1))]
+
+
+def pareto_front(costs: Sequence[float], errors: Sequence[float]) -> list[bool]:
+    """For each point, whether no other point dominates it (no costlier and no worse, better in one)."""
+    points = list(zip(costs, errors, strict=True))
+    return [not any(c <= cost and e <= error and (c < cost or e < error) for c, e in points)
+            for cost, error in points]
+
+
+def students_table(latency: dict, *tables: pd.DataFrame, runs: list[str], labels: dict[str, str]) -> pd.DataFrame:
+    """One row per run: test and dev WER (del/ins), parameters, MACs and network latency of its evaluation
+    (``tables``: each run's wer and efficiency tables in ``runs``' order), the end-to-end latency (video in,
+    glosses out: ``latency``, ``decoding.video.end_to_end_latency``) and whether it is on the Pareto front."""
+    rows = []
+    for run, (wer, efficiency) in paired_tables(runs, tables).items():
+        test = wer[(wer.split == "test") & (wer.signer == "all")].iloc[0]
+        dev = wer[(wer.split == "dev") & (wer.signer == "all")].iloc[0]
+        cost = efficiency.iloc[0]
+        rows.append({"run": run, "label": labels.get(run, run), "test_wer": float(test["wer"]),
+                     "dev_wer": float(dev["wer"]), "test_del": float(test["del"]), "test_ins": float(test["ins"]),
+                     "params_m": float(cost["params_m"]), "gmacs": float(cost["gmacs"]), "frames": int(cost["frames"]),
+                     "latency_s": float(cost["latency_s"]),
+                     "e2e_latency_s": latency["seconds"].get(run, {}).get("total"), "e2e_frames": latency["frames"]})
+    table = pd.DataFrame(rows, columns=COLUMNS[:-1])
+    table["pareto"] = pareto_front(table.gmacs, table.test_wer)
+    return table
+
+
+def plot_pareto(table: pd.DataFrame, title: str) -> Figure:
+    """Test WER against GMACs (log scale), every run labelled, the front as a staircase through its runs."""
+    fig, ax = plt.subplots(figsize=(9, 5.6))
+    on_front = table[table.pareto].sort_values("gmacs")
+    ax.scatter(table.gmacs[~table.pareto], table.test_wer[~table.pareto], s=36, color="tab:gray", zorder=3,
+               label="dominated")
+    ax.scatter(on_front.gmacs, on_front.test_wer, s=48, color="tab:red", zorder=3, label="Pareto front")
+    if len(on_front) > 1:
+        ax.step(on_front.gmacs, on_front.test_wer, where="post", color="tab:red", alpha=0.6, zorder=2)
+    ax.set_xscale("log")
+    ax.xaxis.set_major_formatter(ScalarFormatter())
+    low, high = float(table.gmacs.min()), float(table.gmacs.max())
+    ax.set_xlim(low / 1.6, high * 1.6)
+    span = float(table.test_wer.max() - table.test_wer.min()) or 1.0
+    ax.set_ylim(float(table.test_wer.min()) - 0.12 * span, float(table.test_wer.max()) + 0.12 * span)
+    ax.set_xlabel(f"inference GMACs per {int(table.frames.iloc[0])}-frame clip (log scale)")
+    ax.set_ylabel("test WER (%)")
+    ax.set_title(title, fontsize=10)
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(fontsize=8, loc="upper right")
+    points = list(zip(table.gmacs, table.test_wer, strict=True))
+    place_labels(ax, points, list(table.label), obstacles=staircase(list(zip(on_front.gmacs, on_front.test_wer))))
+    fig.tight_layout()
+    return fig
+
+
+def staircase(front: list[tuple[float, float]], samples: int = 40) -> list[tuple[float, float]]:
+    """Points along the front's steps (across at each run's WER, then down to the next run's; costs on a log
+    scale), for the labels to keep clear of."""
+    path = []
+    for (x0, y0), (x1, y1) in zip(front, front[1:], strict=False):
+        path += [(float(x), y0) for x in np.geomspace(x0, x1, samples)]
+        path += [(x1, float(y)) for y in np.linspace(y0, y1, samples)]
+    return path
+
+
+def place_labels(ax: plt.Axes, points: list[tuple[float, float]], labels: list[str],
+                 obstacles: list[tuple[float, float]] = ()) -> None:
+    """Annotate each point with its label at the first offset (``OFFSETS``) whose box covers no point, no
+    ``obstacles`` point (a line drawn), no label placed before it and stays inside the axes; the least-overlapping
+    offset when none is free."""
+    fig = ax.figure
+    renderer = fig.canvas.get_renderer()
+    to_pixels = ax.transData.transform
+    dots = [np.array(to_pixels(p)) for p in [*points, *obstacles]]
+    frame = ax.get_window_extent(renderer)
+    placed = []
+    for (x, y), label in sorted(zip(points, labels, strict=True), key=lambda item: item[0]):
+        best, best_overlap = None, None
+        for dx, dy in OFFSETS:
+            text = ax.annotate(label, (x, y), xytext=(dx, dy), textcoords="offset points", fontsize=7.5,
+                               ha="left" if dx > 0 else "right" if dx < 0 else "center",
+                               va="bottom" if dy > 0 else "top" if dy < 0 else "center",
+                               arrowprops={"arrowstyle": "-", "color": "0.6", "lw": 0.6} if abs(dx) + abs(dy) > 16
+                               else None)
+            box = text.get_window_extent(renderer).expanded(1.04, 1.15)
+            overlap = sum(box.overlaps(other) for other in placed) + sum(
+                box.x0 - 5 < d[0] < box.x1 + 5 and box.y0 - 5 < d[1] < box.y1 + 5 for d in dots)
+            outside = not (frame.x0 <= box.x0 and box.x1 <= frame.x1 and frame.y0 <= box.y0 and box.y1 <= frame.y1)
+            score = overlap + 10 * outside
+            if best_overlap is None or score < best_overlap:
+                if best is not None:
+                    best.remove()
+                best, best_overlap = text, score
+            else:
+                text.remove()
+            if score == 0:
+                break
+        placed.append(best.get_window_extent(renderer).expanded(1.04, 1.15))
+
+
+def students_pareto(latency: dict, *tables: pd.DataFrame, runs: list[str], labels: dict[str, str],
+                    title: str) -> tuple[pd.DataFrame, Figure]:
+    """The students' table (``students_table``) and its chart (``plot_pareto``)."""
+    table = students_table(latency, *tables, runs=runs, labels=labels)
+    return table, plot_pareto(table, title)

@@ -1,0 +1,45 @@
+"""The students' chart: the Pareto front, the table from the runs' evaluation tables, and labels that stay clear of
+the points and of one another."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import pandas as pd  # noqa: E402
+
+from signdistill.reporting.pareto import pareto_front, students_pareto  # noqa: E402
+
+
+def test_front_keeps_the_runs_nothing_beats() -> None:
+    costs, errors = [1.0, 2.0, 2.0, 4.0, 0.5, 4.0], [30.0, 20.0, 25.0, 20.0, 40.0, 10.0]
+    assert pareto_front(costs, errors) == [True, True, False, False, True, True]
+    assert pareto_front([1.0, 1.0], [5.0, 5.0]) == [True, True]  # equal runs dominate neither
+
+
+def _tables(test_wer: float, gmacs: float) -> tuple[pd.DataFrame, pd.DataFrame]:
+    wer = pd.DataFrame([{"split": split, "signer": "all", "wer": test_wer + (split == "dev"), "del": 1.0, "ins": 2.0}
+                        for split in ("dev", "test")])
+    cost = pd.DataFrame([{"model": "m", "frames": 200, "params_m": gmacs / 3, "gmacs": gmacs, "latency_s": gmacs / 10}])
+    return wer, cost
+
+
+def test_table_and_chart_of_close_runs() -> None:
+    # near-identical runs (scratch and distilled students share a network, so their MACs are equal)
+    runs = {"a": (40.0, 0.1), "b": (38.0, 0.1), "c": (20.0, 0.4), "d": (21.0, 0.41), "e": (60.0, 1.2), "f": (25.0, 1.2)}
+    tables = [t for wer, gmacs in runs.values() for t in _tables(wer, gmacs)]
+    latency = {"frames": 90, "seconds": {run: {"total": 0.5} for run in runs}}
+    labels = {run: f"student {run} with a long label" for run in runs}
+    table, fig = students_pareto(latency, *tables, runs=list(runs), labels=labels, title="t")
+    assert list(table.run) == list(runs)
+    assert list(table.pareto) == [False, True, True, False, False, False]
+    assert table.e2e_latency_s.tolist() == [0.5] * 6 and set(table.e2e_frames) == {90}
+    ax = fig.axes[0]
+    renderer = fig.canvas.get_renderer()
+    boxes = [t.get_window_extent(renderer) for t in ax.texts]
+    assert sorted(t.get_text() for t in ax.texts) == sorted(labels.values())
+    dots = ax.transData.transform(list(zip(table.gmacs, table.test_wer, strict=True)))
+    for i, box in enumerate(boxes):
+        assert not any(box.overlaps(other) for other in boxes[i + 1:]), ax.texts[i].get_text()
+        assert not any(box.contains(x, y) for x, y in dots), ax.texts[i].get_text()
