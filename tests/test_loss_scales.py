@@ -1,6 +1,7 @@
 """At initialisation, on a real batch (two SynthSign ``tiny`` clips rendered in memory), no auxiliary term of
 SMKD, CRKD, CTCA or the combined student (SignKD's losses across resolutions), weighted as configured (conf/base,
-the paper's weights), outweighs CTC by more than a stated factor. Where the paper's own weights make a term dominate, the test says so instead."""
+the paper's weights), outweighs CTC by more than a stated factor. Where the paper's own weights make a term
+dominate, the test says so instead."""
 
 from __future__ import annotations
 

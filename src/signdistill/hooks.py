@@ -141,7 +141,7 @@ class RecognizerRunsHook:
     def _tags(self, run: str, params: dict | None) -> dict[str, str]:
         rows = self.rows.get(run, [])
         base = split_seed_run(run)[0] if run not in self._params else run
-        tags = {"method": tracking.method_of(params or {}), "kind": (params or {}).get("kind", "baseline"),
+        tags = {"method": tracking.method_of(params or {}, base), "kind": (params or {}).get("kind", "baseline"),
                 "run": base, "seed": str((params or {}).get("train", {}).get("seed", "")),
                 "kedro_env": self.env, "paper_table": " | ".join(t for t, _ in rows),
                 "row_label": " | ".join(label for _, label in rows)}

@@ -10,7 +10,7 @@ import torch
 
 from signdistill.data.clips import AlignedStreams, Augmentation, ClipRecord, SignClipDataset, collate_clips
 from signdistill.data.vocabulary import Vocabulary
-from signdistill.distillation.signkd import SignKDDistiller
+from signdistill.distillation.signkd import SignKDDistiller, teacher_inputs
 from signdistill.flow.quantise import quantise_flow
 from signdistill.models.signkd import SignKDStudent, SignKDStudentConfig, SignKDTeacher, SignKDTeacherConfig
 from signdistill.training.teacher_cache import TeacherTargetDataset, cache_key
@@ -18,7 +18,13 @@ from signdistill.training.teacher_cache import TeacherTargetDataset, cache_key
 VOCAB = Vocabulary.from_sequences([["A", "B", "C"]])
 
 
-def _clips() -> SignClipDataset:
+# the student's and the teacher's frames: one 16 px crop, or (distill_combined) the student at 8 px and the
+# teacher at 12 px of the same crop
+VIEWS = {"one resolution": {}, "two resolutions": {"crop_key": None,
+                                                   "resized_views": (("video", 8), ("video_teacher", 12))}}
+
+
+def _clips(**views) -> SignClipDataset:
     """Four random clips of different lengths with flow and keypoints at half the RGB store's size."""
     rng = np.random.default_rng(0)
     frames, records, flow, keypoints = {}, [], {}, {}
@@ -31,7 +37,8 @@ def _clips() -> SignClipDataset:
         points[..., 2] = 1.0
         keypoints[f"v{i}"] = {"keypoints": points, "frame_size": (20, 20)}
     streams = AlignedStreams(flow=flow, keypoints=keypoints, scale=0.5)
-    return SignClipDataset(frames, records, VOCAB, Augmentation(crop=16, train=True), seed=3, streams=streams)
+    return SignClipDataset(frames, records, VOCAB, Augmentation(crop=16, train=True, **views), seed=3,
+                           streams=streams)
 
 
 def _distiller(seed: int = 0) -> SignKDDistiller:
@@ -41,19 +48,22 @@ def _distiller(seed: int = 0) -> SignKDDistiller:
     return SignKDDistiller(teacher, student)
 
 
-def test_cached_targets_give_the_online_losses(tmp_path: Path) -> None:
+@pytest.mark.parametrize("views", list(VIEWS.values()), ids=list(VIEWS))
+def test_cached_targets_give_the_online_losses(tmp_path: Path, views: dict) -> None:
     """Student losses from cached targets (float16, each clip computed alone) equal those of the online teacher
-    on the same clips, which a batch pads; the padded steps are masked out of both."""
+    on the same clips, which a batch pads; the padded steps are masked out of both. With two resolutions both
+    teachers read their own frames (``video_teacher``), the student its own."""
     distiller = _distiller().train()
-    cached = TeacherTargetDataset(_clips(), tmp_path / "cache", views=2)
+    cached = TeacherTargetDataset(_clips(**views), tmp_path / "cache", views=2)
     cached.build(distiller.teacher)
-    online = _clips()
+    online = _clips(**views)
     for epoch in (0, 2):
         cached.set_epoch(epoch)
         online.set_epoch(epoch % 2)
         items = [cached[0], cached[1]]
         plain = [online[0], online[1]]
         assert torch.equal(items[0]["video"], plain[0]["video"])  # view e % 2 is the clip of epoch e % 2
+        assert "video_teacher" not in items[0] and items[0]["video"].shape[1] == (8 if views else 16)
         torch.manual_seed(1)
         distiller.student.eval()  # batch norm in eval mode: both passes see the same student function
         with_cache = distiller(collate_clips(items))["losses"]
@@ -110,3 +120,17 @@ def test_key_changes_with_the_teacher_and_the_data_view() -> None:
     assert cache_key(teacher, {**view, "crop": 48}, 4, 0) != key
     assert cache_key(teacher, view, 2, 0) != key
     assert cache_key(teacher, view, 4, 1) != key
+
+
+def test_the_teacher_reads_its_own_frames() -> None:
+    """Across resolutions the distiller's output loss is against the teacher's prediction on ``video_teacher``
+    (its stage grids follow its own 12 px frames), not on the student's 8 px ones."""
+    distiller = _distiller().train()
+    distiller.student.eval()
+    batch = collate_clips([_clips(**VIEWS["two resolutions"])[i] for i in (0, 1)])
+    torch.manual_seed(1)
+    out = distiller(batch)
+    own = distiller.teacher(teacher_inputs(batch))
+    assert torch.equal(out["teacher_log_probs"], own["log_probs"]) and own["stage_features"][0].shape[-1] == 6
+    other = distiller.teacher({**teacher_inputs(batch), "video": batch["video"]})
+    assert other["stage_features"][0].shape[-1] == 4 and not torch.equal(other["log_probs"], own["log_probs"])

@@ -88,7 +88,13 @@ def identity(params: dict) -> str:
     return hashlib.sha1(json.dumps(params, sort_keys=True, default=str).encode()).hexdigest()[:12]
 
 
-def method_of(params: dict) -> str:
+# runs whose experiments are not those of their network's method: distill_combined's SignKD students
+RUN_METHODS = {"combined_scratch": "Combined", "combined_distilled": "Combined"}
+
+
+def method_of(params: dict, run: str = "") -> str:
+    if run in RUN_METHODS:
+        return RUN_METHODS[run]
     kind = params.get("kind", "baseline")
     return METHODS.get(kind, kind)
 

@@ -71,7 +71,8 @@ def plot_pareto(table: pd.DataFrame, title: str) -> Figure:
     ax.grid(alpha=0.3, which="both")
     ax.legend(fontsize=8, loc="upper right")
     points = list(zip(table.gmacs, table.test_wer, strict=True))
-    place_labels(ax, points, list(table.label), obstacles=staircase(list(zip(on_front.gmacs, on_front.test_wer))))
+    front = list(zip(on_front.gmacs, on_front.test_wer, strict=True))
+    place_labels(ax, points, list(table.label), obstacles=staircase(front))
     fig.tight_layout()
     return fig
 
