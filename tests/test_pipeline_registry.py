@@ -47,6 +47,10 @@ def test_seeds_pipelines_train_every_seed_and_share_one_teacher() -> None:
     assert "ctca_sdpn_seed4.wer_metrics" in ctca.inputs and "ctca_d_seed0.wer_metrics" in ctca.inputs
     signkd = pipelines["seeds_signkd"]
     assert sum(n.name == "signkd_teacher.train" for n in signkd.nodes) == 1
+    combined = pipelines["seeds_combined"]  # against seeds of other methods' students, their teachers trained once
+    verdict = next(n for n in combined.nodes if n.name == "combined_seeds_verdict")
+    assert {"signkd_distilled_seed2.wer_metrics", "crkd_distilled_seed2.wer_metrics"} <= set(verdict.inputs)
+    assert sum(n.name in ("signkd_teacher.train", "crkd_teacher.train") for n in combined.nodes) == 2
 
 
 def test_the_combined_student_shares_the_signkd_teacher() -> None:
