@@ -3,9 +3,11 @@ per-video caches stay the unit of work (a rerun computes only what is missing)."
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from distributed import LocalCluster
 
 from signdistill.data.corpora import read_corpus
 from signdistill.data.features import FeatureConfig, build_feature_store
@@ -13,11 +15,8 @@ from signdistill.data.parallel import ExecutorSpec
 from signdistill.data.store import build_frame_store
 from signdistill.synth.corpus import generate_corpus, get_preset
 
-SIZES = [32, 40]
-FEATURES = FeatureConfig(flow_size=32, keypoint_stride=4)
-# threads of this process: a real scheduler and real workers without the seconds each worker process takes
-# to import torch; flow jobs ask for a GPU resource, so flow and keypoints go out as separate jobs
-DASK = ExecutorSpec(kind="dask", workers=2, processes=False, flow_resources={"GPU": 1})
+SIZES = [24, 32]
+FEATURES = FeatureConfig(flow_size=24, keypoint_stride=16)
 POOL = ExecutorSpec(kind="processes", workers=2)
 
 
@@ -32,14 +31,26 @@ def _build(root: Path, samples: list, executor: ExecutorSpec, features_executor:
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory) -> tuple[Path, list]:
+def scheduler() -> Iterator[str]:
+    """A scheduler with two workers, as ``dask scheduler`` + ``dask worker --resources GPU=1`` would give, but
+    as threads of this process: real workers without the seconds each worker process takes to import torch."""
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, protocol="tcp", dashboard_address=":0",
+                      resources={"GPU": 1}) as cluster:
+        yield cluster.scheduler_address
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory, scheduler: str) -> tuple[Path, list]:
     root = tmp_path_factory.mktemp("executors")
-    preset = get_preset("tiny", videos={"train": 4, "dev": 2, "test": 2})
+    # the quick corpus (tiny preset), cut to one video per split at half PHOENIX's frame size: seconds, not minutes
+    preset = get_preset("tiny", videos={"train": 1, "dev": 1, "test": 1}, mean_length=3.0, width=105, height=130)
     generate_corpus(root / "corpus", preset, seed=0, workers=1, progress=False)
     samples = read_corpus(root / "corpus").samples
     # the pool of today for the frames (forked workers); MediaPipe's spawned workers would only add start-up
     _build(root / "pool", samples, POOL, ExecutorSpec(workers=1))
-    _build(root / "dask", samples, DASK, DASK)
+    # flow jobs ask for the GPU resource, so flow and keypoints go out as separate jobs
+    dask = ExecutorSpec(kind="dask", address=scheduler, flow_resources={"GPU": 1})
+    _build(root / "dask", samples, dask, dask)
     return root, samples
 
 
@@ -60,8 +71,9 @@ def test_a_rerun_on_dask_computes_only_the_missing_video(built) -> None:
     lost.unlink()  # as if the worker decoding it had died
     before = {p: p.stat().st_mtime_ns for p in caches[1:]}
     packed = _files(root / "dask" / "store")
+    local = ExecutorSpec(kind="dask", workers=1, processes=False)  # a LocalCluster of its own
     build_frame_store(samples, SIZES, root / "dask" / "store", root / "dask" / "frame_cache", progress=False,
-                      executor=DASK)
+                      executor=local)
     assert lost.exists()
     assert {p: p.stat().st_mtime_ns for p in caches[1:]} == before
     assert _files(root / "dask" / "store") == packed

@@ -117,6 +117,6 @@ def dask_client(executor: ExecutorSpec) -> Iterator[Any]:
         return
     workers = executor.workers or os.cpu_count() or 1
     with LocalCluster(n_workers=workers, threads_per_worker=executor.threads_per_worker,
-                      processes=executor.processes, dashboard_address=None,
+                      processes=executor.processes, dashboard_address=":0",
                       resources=executor.flow_resources or None) as cluster, Client(cluster) as client:
         yield client
