@@ -11,7 +11,7 @@ and flow of the largest corpus on the process pool and on Dask ``LocalCluster``s
 
 k is the least-squares slope of log(cost) over log(N): linear growth gives 1. ``--out FILE`` keeps the
 measurements; ``--estimate FILE`` turns them into hours and disk for real corpora
-(``signdistill.benchmarks.scaling_estimate``, the table of docs/scaling.md).
+(``signdistill.benchmarks._scaling_estimate``, the table of docs/scaling.md).
 
 Run: ``uv run signdistill bench scaling --sizes 20 40 80 --out scaling.json`` (``--settings paper`` for the
 paper's frame sizes, flow size and keypoint stride from conf/paper).
@@ -37,7 +37,7 @@ import typer
 import yaml
 
 from signdistill.benchmarks._cli import JSON_HELP, MultiValueCommand, benchmark_app, print_payload
-from signdistill.benchmarks.scaling_estimate import render_estimates, write_doc_section
+from signdistill.benchmarks._scaling_estimate import render_estimates, write_doc_section
 from signdistill.data.atomic import atomic_json
 
 app = benchmark_app(__doc__)
