@@ -62,8 +62,8 @@ def render_estimates(results: list[dict], names: list[str]) -> str:
         f"(shared with other work while measured).",
         "",
         f"Parallel efficiency (Dask, 2 workers over 1, halved): {efficiency:.2f}. "
-        "One GPU's TV-L1 pairs/s: unmeasured (no GPU was available; `signdistill bench flow --device cuda` "
-        "measures it).",
+        "One GPU's TV-L1 throughput (frame pairs per second): unmeasured (no GPU was available; "
+        "`signdistill bench flow --device cuda` measures it).",
         "",
         "| corpus | frames | stage | " + " | ".join(f"hours, {m}" for m, _ in MACHINES) + " | disk GB |",
         "|---|---:|---|" + "---:|" * (len(MACHINES) + 1),

@@ -264,7 +264,8 @@ def compare_executors(ctx: dict, workers: int) -> dict:
 
 
 def measure(sizes: list[int], frame_size: tuple[int, int], stages: list[str], setting: str, conf: Path,
-            executor: dict, workers: int, keep: Path | None = None, compare: bool = False) -> dict:
+            executor: dict, workers: int, keep: Path | None = None, compare: bool = False,
+            out: Path | None = None) -> dict:
     """Every stage on every corpus size; the fit; optionally the executor comparison on the largest corpus."""
     base = Path(tempfile.mkdtemp(prefix="scaling-", dir=keep))
     runs = []
@@ -273,12 +274,15 @@ def measure(sizes: list[int], frame_size: tuple[int, int], stages: list[str], se
             ctx = {"root": str(base / str(videos)), "videos": videos, "frame_size": list(frame_size),
                    "settings": settings(conf, setting), "conf": str(conf), "executor": executor, "workers": workers}
             row = {"videos": videos, "stages": {}}
-            for stage in STAGES:  # every stage runs (each needs the one before); only ``stages`` are reported
+            # each stage needs the ones before it: all up to the last one asked for run, only those asked are kept
+            for stage in STAGES[:max(STAGES.index(s) for s in stages) + 1]:
                 row["stages"][stage] = run_stage(stage, ctx)
             row["frames"] = _frames(Path(ctx["root"]))
             row["stages"] = {s: row["stages"][s] for s in stages}
             runs.append(row)
-            logging.getLogger(__name__).info("%d videos: %s", videos, row)
+            typer.echo(f"{videos} videos: {json.dumps(row)}", err=True)
+            if out:  # what is measured so far survives an interrupted run
+                atomic_json(out, {"sizes": [r["videos"] for r in runs], "runs": runs, "partial": True})
         result = {"settings": setting, "cpus": os.cpu_count(), "frame_size": list(frame_size), "executor": executor,
                   "workers": workers, "sizes": sizes, "runs": runs, "fit": fit(runs, stages),
                   "stage_settings": settings(conf, setting)}
@@ -338,9 +342,8 @@ def main(sizes: Annotated[list[int], typer.Option(metavar="N ...", help="Corpus 
     if unknown:
         raise typer.BadParameter(f"unknown stages {unknown}; choose from {list(STAGES)}")
     width, height = (int(v) for v in frame_size.lower().split("x"))
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
     result = measure(sorted(sizes), (width, height), [s for s in STAGES if s in stages], setting, conf,
-                     {"kind": executor}, workers, keep, compare)
+                     {"kind": executor}, workers, keep, compare, out)
     if out:
         atomic_json(out, result)
     if as_json:

@@ -4,7 +4,7 @@ The per-video caches are the unit of work: every job writes its own cache file a
 record, so a job (or a Dask worker) that dies loses only its video and a rerun computes only what is missing.
 Which executor ran the jobs does not change a byte of what is packed from those caches afterwards.
 
-- ``processes`` (the default): a :class:`~concurrent.futures.ProcessPoolExecutor` on this machine.
+- ``processes`` (the default): a :class:`~concurrent.futures.ProcessPoolExecutor` on the local host.
 - ``dask``: Dask distributed, a ``LocalCluster`` of ``workers`` processes when no ``address`` is given, else
   the scheduler at ``address`` (started by ``dask scheduler`` / ``dask worker``, or dask-jobqueue on SLURM).
   ``resources`` (e.g. ``{"GPU": 1}``) restricts GPU-bound jobs to workers started with those resources.
