@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from signdistill.benchmarks._scaling_estimate import BEGIN as SCALING_BEGIN
+from signdistill.benchmarks._scaling_estimate import END as SCALING_END
 from signdistill.reporting.results import END, START
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -61,10 +63,13 @@ def offences(text: str, patterns: dict[str, str]) -> list[tuple[int, str, str]]:
 
 
 def without_generated_blocks(text: str) -> str:
-    """``text`` with the lines between the results markers blanked (the README's headline table, written by
-    ``signdistill results``); line numbers are kept."""
-    return re.sub(rf"{re.escape(START)}.*?{re.escape(END)}", lambda m: "\n" * m.group(0).count("\n"), text,
-                  flags=re.S)
+    """``text`` with the lines between generated-block markers blanked (the README's headline table, written by
+    ``signdistill results``; docs/scaling.md's estimates, written by ``signdistill bench scaling --estimate``);
+    line numbers are kept."""
+    for start, end in ((START, END), (SCALING_BEGIN, SCALING_END)):
+        text = re.sub(rf"{re.escape(start)}.*?{re.escape(end)}", lambda m: "\n" * m.group(0).count("\n"), text,
+                      flags=re.S)
+    return text
 
 
 def _report(patterns: dict[str, str], files: list[Path]) -> list[str]:

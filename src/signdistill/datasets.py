@@ -16,6 +16,7 @@ from kedro.io import AbstractDataset
 
 from signdistill.data.corpora import CorpusIndex, read_corpus
 from signdistill.data.features import FeatureConfig, FeatureStore, build_feature_store
+from signdistill.data.parallel import ExecutorSpec
 from signdistill.data.store import FrameStore, build_frame_store
 from signdistill.errors import MissingInputError
 from signdistill.synth.corpus import generate_corpus, get_preset
@@ -60,6 +61,11 @@ class CorpusDataset(AbstractDataset[dict, CorpusIndex]):
         return {"path": str(self._path), "layout": self._layout, "generate": self._generate}
 
 
+def _executor(data: dict) -> ExecutorSpec:
+    """Where a store's per-video jobs run: the ``executor`` section, else the process pool of ``workers``."""
+    return ExecutorSpec.from_params(data.get("executor"), int(data.get("workers", 0)))
+
+
 class _CachedStoreDataset:
     """What the two derived stores share: a packed store at ``path`` built through a per-video cache."""
 
@@ -75,7 +81,8 @@ class _CachedStoreDataset:
 class FrameStoreDataset(_CachedStoreDataset, AbstractDataset[dict, FrameStore]):
     """The packed, memory-mappable frame store (see ``signdistill.data.store``).
 
-    ``save`` takes ``{"samples": [...], "sizes": [...], "workers": n}`` and decodes each video once
+    ``save`` takes ``{"samples": [...], "sizes": [...], "workers": n, "executor": {...}}`` (see
+    :class:`~signdistill.data.parallel.ExecutorSpec`) and decodes each video once
     through the per-video cache at ``cache_path``; the videos it cannot decode are left out of the store
     and listed in its ``problems.json``, which the preprocess report includes.
     """
@@ -85,7 +92,7 @@ class FrameStoreDataset(_CachedStoreDataset, AbstractDataset[dict, FrameStore]):
 
     def save(self, data: dict) -> None:
         summary, problems = build_frame_store(data["samples"], data["sizes"], self._path, self._cache,
-                                              workers=int(data.get("workers", 0)))
+                                              executor=_executor(data))
         for problem in problems:
             log.warning("excluded %s (%s): %s", problem.id, problem.split, problem.reason)
         log.info("frame store %s: %s", self._path, summary)
@@ -97,7 +104,8 @@ class FrameStoreDataset(_CachedStoreDataset, AbstractDataset[dict, FrameStore]):
 class FeatureStoreDataset(_CachedStoreDataset, AbstractDataset[dict, FeatureStore]):
     """Flow and keypoints of every video (see ``signdistill.data.features``).
 
-    ``save`` takes ``{"samples": [...], "config": {...}, "frame_store": path, "workers": n}`` and computes
+    ``save`` takes ``{"samples": [...], "config": {...}, "frame_store": path, "workers": n, "executor": {...}}``
+    and computes
     each video's features once through the per-video cache at ``cache_path``; problems (no person found,
     too few frames, a video missing from a supplied keypoints file) are logged and listed in the store's
     ``summary.json`` without stopping the run.
@@ -109,7 +117,7 @@ class FeatureStoreDataset(_CachedStoreDataset, AbstractDataset[dict, FeatureStor
     def save(self, data: dict) -> None:
         config = FeatureConfig(**data["config"])
         summary = build_feature_store(data["samples"], config, Path(data["frame_store"]), self._path, self._cache,
-                                      workers=int(data.get("workers", 0)))
+                                      executor=_executor(data))
         log.info("feature store %s: %d videos with flow, %d with keypoints, %d problems", self._path,
                  summary["flow_videos"], summary["keypoint_videos"], len(summary["problems"]))
 

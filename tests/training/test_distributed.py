@@ -4,20 +4,24 @@ from __future__ import annotations
 
 import json
 import pickle
+import socket
+import subprocess
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pytest
 import torch
 
 from signdistill.data.features import FeatureStore
 from signdistill.data.store import FrameStore, pack_split
 from signdistill.data.vocabulary import Vocabulary
 from signdistill.pipelines.nodes import train_recognizer
+from signdistill.training.distributed import JOB_FILE, torchrun_command, torchrun_env
 from signdistill.training.evaluate import wer_evaluator
 from signdistill.training.recipes import recognizer_recipe
 from signdistill.training.run import train_run
-from signdistill.training.spec import RunInputs, RunSpec
+from signdistill.training.spec import DDPSpec, RunInputs, RunSpec
 from signdistill.training.trainer import Trainer
 
 PARAMS = {
@@ -30,12 +34,12 @@ PARAMS = {
 }
 
 
-def _corpus(root: Path, size: int = 20) -> tuple[Path, pd.DataFrame, dict]:
+def _corpus(root: Path, size: int = 20, train: int = 6) -> tuple[Path, pd.DataFrame, dict]:
     rng = np.random.default_rng(0)
     rows, paths = [], {"train": [], "dev": []}
     frames = rng.integers(0, 255, (44, size, size, 3), dtype=np.uint8)
-    for i in range(8):
-        split = "train" if i < 6 else "dev"
+    for i in range(train + 2):
+        split = "train" if i < train else "dev"
         vid = f"v{i}"
         np.save(root / f"{vid}.npy", frames)
         paths[split].append((vid, str(root / f"{vid}.npy")))
@@ -74,6 +78,47 @@ def test_two_gloo_processes_match_one_process(tmp_path: Path) -> None:
     assert cosine > 0.999, float(cosine)  # same global batches, gradients averaged over the ranks
     assert abs(moved_two.norm() / moved_one.norm() - 1) < 1e-3
     assert two.best_epoch == 0 and len(two.history) == 1
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_two_nodes_of_two_gloo_processes_on_loopback_match_one_process(tmp_path: Path) -> None:
+    """``nnodes: 2``: the launching machine's torchrun (``train_run``) and the command it logs for the other machine,
+    here a second torchrun on the same host, meet at the rendezvous endpoint and train as 4 ranks."""
+    store, index, vocabulary = _corpus(tmp_path, train=8)
+    inputs = RunInputs(store, index.to_dict("records"), vocabulary)
+    params = json.loads(json.dumps(PARAMS))
+    params["train"]["batch_size"] = 4
+    single = recognizer_recipe(RunSpec.from_params(params, "one"), inputs)
+    start = _trainable(single.model.state_dict(), single.model).clone()
+    evaluate = wer_evaluator(single.dev_set, single.vocabulary)
+    one = Trainer(single.model, single.train_set, evaluate, single.config, tmp_path / "one").fit()
+
+    params["train"]["batch_size"] = 1  # per rank: 2 machines x 2 ranks x 1 = the single process's batch of 4
+    params["ddp"] = {"nproc_per_node": 2, "nnodes": 2, "rdzv_endpoint": f"127.0.0.1:{_free_port()}",
+                     "rdzv_id": "loopback"}
+    spec = RunSpec.from_params(params, "nodes", tmp_path)
+    # the other machine starts first and waits at the rendezvous; its ranks read the job once both have joined
+    other = subprocess.Popen(torchrun_command(spec.ddp, spec.checkpoint_dir / "ddp" / JOB_FILE), env=torchrun_env())
+    try:
+        nodes = train_run(spec, inputs).result
+        assert other.wait(timeout=300) == 0
+    finally:
+        other.kill()
+    moved_one = _trainable(one.best_state, single.model) - start
+    moved_nodes = _trainable(nodes.best_state, single.model) - start
+    assert torch.nn.functional.cosine_similarity(moved_one, moved_nodes, dim=0) > 0.999
+    assert abs(moved_nodes.norm() / moved_one.norm() - 1) < 1e-3
+    assert nodes.best_epoch == 0 and len(nodes.history) == 1
+
+
+def test_several_machines_need_a_rendezvous_endpoint() -> None:
+    with pytest.raises(ValueError, match="nnodes 2 needs rdzv_endpoint"):
+        DDPSpec(nproc_per_node=1, nnodes=2)
 
 
 SIGNKD = {

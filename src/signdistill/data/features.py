@@ -27,7 +27,8 @@ import json
 import logging
 import os
 import pickle
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field, fields
 from functools import lru_cache
 from pathlib import Path
@@ -38,8 +39,8 @@ import torch
 from signdistill.data.atomic import atomic_json, atomic_write
 from signdistill.data.corpora import SPLITS, Sample
 from signdistill.data.frames import FrameReadError, frame_size, frames_fingerprint, read_frames
-from signdistill.data.parallel import parallel_map
-from signdistill.data.store import PackedFrames, pack_split
+from signdistill.data.parallel import ExecutorSpec, executor_map
+from signdistill.data.store import PackedFrames, npy_shape, pack_split
 from signdistill.flow.quantise import quantise_flow
 from signdistill.flow.tvl1 import TVL1Params, tvl1_flow
 from signdistill.pose.layout import NUM_KEYPOINTS
@@ -58,6 +59,8 @@ class FeatureConfig:
     - ``flow``: overrides of :class:`TVL1Params` (its docstring gives the reason for every default).
     - ``flow_bound``: +-px range of the uint8 storage (20, the usual I3D/TSN convention).
     - ``flow_batch``: frame pairs per ``tvl1_flow`` call; larger batches amortise the op launches.
+    - ``flow_device``: where TV-L1 runs: ``cpu``, ``cuda``, or ``auto`` (a GPU when the worker has one; pair
+      with an executor's ``flow_resources`` so that flow jobs go to the workers that own one).
     - ``keypoints_file``: a TwoStream-style pickle to use instead of running MediaPipe.
     - ``keypoint_stride``: MediaPipe on every n-th frame, the frames between interpolated
       (:func:`signdistill.pose.holistic.interpolate_keypoints`); 1 runs it on every frame.
@@ -69,6 +72,7 @@ class FeatureConfig:
     flow: dict = field(default_factory=dict)
     flow_bound: float = 20.0
     flow_batch: int = 32
+    flow_device: str = "cpu"
     keypoints_file: str | None = None
     keypoint_stride: int = 1
     model_complexity: int = 1
@@ -134,12 +138,12 @@ def video_flow(frames: np.ndarray, config: FeatureConfig, device: str = "cpu") -
     return np.concatenate([codes, codes[-1:]])
 
 
-@lru_cache(maxsize=1)
-def _holistic(model_complexity: int, pid: int):  # noqa: ANN202 - a HolisticExtractor, imported lazily
-    """One MediaPipe graph per process (building one is slow; ``extract`` resets tracking).
+@lru_cache(maxsize=4)
+def _holistic(model_complexity: int, pid: int, thread: int):  # noqa: ANN202 - a HolisticExtractor, imported lazily
+    """One MediaPipe graph per process and thread (building one is slow; ``extract`` resets tracking).
 
     Keyed by process id, so that no process ever uses a graph built by another (a forked child inherits
-    the cache but not the graph's threads).
+    the cache but not the graph's threads), and by thread, for executors whose workers are threads.
     """
     from signdistill.pose.holistic import HolisticExtractor
 
@@ -148,7 +152,8 @@ def _holistic(model_complexity: int, pid: int):  # noqa: ANN202 - a HolisticExtr
 
 def video_keypoints(frames: np.ndarray, config: FeatureConfig) -> tuple[np.ndarray, float]:
     """MediaPipe Holistic keypoints ``[T, 133, 3]`` of RGB frames and the fraction of frames with a body."""
-    result = _holistic(config.model_complexity, os.getpid()).extract(frames, config.keypoint_stride)
+    extractor = _holistic(config.model_complexity, os.getpid(), threading.get_ident())
+    result = extractor.extract(frames, config.keypoint_stride)
     return result.keypoints, float(result.body.mean())
 
 
@@ -167,6 +172,7 @@ class _Job:
     cache_dir: Path
     frames_dir: str  # the frame store's <flow_size> directory
     with_keypoints: bool
+    with_flow: bool = True
 
 
 def _extract_one(job: _Job) -> VideoFeatures:
@@ -177,7 +183,7 @@ def _extract_one(job: _Job) -> VideoFeatures:
     flow_path = _cached(job.cache_dir, f"flow/{config.flow_size}", sample, config.flow_key(), ".npy")
     kp_path = _cached(job.cache_dir, "keypoints", sample, config.keypoint_key(), ".npz")
     try:
-        if not flow_path.exists():
+        if job.with_flow and not flow_path.exists():
             packed = _packed(job.frames_dir, sample.split)
             if sample.id not in packed:
                 out.problems.append(f"not in the frame store at size {config.flow_size} (see the preprocess report)")
@@ -186,9 +192,9 @@ def _extract_one(job: _Job) -> VideoFeatures:
             if len(frames) < 2:
                 out.problems.append(f"too few frames for optical flow ({len(frames)})")
             else:
-                codes = video_flow(np.asarray(frames), config)
+                codes = video_flow(np.asarray(frames), config, _flow_device(config.flow_device))
                 atomic_write(flow_path, lambda tmp: np.save(tmp, codes), ".tmp.npy")
-        if flow_path.exists():
+        if job.with_flow and flow_path.exists():
             out.flow = str(flow_path)
         if job.with_keypoints:
             if not kp_path.exists():
@@ -206,26 +212,65 @@ def _extract_one(job: _Job) -> VideoFeatures:
     return out
 
 
+def _flow_device(device: str) -> str:
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    return device
+
+
 def compute_features(samples: Sequence[Sample], config: FeatureConfig, frame_store: Path, cache_dir: Path,
-                     workers: int = 0, progress: bool = True) -> list[VideoFeatures]:
-    """Every sample's flow (and MediaPipe keypoints unless a keypoints file is given), on all cores."""
+                     workers: int = 0, progress: bool = True, executor: ExecutorSpec | None = None,
+                     keypoints: bool = True) -> list[VideoFeatures]:
+    """Every sample's flow (and MediaPipe keypoints unless a keypoints file is given or ``keypoints`` is off),
+    on all cores or on ``executor``.
+
+    An executor with ``flow_resources`` gets flow and keypoints as separate jobs, so that only flow waits
+    for the workers that hold those resources (a GPU).
+    """
+    executor = executor or ExecutorSpec(workers=workers)
     frames_dir = str(Path(frame_store) / str(config.flow_size))
-    with_keypoints = config.keypoints_file is None
-    jobs = [_Job(s, config, Path(cache_dir), frames_dir, with_keypoints) for s in samples]
+    with_keypoints = keypoints and config.keypoints_file is None
     desc = "flow+keypoints" if with_keypoints else "flow"
-    # spawn, not fork: a MediaPipe graph built earlier in this process would abort a forked child
-    return list(parallel_map(_extract_one, jobs, workers, desc, progress, start_method="spawn"))
+
+    def run(with_flow: bool, with_kp: bool, what: str, resources: dict | None = None) -> list[VideoFeatures]:
+        jobs = [_Job(s, config, Path(cache_dir), frames_dir, with_kp, with_flow) for s in samples]
+        # spawn, not fork: a MediaPipe graph built earlier in this process would abort a forked child
+        return list(executor_map(_extract_one, jobs, executor, what, progress, "spawn", resources))
+
+    if not (executor.kind == "dask" and executor.flow_resources and with_keypoints):
+        return run(True, with_keypoints, desc, executor.flow_resources)
+    flows = run(True, False, "flow", executor.flow_resources)
+    for flow, pose in zip(flows, run(False, True, "keypoints"), strict=True):
+        flow.keypoints, flow.person_fraction = pose.keypoints, pose.person_fraction
+        flow.problems += pose.problems
+    return flows
 
 
-def _mediapipe_keypoints(results: list[VideoFeatures]) -> dict:
-    table = {}
+def _mediapipe_keypoints(results: list[VideoFeatures]) -> Iterator[tuple[str, dict]]:
+    """Each video's cached keypoints in turn (the pickle is written from these one batch at a time)."""
     for r in results:
         if r.keypoints is None:
             continue
         with np.load(r.keypoints) as cached:
-            table[r.id] = {"keypoints": cached["keypoints"].astype(np.float32),
-                           "frame_size": tuple(int(v) for v in cached["frame_size"])}
-    return table
+            yield r.id, {"keypoints": cached["keypoints"].astype(np.float32),
+                         "frame_size": tuple(int(v) for v in cached["frame_size"])}
+
+
+class _StreamedDict:
+    """Pickles as a plain ``dict`` whose items come from an iterator: pickle writes them in batches, so the
+    whole table is never in memory (a PHOENIX-scale keypoints table is over a gigabyte)."""
+
+    def __init__(self, items: Iterator[tuple[str, dict]]) -> None:
+        self._items = items
+        self.count = 0
+
+    def _counted(self) -> Iterator[tuple[str, dict]]:
+        for item in self._items:
+            self.count += 1
+            yield item
+
+    def __reduce__(self) -> tuple:
+        return dict, (), None, None, self._counted()
 
 
 def supplied_keypoints(path: Path, results: list[VideoFeatures], samples: dict[str, Sample],
@@ -255,24 +300,33 @@ def supplied_keypoints(path: Path, results: list[VideoFeatures], samples: dict[s
 
 
 def _write_pickle(path: Path, payload: object) -> None:
-    atomic_write(path, lambda tmp: tmp.write_bytes(pickle.dumps(payload, protocol=pickle.HIGHEST_PROTOCOL)))
+    def dump(tmp: Path) -> None:
+        with open(tmp, "wb") as handle:  # straight to the file: a streamed payload is never whole in memory
+            pickle.dump(payload, handle, protocol=pickle.HIGHEST_PROTOCOL)
+
+    atomic_write(path, dump)
 
 
 def build_feature_store(samples: Sequence[Sample], config: FeatureConfig, frame_store: Path, store_dir: Path,
-                        cache_dir: Path, workers: int = 0, progress: bool = True) -> dict:
-    """Compute (cached) and pack every split's flow and keypoints; returns a summary with the problems."""
+                        cache_dir: Path, workers: int = 0, progress: bool = True,
+                        executor: ExecutorSpec | None = None) -> dict:
+    """Compute (cached, on ``executor``: default the process pool of ``workers``) and pack every split's flow
+    and keypoints; returns a summary with the problems."""
     store_dir = Path(store_dir)
-    results = compute_features(samples, config, frame_store, cache_dir, workers, progress)
+    results = compute_features(samples, config, frame_store, cache_dir, workers, progress, executor)
     by_id = {s.id: s for s in samples}
     for split in SPLITS:
         members = [(r.id, r.flow) for r in results if r.split == split and r.flow]
         pack_split(members, store_dir / "flow" / str(config.flow_size), split)
     if config.keypoints_file:
-        lengths = {r.id: len(np.load(r.flow, mmap_mode="r")) for r in results if r.flow}
+        lengths = {r.id: npy_shape(Path(r.flow))[0] for r in results if r.flow}
         keypoints = supplied_keypoints(Path(config.keypoints_file), results, by_id, lengths)
+        _write_pickle(store_dir / "keypoints.pkl", keypoints)
+        keypoint_videos = len(keypoints)
     else:
-        keypoints = _mediapipe_keypoints(results)
-    _write_pickle(store_dir / "keypoints.pkl", keypoints)
+        streamed = _StreamedDict(_mediapipe_keypoints(results))
+        _write_pickle(store_dir / "keypoints.pkl", streamed)
+        keypoint_videos = streamed.count
     problems = [{"id": r.id, "split": r.split, "path": str(by_id[r.id].source), "reason": reason}
                 for r in results for reason in r.problems]
     for problem in problems:
@@ -280,7 +334,7 @@ def build_feature_store(samples: Sequence[Sample], config: FeatureConfig, frame_
     fractions = [r.person_fraction for r in results if not np.isnan(r.person_fraction)]
     summary = {
         "videos": len(results), "flow_videos": sum(r.flow is not None for r in results),
-        "keypoint_videos": len(keypoints), "flow_size": config.flow_size,
+        "keypoint_videos": keypoint_videos, "flow_size": config.flow_size,
         "keypoints_source": config.keypoints_file or (f"mediapipe holistic (complexity {config.model_complexity}, "
                                                       f"every {config.keypoint_stride}. frame)"),
         "mean_person_fraction": float(np.mean(fractions)) if fractions else None,

@@ -22,7 +22,7 @@ import numpy as np
 from signdistill.data.atomic import atomic_json, atomic_write
 from signdistill.data.corpora import SPLITS, Problem, Sample, problems_to_records
 from signdistill.data.frames import FrameReadError, frames_fingerprint, read_frames
-from signdistill.data.parallel import parallel_map
+from signdistill.data.parallel import ExecutorSpec, executor_map
 
 log = logging.getLogger(__name__)
 
@@ -73,13 +73,16 @@ def _decode_one(job: tuple[Sample, tuple[int, ...], Path]) -> tuple[str, dict[in
 
 
 def decode_to_cache(samples: Sequence[Sample], sizes: Sequence[int], cache_dir: Path, workers: int = 0,
-                    progress: bool = True) -> tuple[dict[str, dict[int, str]], list[Problem]]:
-    """Decode every sample (all cores) into the per-video cache; unreadable videos become problems."""
+                    progress: bool = True, executor: ExecutorSpec | None = None,
+                    ) -> tuple[dict[str, dict[int, str]], list[Problem]]:
+    """Decode every sample (all cores, or ``executor``) into the per-video cache; unreadable videos become
+    problems."""
     jobs = [(s, tuple(sizes), Path(cache_dir)) for s in samples]
     by_id = {s.id: s for s in samples}
     cached: dict[str, dict[int, str]] = {}
     problems: list[Problem] = []
-    for sample_id, result in parallel_map(_decode_one, jobs, workers, "decode+resize", progress):
+    executor = executor or ExecutorSpec(workers=workers)
+    for sample_id, result in executor_map(_decode_one, jobs, executor, "decode+resize", progress):
         if isinstance(result, str):
             sample = by_id[sample_id]
             log.warning("%s (%s): %s", sample_id, sample.split, result)
@@ -92,31 +95,48 @@ def decode_to_cache(samples: Sequence[Sample], sizes: Sequence[int], cache_dir: 
 def pack_split(paths: Sequence[tuple[str, str]], out_dir: Path, split: str) -> dict:
     """Concatenate cached videos into ``<split>.frames`` + ``<split>.index.json`` (atomically).
 
-    Skipped when the existing pack was made from exactly the same cached videos.
+    One video in memory at a time, appended to the file, so memory stays flat however large the split.
+    Skipped when the existing pack was made from exactly the same cached videos (their cache file names carry
+    the content key, so the pack does not depend on where the cache lives).
     """
     out_dir.mkdir(parents=True, exist_ok=True)
-    key = hashlib.sha1("\n".join(f"{i}:{p}" for i, p in paths).encode()).hexdigest()
+    key = hashlib.sha1("\n".join(f"{i}:{Path(p).name}" for i, p in paths).encode()).hexdigest()
     index_path = out_dir / f"{split}.index.json"
     if index_path.exists() and (out_dir / f"{split}.frames").exists():
         existing = json.loads(index_path.read_text())
         if existing.get("key") == key:
             return existing
-    arrays = [(sample_id, np.load(path, mmap_mode="r")) for sample_id, path in paths]
-    frame_shape = list(arrays[0][1].shape[1:]) if arrays else [0, 0, 3]
-    total = sum(len(a) for _, a in arrays)
-    data_tmp = out_dir / f"{split}.frames.tmp"
-    packed = np.lib.format.open_memmap(data_tmp, mode="w+", dtype=np.uint8, shape=(max(total, 1), *frame_shape))
+    shapes = [(sample_id, path, npy_shape(Path(path))) for sample_id, path in paths]
+    frame_shape = list(shapes[0][2][1:]) if shapes else [0, 0, 3]
+    for _, path, shape in shapes:
+        if list(shape[1:]) != frame_shape:
+            raise ValueError(f"{path}: frames of shape {list(shape[1:])}, the split's others are {frame_shape}")
+    total = sum(shape[0] for _, _, shape in shapes)
     offsets, offset = {}, 0
-    for sample_id, array in arrays:
-        packed[offset:offset + len(array)] = array
-        offsets[sample_id] = [offset, len(array)]
-        offset += len(array)
-    packed.flush()
-    del packed
+    data_tmp = out_dir / f"{split}.frames.tmp"
+    with open(data_tmp, "wb") as out:
+        header = {"descr": np.lib.format.dtype_to_descr(np.dtype(np.uint8)), "fortran_order": False,
+                  "shape": (max(total, 1), *frame_shape)}
+        np.lib.format.write_array_header_1_0(out, header)
+        for sample_id, path, shape in shapes:
+            out.write(np.ascontiguousarray(np.load(path), dtype=np.uint8).data)
+            offsets[sample_id] = [offset, shape[0]]
+            offset += shape[0]
+        if total == 0:  # an empty split still holds one (zero) frame, so that it memory-maps
+            out.write(bytes(int(np.prod(frame_shape))))
     os.replace(data_tmp, out_dir / f"{split}.frames")
     index = {"split": split, "frame_shape": frame_shape, "num_frames": total, "videos": offsets, "key": key}
     atomic_json(index_path, index)
     return index
+
+
+def npy_shape(path: Path) -> tuple[int, ...]:
+    """The array shape in a ``.npy`` file's header, without reading its data."""
+    with open(path, "rb") as handle:
+        version = np.lib.format.read_magic(handle)
+        read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+        shape, _, _ = read_header(handle)
+    return tuple(shape)
 
 
 class PackedFrames:
@@ -160,9 +180,11 @@ class FrameStore:
 
 
 def build_frame_store(samples: Sequence[Sample], sizes: Sequence[int], store_dir: Path, cache_dir: Path,
-                      workers: int = 0, progress: bool = True) -> tuple[dict, list[Problem]]:
-    """Decode (cached) and pack every split at every size; returns a summary and the problems found."""
-    cached, problems = decode_to_cache(samples, sizes, cache_dir, workers, progress)
+                      workers: int = 0, progress: bool = True, executor: ExecutorSpec | None = None,
+                      ) -> tuple[dict, list[Problem]]:
+    """Decode (cached, on ``executor``: default the process pool of ``workers``) and pack every split at every
+    size; returns a summary and the problems found."""
+    cached, problems = decode_to_cache(samples, sizes, cache_dir, workers, progress, executor)
     summary: dict = {"sizes": list(sizes), "splits": {}}
     for split in SPLITS:
         members = [s for s in samples if s.split == split and s.id in cached]

@@ -3,16 +3,18 @@
 ``launch_run`` persists what the run needs (its spec and inputs: paths, index, vocabulary, the teacher's
 package) under ``<checkpoint_dir>/ddp``, starts ``torchrun`` over ``training.ddp_rank`` and reads back the result
 that rank 0 writes; every rank rebuilds the same spec and inputs and trains through ``train_run``. The backend is
-NCCL on GPUs and gloo on CPUs. For several machines, run the same ``torchrun`` command with
-``--nnodes``/``--rdzv-endpoint`` on each (see ``torchrun --help``); the job folder and the data must be on shared
-storage.
+NCCL on GPUs and gloo on CPUs. For several machines (``ddp: {nnodes: N, rdzv_endpoint: host:port}``), the launch
+logs the ``torchrun`` command (``torchrun_command``) to run on each other machine; the job folder and the data must
+be on shared storage (docs/scaling.md).
 """
 
 from __future__ import annotations
 
 import csv
 import json
+import logging
 import os
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -21,10 +23,11 @@ import torch.distributed as dist
 
 from signdistill.data.features import FeatureStore
 from signdistill.training.checkpoint import load_checkpoint, save_atomic
-from signdistill.training.spec import RunInputs, RunSpec
+from signdistill.training.spec import DDPSpec, RunInputs, RunSpec
 from signdistill.training.trainer import TrainResult
 
 JOB_FILE = "job.json"
+log = logging.getLogger(__name__)
 
 
 def in_process_group() -> bool:
@@ -61,15 +64,31 @@ def read_job(path: Path) -> tuple[RunSpec, RunInputs, Path]:
     return RunSpec.from_params(job["params"], job["name"]), inputs, Path(job["workdir"])
 
 
+def torchrun_command(ddp: DDPSpec, job: Path) -> list[str]:
+    """The ``torchrun`` command that trains ``job`` over ``ddp``'s processes: on one machine, or the same
+    command on each of ``ddp.nnodes`` machines, meeting at ``ddp.rdzv_endpoint`` (c10d rendezvous)."""
+    command = [sys.executable, "-m", "torch.distributed.run", f"--nproc-per-node={ddp.nproc_per_node}",
+               f"--nnodes={ddp.nnodes}"]
+    if ddp.nnodes == 1:
+        command.append("--standalone")
+    else:
+        command += ["--rdzv-backend=c10d", f"--rdzv-endpoint={ddp.rdzv_endpoint}", f"--rdzv-id={ddp.rdzv_id}"]
+    return [*command, "-m", "signdistill.training.ddp_rank", str(job)]
+
+
+def torchrun_env() -> dict[str, str]:
+    return {**os.environ, "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1")}
+
+
 def launch_run(spec: RunSpec, inputs: RunInputs) -> TrainResult:
     """Train ``spec`` with ``torchrun`` over ``spec.ddp``'s processes; returns rank 0's result."""
     workdir = spec.checkpoint_dir / "ddp"
     job = write_job(spec, inputs, workdir)
-    nnodes = spec.ddp.nnodes
-    command = [sys.executable, "-m", "torch.distributed.run", f"--nproc-per-node={spec.ddp.nproc_per_node}",
-               f"--nnodes={nnodes}", "--standalone" if nnodes == 1 else "--rdzv-backend=c10d", "-m",
-               "signdistill.training.ddp_rank", str(job)]
-    subprocess.run(command, check=True, env={**os.environ, "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1")})
+    command = torchrun_command(spec.ddp, job)
+    if spec.ddp.nnodes > 1:
+        log.info("waiting for %d more machines; on each, with %s on shared storage, run: %s",
+                 spec.ddp.nnodes - 1, workdir, shlex.join(["python", *command[1:]]))
+    subprocess.run(command, check=True, env=torchrun_env())
     result = load_checkpoint(workdir / "result.pt")
     if result is None:
         raise RuntimeError(f"torchrun finished without a result in {workdir}")

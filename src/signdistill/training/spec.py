@@ -20,10 +20,21 @@ DEFAULT_CHECKPOINT_ROOT = DATA.checkpoints
 
 @dataclass(frozen=True)
 class DDPSpec:
-    """Processes per machine and machines; more than one process: the run is trained by ``torchrun`` (DDP)."""
+    """Processes per machine and machines; more than one process: the run is trained by ``torchrun`` (DDP).
+
+    With ``nnodes`` > 1, ``rdzv_endpoint`` (``host:port`` on the launching machine, reachable from the others)
+    is where the machines meet, under the job name ``rdzv_id``; every other machine runs the ``torchrun`` command
+    that the launch logs (docs/scaling.md).
+    """
 
     nproc_per_node: int = 1
     nnodes: int = 1
+    rdzv_endpoint: str = ""
+    rdzv_id: str = "signdistill"
+
+    def __post_init__(self) -> None:
+        if self.nnodes > 1 and not self.rdzv_endpoint:
+            raise ValueError(f"ddp: nnodes {self.nnodes} needs rdzv_endpoint (host:port of the launching machine)")
 
     @property
     def distributed(self) -> bool:

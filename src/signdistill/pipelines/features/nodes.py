@@ -8,6 +8,7 @@ import pandas as pd
 
 from signdistill.data.corpora import CorpusIndex
 from signdistill.data.features import FeatureConfig, FeatureStore
+from signdistill.data.parallel import ExecutorSpec
 from signdistill.data.store import FrameStore
 
 
@@ -21,7 +22,8 @@ def plan_features(index: pd.DataFrame, corpus: CorpusIndex, frame_store: FrameSt
     keep = set(index.id) - failed
     samples = [s for s in corpus.samples if s.id in keep]
     return {"samples": samples, "config": dataclasses.asdict(feature_config(params)),
-            "frame_store": str(frame_store.root), "workers": int(params.get("workers", 0))}
+            "frame_store": str(frame_store.root),
+            "executor": ExecutorSpec.from_params(params.get("executor"), int(params.get("workers", 0))).to_params()}
 
 
 def features_report(feature_store: FeatureStore) -> dict:

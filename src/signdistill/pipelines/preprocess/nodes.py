@@ -8,6 +8,7 @@ from collections import Counter
 import pandas as pd
 
 from signdistill.data.corpora import SPLITS, CorpusIndex, problems_to_records
+from signdistill.data.parallel import ExecutorSpec
 from signdistill.data.store import FrameStore, too_short_reason
 from signdistill.data.vocabulary import Vocabulary
 from signdistill.errors import InputError
@@ -57,7 +58,8 @@ def plan_frame_store(index: pd.DataFrame, corpus: CorpusIndex, preprocess: dict)
     keep = set(index.id)
     samples = [s for s in corpus.samples if s.id in keep]
     sizes = sorted({int(v) for v in preprocess["resolutions"].values()})
-    return {"samples": samples, "sizes": sizes, "workers": int(preprocess.get("workers", 0))}
+    executor = ExecutorSpec.from_params(preprocess.get("executor"), int(preprocess.get("workers", 0)))
+    return {"samples": samples, "sizes": sizes, "executor": executor.to_params()}
 
 
 def preprocess_report(corpus: CorpusIndex, index: pd.DataFrame, vocabulary: dict, excluded: list[dict],

@@ -1,0 +1,55 @@
+"""The scaling benchmark's arithmetic: k of cost ~ N^k, the fit per stage, and the estimates it renders."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from signdistill.benchmarks._scaling_estimate import BEGIN, END, render_estimates, write_doc_section
+from signdistill.benchmarks.scaling import exponent, fit, split_sizes
+
+
+def _result(per_video_seconds: float, power: float) -> dict:
+    sizes = [10, 20, 40]
+    runs = [{"videos": n, "frames": 100 * n,
+             "stages": {stage: {"seconds": per_video_seconds * n ** power, "disk_bytes": 1000 * n,
+                                "peak_rss_bytes": 2**30} for stage in ("frames", "tvl1", "mediapipe")}}
+            for n in sizes]
+    return {"settings": "paper", "cpus": 2, "workers": 2, "frame_size": [210, 260], "sizes": sizes, "runs": runs,
+            "executors": {"dask_speedup_2_vs_1": 1.6},
+            "stage_settings": {"preprocess": {"resolutions": {"teacher": 256, "flow": 128}},
+                               "features": {"flow_size": 128, "keypoint_stride": 1}}}
+
+
+def test_exponent_of_linear_and_quadratic_costs() -> None:
+    assert exponent([10, 20, 40], [1.0, 2.0, 4.0]) == pytest.approx(1.0)
+    assert exponent([10, 20, 40], [1.0, 4.0, 16.0]) == pytest.approx(2.0)
+    assert exponent([10], [1.0]) is None
+
+
+def test_fit_reports_k_and_memory_growth_per_stage() -> None:
+    fitted = fit(_result(0.5, 1.2)["runs"], ["frames", "tvl1"])
+    assert fitted["tvl1"]["k_seconds"] == pytest.approx(1.2)
+    assert fitted["frames"]["k_bytes"] == pytest.approx(1.0)
+    assert fitted["frames"]["rss_largest_over_smallest"] == 1.0
+
+
+def test_estimates_scale_per_frame_costs_and_replace_the_doc_section(tmp_path: Path) -> None:
+    text = render_estimates([_result(0.5, 1.0)], ["measured.json"])
+    # 0.5 s per video of 100 frames on 2 workers at efficiency 0.8: 8 ms per frame for one worker;
+    # PHOENIX-2014's 800,000 frames on 2 cores: 800000 * 0.008 / (2 * 0.8) / 3600 hours
+    row = next(line for line in text.splitlines() if line.startswith("| PHOENIX-2014 | 800,000 | tvl1 |"))
+    assert row.split(" | ")[3] == f"{800000 * 0.008 / 1.6 / 3600:,.1f}"
+    assert "unmeasured" in text
+    doc = tmp_path / "scaling.md"
+    doc.write_text(f"intro\n\n{BEGIN}\nold\n{END}\n\nafter\n")
+    write_doc_section(doc, text)
+    written = doc.read_text()
+    assert "old" not in written and written.startswith("intro") and written.endswith("after\n")
+    assert written.count(BEGIN) == 1
+
+
+def test_held_out_splits_are_a_tenth_each() -> None:
+    assert split_sizes(40) == {"train": 32, "dev": 4, "test": 4}
+    assert split_sizes(3) == {"train": 1, "dev": 1, "test": 1}
