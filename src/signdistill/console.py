@@ -33,7 +33,7 @@ from signdistill.console_inputs import (
 # it, its name the module's with "-" for "_" (either is accepted). A new benchmark is added here.
 BENCHMARKS = ("crosschecks", "data_speed",
               "distill_cost", "flow", "gsba_accuracy", "heatmaps", "loss_scales", "mediapipe_synthsign", "method_seeds",
-              "signkd_latency", "step_times", "time_to_accuracy", "windowed_decoding")
+              "signkd_latency", "startup", "step_times", "time_to_accuracy", "windowed_decoding")
 
 
 class _Benchmarks(TyperGroup):

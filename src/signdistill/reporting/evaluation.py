@@ -5,13 +5,8 @@ from __future__ import annotations
 
 import matplotlib.pyplot as plt
 import pandas as pd
-import torch
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
-
-from signdistill.metrics.efficiency import profile_model
-from signdistill.models.registry import inference_network, load_recognizer
-from signdistill.training.evaluate import score_splits
 
 
 def hypotheses_text(hypotheses: dict[str, dict[str, str]]) -> str:
@@ -23,6 +18,8 @@ def hypotheses_text(hypotheses: dict[str, dict[str, str]]) -> str:
 def wer_tables(hypotheses: dict[str, dict[str, str]], index: pd.DataFrame, params: dict) -> tuple[pd.DataFrame, dict]:
     """Per-signer WER table (CSV) and the overall numbers (MLflow metrics)."""
     rows, metrics = [], {}
+    from signdistill.training.evaluate import score_splits  # torch: imported by the node that runs, not at start-up
+
     for split, scores in score_splits(hypotheses, index.to_dict("records"), params["rules"]).items():
         for key in ("wer", "sub", "del", "ins"):
             metrics[f"{split}_{key}"] = {"value": float(scores[key]), "step": 0}
@@ -62,6 +59,11 @@ def efficiency_table(package: dict, params: dict) -> pd.DataFrame:
     """Parameters, MACs and measured latency of the network for one clip at the model's input resolution
     (feature streams, when the model reads them, as ready inputs: their extraction is not included), of the
     inference network only (``inference_network``: CTCA's training-only branches are not counted)."""
+    import torch
+
+    from signdistill.metrics.efficiency import profile_model
+    from signdistill.models.registry import inference_network, load_recognizer
+
     model = inference_network(load_recognizer(package))
     size = int(package["data"].get("resize") or package["data"]["crop"])
     frames = int(params["profile_frames"])
