@@ -212,10 +212,13 @@ def results(reporting: Path = typer.Option(Path("data/08_reporting"), metavar="P
 
 
 def model_names() -> list[str]:
-    """The networks ``profile`` builds (``models.registry.MODEL_BUILDERS``)."""
-    from signdistill.models.registry import MODEL_BUILDERS
-
-    return sorted(MODEL_BUILDERS)
+    """The networks ``profile`` builds: the keys of ``models.registry.MODEL_BUILDERS``, read from its source so
+    that ``profile --help`` does not import torch and every model."""
+    spec = importlib.util.find_spec("signdistill.models.registry")
+    for node in ast.walk(ast.parse(Path(spec.origin).read_text())):
+        if isinstance(node, ast.AnnAssign | ast.Assign) and "MODEL_BUILDERS" in ast.unparse(node).split("=")[0]:
+            return sorted(key.value for key in node.value.keys)
+    raise LookupError("signdistill.models.registry defines no MODEL_BUILDERS")
 
 
 class _ProfileCommand(TyperCommand):
