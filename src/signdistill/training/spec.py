@@ -5,7 +5,6 @@ trains a run from these two."""
 from __future__ import annotations
 
 import dataclasses
-import re
 import types
 import typing
 from dataclasses import dataclass, field
@@ -16,6 +15,7 @@ from signdistill.data.features import FeatureStore
 from signdistill.errors import InputError
 from signdistill.models.registry import recognizer_config
 from signdistill.paths import DATA
+from signdistill.training.seeds import seed_run_name
 from signdistill.training.trainer import TrainConfig
 
 DEFAULT_CHECKPOINT_ROOT = DATA.checkpoints
@@ -164,17 +164,6 @@ class RunSpec:
     def data_view(self) -> dict[str, Any]:
         """The input a model sees, as its package records it."""
         return data_view(self.to_params())
-
-
-def seed_run_name(run: str, seed: int) -> str:
-    """``smkd``, 3 -> ``smkd_seed3``: the namespace, model file and checkpoint folder of one seed of a run."""
-    return f"{run}_seed{int(seed)}"
-
-
-def split_seed_run(name: str) -> tuple[str, int | None]:
-    """``smkd_seed3`` -> (``smkd``, 3); a name without a seed suffix -> (name, None)."""
-    match = re.fullmatch(r"(.+)_seed(\d+)", name)
-    return (match.group(1), int(match.group(2))) if match else (name, None)
 
 
 def check_types(spec: type, values: dict[str, Any], prefix: str) -> None:
