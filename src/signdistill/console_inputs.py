@@ -51,7 +51,7 @@ def device_problem(name: str) -> str | None:
     except RuntimeError:
         return f"unknown device {name!r} (cpu | cuda | cuda:N)"
     if device.type == "cuda" and not torch.cuda.is_available():
-        return f"device {name!r}: this machine has no CUDA device"
+        return f"device {name!r}: CUDA is not available here (torch.cuda.is_available() is false)"
     return None
 
 
