@@ -1,8 +1,5 @@
-"""The ``signdistill`` command: entry points that are not a pipeline run (``cli.py`` is Kedro's name).
-
-Bad input (a file missing, empty, truncated or of the wrong kind, a number out of range) is answered with one
-line, ``error: ...`` naming the file or option and the problem, and exit status 2.
-"""
+"""The ``signdistill`` command: entry points that are not a pipeline run (``cli.py`` is Kedro's name). Bad input
+gets one line, ``error: ...`` naming the file or option and the problem, and exit status 2 (``console_inputs``)."""
 
 from __future__ import annotations
 
@@ -15,11 +12,11 @@ from pathlib import Path
 
 import click
 import typer
-from typer._click.exceptions import NoArgsIsHelpError, UsageError  # typer's own click, whose errors it raises
 from typer.core import TyperCommand, TyperGroup
 
 from signdistill.benchmarks._cli import JSON_HELP, print_payload
 from signdistill.console_inputs import (
+    OneLineErrors,
     device_problem,
     fail,
     features_for,
@@ -31,9 +28,9 @@ from signdistill.console_inputs import (
 
 # Every benchmark, a module of signdistill.benchmarks that exposes a typer `app`: `signdistill bench <name>` runs
 # it, its name the module's with "-" for "_" (either is accepted). A new benchmark is added here.
-BENCHMARKS = ("crosschecks", "data_speed",
-              "distill_cost", "flow", "gsba_accuracy", "heatmaps", "loss_scales", "mediapipe_synthsign", "method_seeds",
-              "signkd_latency", "startup", "step_times", "time_to_accuracy", "windowed_decoding")
+BENCHMARKS = ("crosschecks", "data_speed", "distill_cost", "flow", "gsba_accuracy", "heatmaps", "loss_scales",
+              "mediapipe_synthsign", "method_seeds", "signkd_latency", "startup", "step_times", "time_to_accuracy",
+              "windowed_decoding")
 
 
 class _Benchmarks(TyperGroup):
@@ -65,21 +62,8 @@ def _docstring_summary(module: str) -> str:
     return " ".join((doc or "").split("\n\n")[0].split())
 
 
-class _OneLineErrors(TyperGroup):
-    """A misused option or argument of any subcommand (``--fps 0``, an unknown command) gets one line, as bad
-    input does, rather than the usage block and a hint."""
-
-    def invoke(self, ctx: click.Context) -> object:
-        try:
-            return super().invoke(ctx)
-        except NoArgsIsHelpError:
-            raise
-        except UsageError as err:
-            fail(err.format_message(), err)
-
-
 # Plain help (no rich panels): value options show a name (PATH, N), never a <type> tag, and flags show nothing.
-app = typer.Typer(cls=_OneLineErrors,
+app = typer.Typer(cls=OneLineErrors,
                   help="SignDistill: continuous sign language recognition with knowledge distillation.",
                   no_args_is_help=True, rich_markup_mode=None, add_completion=False)
 bench = typer.Typer(cls=_Benchmarks, no_args_is_help=True, rich_markup_mode=None,

@@ -7,12 +7,29 @@ import os
 from pathlib import Path
 from typing import NoReturn
 
+import click
 import typer
+from typer._click.exceptions import NoArgsIsHelpError, UsageError  # typer's own click, whose errors it raises
+from typer.core import TyperGroup
 
 # OpenCV and its FFmpeg print their own lines for a file they cannot read ("moov atom not found"); the command
 # says what is wrong in its one line instead (read when cv2 is first imported).
 os.environ.setdefault("OPENCV_LOG_LEVEL", "ERROR")
 os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
+
+
+class OneLineErrors(TyperGroup):
+    """A misused option or argument of any subcommand (``--fps 0``, an unknown command) gets one line, as bad
+    input does, rather than the usage block and a hint."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except NoArgsIsHelpError:
+            raise
+        except UsageError as err:
+            fail(err.format_message(), err)
+
 
 def fail(message: str, cause: BaseException | None = None) -> NoReturn:
     """Stop a command on bad input: ``error: <message>`` on stderr, exit status 2."""
