@@ -5,15 +5,18 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import yaml
 from kedro.config import MissingConfigException
 
 from signdistill.config import SignDistillConfigLoader
 
 CONF = Path(__file__).resolve().parents[1] / "conf"
+QUICK_EPOCHS = yaml.safe_load((CONF / "quick/quick.yml").read_text())["epochs"]
 
 
-def _loader(env: str) -> SignDistillConfigLoader:
-    loader = SignDistillConfigLoader(str(CONF), env=env, base_env="base", default_run_env="local")
+def _loader(env: str, runtime_params: dict | None = None) -> SignDistillConfigLoader:
+    loader = SignDistillConfigLoader(str(CONF), env=env, base_env="base", default_run_env="local",
+                                     runtime_params=runtime_params)
     loader.config_patterns["mlflow"] = ["mlflow*", "mlflow*/**"]  # as kedro-mlflow registers it
     return loader
 
@@ -44,7 +47,7 @@ def test_quick_env_trains_every_run_briefly_on_tiny_under_its_own_root() -> None
     params = quick["parameters"]
     sections = dict(_train_sections(params))
     assert len(sections) > 30 and {"smkd_ws", "teacher_res", "signkd_teacher"} <= {k.split(".")[0] for k in sections}
-    assert all(section["train"]["epochs"] == 1 for section in sections.values())
+    assert {section["train"]["epochs"] for section in sections.values()} == {QUICK_EPOCHS}
     assert all(section["checkpoint_dir"].startswith("data/quick/") for section in sections.values()
                if "checkpoint_dir" in section)
     assert params["checkpoint_root"] == "data/quick/06_models/checkpoints"  # the runs that say no checkpoint_dir
@@ -57,6 +60,37 @@ def test_quick_env_trains_every_run_briefly_on_tiny_under_its_own_root() -> None
     assert base["parameters"]["smkd_ws"]["recognizer"]["train"]["epochs"] == 24
     assert base["catalog"]["corpus"]["path"] == "data/01_raw/synthsign"
     assert base["mlflow"]["tracking"]["experiment"]["name"] == "signdistill"
+
+
+@pytest.mark.parametrize("env", ["local", "quick", "phoenix2014"])
+def test_runtime_params_merge_into_nested_sections_in_every_env(env: str) -> None:
+    """``--params smkd.recognizer.train.lr=0.01`` changes that one key, whichever environment defines what."""
+    overrides = {"smkd": {"recognizer": {"train": {"lr": 0.01}}}, "synth": {"seed": 7}, "new_key": 1}
+    plain, changed = _loader(env)["parameters"], _loader(env, overrides)["parameters"]
+    assert changed["smkd"]["recognizer"]["train"]["lr"] == 0.01
+    assert changed["synth"]["seed"] == 7 and changed["new_key"] == 1
+    plain["smkd"]["recognizer"]["train"]["lr"], plain["synth"]["seed"], plain["new_key"] = 0.01, 7, 1
+    assert changed == plain  # nothing else moved: the environment's own `synth` (quick) kept its other keys
+
+
+def test_quick_epochs_are_a_default_that_params_override() -> None:
+    params = _loader("quick", {"smkd": {"recognizer": {"train": {"epochs": 7}}}})["parameters"]
+    assert params["smkd"]["recognizer"]["train"]["epochs"] == 7
+    assert params["smkd_ws"]["recognizer"]["train"]["epochs"] == QUICK_EPOCHS
+    assert params["checkpoint_root"].startswith("data/quick/")
+
+
+def test_run_spec_names_the_run_and_key_of_a_wrongly_typed_value() -> None:
+    from signdistill.errors import InputError
+    from signdistill.training.spec import RunSpec
+
+    section = _loader("quick", {"smkd": {"recognizer": {"train": {"epochs": "abc"}}}})["parameters"]["smkd"]
+    with pytest.raises(InputError, match=r"^run 'smkd': train.epochs must be an integer, got 'abc'$"):
+        RunSpec.from_params(section["recognizer"], "smkd")
+    for key, value, says in [("crop", "36", "crop must be an integer"), ("flip", "yes", "flip must be true or false"),
+                             ("crop_scale", [0.5], "crop_scale must be a list of 2 numbers or null")]:
+        with pytest.raises(InputError, match=f"^run 'smkd': {says}, got"):
+            RunSpec.from_params({**section["recognizer"], key: value}, "smkd")
 
 
 PAPER_RULES = {"phoenix2014": "phoenix2014", "phoenix2014t": "phoenix2014t", "csl_daily": "none"}

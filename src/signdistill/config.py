@@ -5,7 +5,7 @@ everything it writes under its own data root, so that trying a pipeline never to
 data, models or checkpoints::
 
     data_root: data/quick         # every "data/..." path of the catalog and the parameters moves here
-    epochs: 1                     # every run's train.epochs
+    epochs: 3                     # every run's train.epochs, unless ``--params`` says otherwise
     mlflow_experiment: signdistill_quick
 
 The rest of the environment (the ``tiny`` SynthSign preset, cheaper evaluation) is ordinary parameter files.
@@ -18,6 +18,10 @@ only base and one environment)::
 so that ``conf/phoenix2014`` holds only what differs: its catalog and its ``globals.yml`` (``rules``, read by the
 shared files as ``${globals:rules}``). Each folder is merged over the one before it as Kedro merges an environment
 over base (whole top-level keys replaced).
+
+Runtime parameters (``kedro run --params a.b.c=1``) are merged last, key by key, over the result: Kedro merges
+them into base and into the environment separately, and then the environment's ``a`` (only ``{b: {c: 1}}`` when
+the environment does not define ``a``) would replace base's whole ``a``.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from kedro.config import MissingConfigException, OmegaConfigLoader
+from omegaconf import OmegaConf
 
 QUICK_PATTERNS = ["quick*", "quick*/**"]
 ENV_PATTERNS = ["env.yml"]
@@ -55,11 +60,19 @@ class SignDistillConfigLoader(OmegaConfigLoader):
         if key not in ("parameters", "catalog", "mlflow"):
             return config
         quick = self.quick()
+        if key == "parameters":
+            config = merged(quick_epochs(config, quick.get("epochs")), self.runtime_params or {})
         if not quick:
             return config
         if key == "mlflow":
             return quick_mlflow(config, quick)
-        return quick_config(config, quick, parameters=key == "parameters")
+        return quick_paths(config, quick.get("data_root"))
+
+    def _merge_and_resolve(self, key: str, config_per_file: dict) -> dict[str, Any]:
+        """Kedro's merge of one folder's files, without the runtime parameters (``_get`` merges them last)."""
+        if key != "parameters" or not config_per_file:
+            return super()._merge_and_resolve(key, config_per_file)
+        return OmegaConf.to_container(OmegaConf.unsafe_merge(*config_per_file.values()), resolve=True)
 
     def extends(self) -> list[str]:
         """The folders the environment's ``env.yml`` stacks between base and itself ([] without one)."""
@@ -99,21 +112,41 @@ class SignDistillConfigLoader(OmegaConfigLoader):
             return {}
 
 
-def quick_config(config: Any, quick: dict[str, Any], parameters: bool) -> Any:
-    """``config`` with its ``data/`` paths under ``quick["data_root"]`` and, in the parameters, every
-    ``train.epochs`` set to ``quick["epochs"]``."""
+def quick_epochs(config: Any, epochs: int | None) -> Any:
+    """``config`` with every ``train.epochs`` set to ``epochs`` (None: unchanged)."""
+    if epochs is None:
+        return config
     if isinstance(config, dict):
-        out = {k: quick_config(v, quick, parameters) for k, v in config.items()}
+        out = {k: quick_epochs(v, epochs) for k, v in config.items()}
         train = out.get("train")
-        if parameters and "epochs" in quick and isinstance(train, dict) and "epochs" in train:
-            out["train"] = {**train, "epochs": int(quick["epochs"])}
+        if isinstance(train, dict) and "epochs" in train:
+            out["train"] = {**train, "epochs": int(epochs)}
         return out
     if isinstance(config, list):
-        return [quick_config(v, quick, parameters) for v in config]
-    root = quick.get("data_root")
+        return [quick_epochs(v, epochs) for v in config]
+    return config
+
+
+def quick_paths(config: Any, root: str | None) -> Any:
+    """``config`` with its ``data/`` paths under ``root`` (None: unchanged)."""
+    if isinstance(config, dict):
+        return {k: quick_paths(v, root) for k, v in config.items()}
+    if isinstance(config, list):
+        return [quick_paths(v, root) for v in config]
     if root and isinstance(config, str) and config.startswith("data/"):
         return f"{str(root).rstrip('/')}/{config.removeprefix('data/')}"
     return config
+
+
+def merged(config: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
+    """``config`` with ``overrides`` merged key by key (a mapping into a mapping; anything else replaces)."""
+    out = dict(config)
+    for key, value in overrides.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = merged(out[key], value)
+        else:
+            out[key] = value
+    return out
 
 
 def quick_mlflow(config: dict[str, Any], quick: dict[str, Any]) -> dict[str, Any]:

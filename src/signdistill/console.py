@@ -1,4 +1,5 @@
-"""The ``signdistill`` command: entry points that are not a pipeline run (``cli.py`` is Kedro's name)."""
+"""The ``signdistill`` command: entry points that are not a pipeline run (``cli.py`` is Kedro's name). Bad input
+gets one line, ``error: ...`` naming the file or option and the problem, and exit status 2 (``console_inputs``)."""
 
 from __future__ import annotations
 
@@ -14,12 +15,22 @@ import typer
 from typer.core import TyperCommand, TyperGroup
 
 from signdistill.benchmarks._cli import JSON_HELP, print_payload
+from signdistill.console_inputs import (
+    OneLineErrors,
+    device_problem,
+    fail,
+    features_for,
+    file_problem,
+    load_model,
+    output_problem,
+    positive,
+)
 
 # Every benchmark, a module of signdistill.benchmarks that exposes a typer `app`: `signdistill bench <name>` runs
 # it, its name the module's with "-" for "_" (either is accepted). A new benchmark is added here.
-BENCHMARKS = ("crosschecks", "data_speed",
-              "distill_cost", "flow", "gsba_accuracy", "heatmaps", "loss_scales", "mediapipe_synthsign", "method_seeds",
-              "scaling", "signkd_latency", "step_times", "time_to_accuracy", "windowed_decoding")
+BENCHMARKS = ("crosschecks", "data_speed", "distill_cost", "flow", "gsba_accuracy", "heatmaps", "loss_scales",
+              "mediapipe_synthsign", "method_seeds", "scaling", "signkd_latency", "startup", "step_times",
+              "time_to_accuracy", "windowed_decoding")
 
 
 class _Benchmarks(TyperGroup):
@@ -52,7 +63,8 @@ def _docstring_summary(module: str) -> str:
 
 
 # Plain help (no rich panels): value options show a name (PATH, N), never a <type> tag, and flags show nothing.
-app = typer.Typer(help="SignDistill: continuous sign language recognition with knowledge distillation.",
+app = typer.Typer(cls=OneLineErrors,
+                  help="SignDistill: continuous sign language recognition with knowledge distillation.",
                   no_args_is_help=True, rich_markup_mode=None, add_completion=False)
 bench = typer.Typer(cls=_Benchmarks, no_args_is_help=True, rich_markup_mode=None,
                     subcommand_metavar="BENCHMARK [OPTIONS]...",
@@ -71,13 +83,19 @@ def _main(verbose: bool = typer.Option(False, "--verbose", "-v", help="Log at IN
 @app.command()
 def synth(out: Path = typer.Option(..., metavar="PATH", help="Corpus root to write (PHOENIX-2014 layout)."),
           preset: str = typer.Option("default", metavar="NAME", help="tiny | default | phoenix_like"),
-          seed: int = typer.Option(0, metavar="N", help="Everything is deterministic from this seed."),
-          workers: int = typer.Option(0, metavar="N", help="Processes (0 = all cores)."),
+          seed: int = typer.Option(0, min=0, metavar="N", help="Everything is deterministic from this seed."),
+          workers: int = typer.Option(0, min=0, metavar="N", help="Processes (0 = all cores)."),
           force: bool = typer.Option(False, help="Regenerate even if the corpus is current.")) -> None:
     """Generate a SynthSign corpus (skipped when the corpus for these parameters already exists)."""
     from signdistill.synth.corpus import generate_corpus, get_preset
 
-    manifest = generate_corpus(out, get_preset(preset), seed, workers=workers, force=force)
+    if out.exists() and not out.is_dir():
+        fail(f"{out} is a file; give the folder to write the corpus in")
+    try:
+        chosen = get_preset(preset)
+    except ValueError as err:
+        fail(str(err), err)
+    manifest = generate_corpus(out, chosen, seed, workers=workers, force=force)
     typer.echo(json.dumps({k: manifest[k] for k in ("videos", "frames_written", "vocabulary", "fingerprint")}))
 
 
@@ -93,9 +111,8 @@ def corpus(root: Path = typer.Argument(..., metavar="ROOT", hidden=True),
 
     try:
         summary = summarise_corpus(root, layout)
-    except (FileNotFoundError, ValueError) as err:
-        typer.echo(f"error: {err}", err=True)
-        raise typer.Exit(2) from err
+    except (OSError, ValueError) as err:
+        fail(str(err), err)
     typer.echo(json.dumps(summary, indent=1, default=str))
 
 
@@ -110,12 +127,14 @@ def score(ref: Path = typer.Option(..., metavar="PATH",
     """WER (%) with substitutions, deletions and insertions; per signer when the references are a corpus CSV."""
     from signdistill.metrics.wer import read_corpus_csv, read_transcripts, score_corpus
 
+    problem = file_problem(ref, text=True) or file_problem(hyp, text=True)
+    if problem:
+        fail(problem)
     try:
         refs, signers = read_corpus_csv(ref) if ref.suffix == ".csv" else (read_transcripts(ref), None)
         result = score_corpus(refs, read_transcripts(hyp), rules=rules, signers=signers or None)
-    except (FileNotFoundError, ValueError) as err:
-        typer.echo(f"error: {err}", err=True)
-        raise typer.Exit(2) from err
+    except (OSError, ValueError) as err:
+        fail(str(err), err)
     if not as_json:  # the summary only, to two decimals
         def rounded(value: object) -> object:
             return {k: rounded(v) for k, v in value.items()} if isinstance(value, dict) else (
@@ -137,18 +156,24 @@ def params(env: str = typer.Option("base", metavar="ENV",
     The output is a file that benchmarks read without Kedro (`--params FILE`), e.g. on a GPU machine.
     """
     import yaml
+    from kedro.config import MissingConfigException
 
     from signdistill.config import load_parameters
 
-    config = load_parameters(env, conf)
+    try:
+        config = load_parameters(env, conf)
+    except MissingConfigException as err:
+        fail(str(err), err)
     if run is not None:
         from signdistill.training.spec import DEFAULT_CHECKPOINT_ROOT, RunSpec
 
         if not isinstance(config.get(run), dict) or "recognizer" not in config[run]:
-            typer.echo(f"error: {env} has no run {run!r}", err=True)
-            raise typer.Exit(2)
-        spec = RunSpec.from_params(config[run]["recognizer"], run, config.get("checkpoint_root",
-                                                                               DEFAULT_CHECKPOINT_ROOT))
+            fail(f"{env} has no run {run!r}")
+        try:
+            spec = RunSpec.from_params(config[run]["recognizer"], run, config.get("checkpoint_root",
+                                                                                   DEFAULT_CHECKPOINT_ROOT))
+        except ValueError as err:
+            fail(str(err), err)
         config = {run: {"recognizer": spec.to_params()}}
     typer.echo(yaml.safe_dump(config, sort_keys=False, width=120), nl=False)
 
@@ -171,10 +196,13 @@ def results(reporting: Path = typer.Option(Path("data/08_reporting"), metavar="P
 
 
 def model_names() -> list[str]:
-    """The networks ``profile`` builds (``models.registry.MODEL_BUILDERS``)."""
-    from signdistill.models.registry import MODEL_BUILDERS
-
-    return sorted(MODEL_BUILDERS)
+    """The networks ``profile`` builds: the keys of ``models.registry.MODEL_BUILDERS``, read from its source so
+    that ``profile --help`` does not import torch and every model."""
+    spec = importlib.util.find_spec("signdistill.models.registry")
+    for node in ast.walk(ast.parse(Path(spec.origin).read_text())):
+        if isinstance(node, ast.AnnAssign | ast.Assign) and "MODEL_BUILDERS" in ast.unparse(node).split("=")[0]:
+            return sorted(key.value for key in node.value.keys)
+    raise LookupError("signdistill.models.registry defines no MODEL_BUILDERS")
 
 
 class _ProfileCommand(TyperCommand):
@@ -188,24 +216,25 @@ class _ProfileCommand(TyperCommand):
 
 @app.command(cls=_ProfileCommand)
 def profile(model: str = typer.Argument(..., metavar="MODEL", hidden=True),
-            resolution: int = typer.Option(112, metavar="PX", help="Input height and width in pixels."),
-            frames: int = typer.Option(200, metavar="N", help="Frames in the clip."),
-            vocab: int = typer.Option(1296, metavar="N", help="Output classes (glosses + blank)."),
-            channels: int | None = typer.Option(None, metavar="N",
+            resolution: int = typer.Option(112, min=1, metavar="PX", help="Input height and width in pixels."),
+            frames: int = typer.Option(200, min=1, metavar="N", help="Frames in the clip."),
+            vocab: int = typer.Option(1296, min=2, metavar="N", help="Output classes (glosses + blank)."),
+            channels: int | None = typer.Option(None, min=1, metavar="N",
                                                 help="Model width/input channels, passed to the builder."),
             device: str = typer.Option("cpu", metavar="DEVICE",
                                        help="cpu | cuda | cuda:N | meta (shapes only: parameters and "
                                                    "MACs in a fraction of a second, no latency)"),
-            warmup: int = typer.Option(2, metavar="N", help="Untimed passes before timing."),
-            repeats: int = typer.Option(5, metavar="N", help="Timed passes; the median is reported."),
+            warmup: int = typer.Option(2, min=0, metavar="N", help="Untimed passes before timing."),
+            repeats: int = typer.Option(5, min=0, metavar="N", help="Timed passes; the median is reported."),
             as_json: bool = typer.Option(False, "--json", help=JSON_HELP)) -> None:
     """Parameters, MACs (G) and median latency for one clip."""
     from signdistill.metrics.efficiency import profile_model
     from signdistill.models.registry import MODEL_BUILDERS
 
     if model not in model_names():
-        typer.echo(f"error: unknown model {model!r}; known: {', '.join(model_names())}", err=True)
-        raise typer.Exit(2)
+        fail(f"unknown model {model!r}; known: {', '.join(model_names())}")
+    if device != "meta" and device_problem(device):
+        fail(device_problem(device))
     extra = {} if channels is None else {"channels": channels}
     if device == "meta":  # no kernel runs on meta tensors, so there is nothing to time
         repeats = 0
@@ -223,9 +252,10 @@ def profile(model: str = typer.Argument(..., metavar="MODEL", hidden=True),
     except NotImplementedError as err:  # value-dependent ops (valid-frame selection, packing) have no meta kernel
         if device != "meta":
             raise
-        typer.echo(f"error: {model} selects frames by value, which shapes alone cannot trace; profile it with "
-                   f"--device cpu ({str(err).splitlines()[0]})", err=True)
-        raise typer.Exit(2) from err
+        fail(f"{model} selects frames by value, which shapes alone cannot trace; profile it with --device cpu "
+             f"({str(err).splitlines()[0]})", err)
+    except RuntimeError as err:  # a clip smaller than the network's kernels (frames or pixels)
+        fail(f"{model} cannot run on {frames} frames of {resolution} px: {str(err).splitlines()[0]}", err)
     print_payload({"model": model, "resolution": resolution, "frames": frames, "vocab": vocab, "channels": channels,
             **stats}, as_json)
 
@@ -244,15 +274,22 @@ def flow(img1: Path = typer.Argument(..., metavar="IMG1", hidden=True),
     import cv2
     import numpy as np
 
+    from signdistill.data.atomic import atomic_write
+
+    problem = file_problem(img1) or file_problem(img2) or output_problem(out)
+    if problem is None and backend == "torch":
+        problem = device_problem(device)
+    if problem:
+        fail(problem)
     frames = [cv2.imread(str(p), cv2.IMREAD_GRAYSCALE) for p in (img1, img2)]
-    problem = next((f"cannot read {p}" for p, f in zip((img1, img2), frames, strict=True) if f is None), None)
+    problem = next((f"{p} is not an image OpenCV can read (corrupt, truncated or another format)"
+                    for p, f in zip((img1, img2), frames, strict=True) if f is None), None)
     if problem is None and frames[0].shape != frames[1].shape:
         problem = f"frames differ in size: {frames[0].shape} and {frames[1].shape}"
     if problem is None and backend not in ("torch", "opencv"):
         problem = f"unknown backend {backend!r}; use torch or opencv"
     if problem:
-        typer.echo(f"error: {problem}", err=True)
-        raise typer.Exit(2)
+        fail(problem)
     if backend == "opencv":
         from signdistill.flow.tvl1 import opencv_tvl1_flow
 
@@ -264,8 +301,7 @@ def flow(img1: Path = typer.Argument(..., metavar="IMG1", hidden=True),
 
         a, b = (torch.from_numpy(f).to(device=device, dtype=torch.float32) for f in frames)
         field = tvl1_flow(a, b).cpu().numpy()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    np.save(out, np.ascontiguousarray(field, dtype=np.float32))
+    atomic_write(out, lambda tmp: np.save(tmp, np.ascontiguousarray(field, dtype=np.float32)), ".tmp.npy")
     typer.echo(json.dumps({"out": str(out), "shape": list(field.shape), "backend": backend,
                            "max_abs_px": float(np.abs(field).max())}))
 
@@ -284,17 +320,19 @@ def pose(source: Path = typer.Argument(..., metavar="SOURCE", hidden=True),
     from signdistill.data.frames import IMAGE_EXTENSIONS, FrameReadError, read_frames, read_image
     from signdistill.pose.holistic import PARTS, HolisticExtractor
 
+    if out is not None and output_problem(out):
+        fail(output_problem(out))
     try:
         is_image = source.suffix.lower() in IMAGE_EXTENSIONS
         frames = read_image(source)[None] if is_image else read_frames(source)
     except FrameReadError as err:
-        typer.echo(f"error: {err}", err=True)
-        raise typer.Exit(2) from err
+        fail(str(err), err)
     with HolisticExtractor() as extractor:
         result = extractor.extract(frames)
     if out is not None:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        np.save(out, result.keypoints)
+        from signdistill.data.atomic import atomic_write
+
+        atomic_write(out, lambda tmp: np.save(tmp, result.keypoints), ".tmp.npy")
     payload = {"source": str(source), "layout": "coco_wholebody_133", "frames": len(frames),
                "frame_size": list(frames.shape[1:3]),
                "detected": {part: float(result.flags(part).mean()) for part in PARTS}}
@@ -306,15 +344,16 @@ def pose(source: Path = typer.Argument(..., metavar="SOURCE", hidden=True),
 @app.command()
 def recognize(source: Path = typer.Argument(..., metavar="SOURCE", hidden=True),
               model: Path = typer.Option(..., metavar="PATH", help="A trained model: data/06_models/<run>.pkl."),
-              fps: float = typer.Option(25.0, metavar="FPS", help="Frames per second of SOURCE (PHOENIX: 25)."),
+              fps: float = typer.Option(25.0, metavar="FPS", callback=positive,
+                              help="Frames per second of SOURCE (PHOENIX: 25)."),
               decoder: str = typer.Option("beam", metavar="NAME", help="greedy | beam (CTC prefix beam search)."),
-              beam_width: int = typer.Option(10, metavar="N", help="Beam width of the beam decoder."),
-              window: int = typer.Option(256, metavar="FRAMES",
+              beam_width: int = typer.Option(10, min=1, metavar="N", help="Beam width of the beam decoder."),
+              window: int = typer.Option(256, min=0, metavar="FRAMES",
                                          help="Frames per window: a longer video runs in windows of this many "
                                               "frames plus --overlap each side, so memory stays flat; a video of "
                                               "at most window + 2 x overlap frames runs whole. 0: always whole. "
                                               "A multiple of the model's temporal stride (4; CTCA 2)."),
-              overlap: int = typer.Option(64, metavar="FRAMES",
+              overlap: int = typer.Option(64, min=0, metavar="FRAMES",
                                           help="Context frames each side of a window, whose outputs are discarded "
                                                "(64 covers every model's convolutions; see decoding/windows.py)."),
               features_config: Path = typer.Option(Path("conf/base/parameters_features.yml"), metavar="PATH",
@@ -334,22 +373,22 @@ def recognize(source: Path = typer.Argument(..., metavar="SOURCE", hidden=True),
     """
     from signdistill.data.frames import FrameReadError, open_frames, read_frames
     from signdistill.decoding.spans import recognise_spans
-    from signdistill.decoding.video import packaged_model
-    from signdistill.models.registry import read_package
 
+    if decoder not in ("greedy", "beam"):
+        fail(f"unknown decoder {decoder!r} (greedy | beam)")
+    network, view, vocabulary = load_model(model)
     try:
-        network, view, vocabulary = packaged_model(read_package(model))
-        features = _features_for(view, features_config, model, env)
+        features = features_for(view, features_config, model, env)
         frames = open_frames(source) if window else read_frames(source)  # windows: read as they are decoded
-    except (FileNotFoundError, ValueError, FrameReadError) as err:
-        typer.echo(f"error: {err}", err=True)
-        raise typer.Exit(2) from err
+    except (OSError, ValueError, FrameReadError) as err:
+        fail(str(err), err)
     try:
         spans = recognise_spans(network, frames, view, vocabulary, fps, features, decoder, beam_width,
                                 window or None, overlap)
-    except (ValueError, FrameReadError) as err:  # a misaligned window, an unknown decoder, an unreadable frame
-        typer.echo(f"error: {err}", err=True)
-        raise typer.Exit(2) from err
+    except FrameReadError as err:
+        fail(str(err), err)
+    except ValueError as err:  # a video too short for the model, a window the model's stride cannot align
+        fail(f"{source}: {err}", err)
     if as_json:
         typer.echo(json.dumps({"source": str(source), "model": str(model), "frames": len(frames), "fps": fps,
                                "glosses": [span.as_dict() for span in spans]}, indent=1))
@@ -358,31 +397,3 @@ def recognize(source: Path = typer.Argument(..., metavar="SOURCE", hidden=True),
         typer.echo(f"{span.start_s:7.2f} - {span.end_s:7.2f} s  {span.gloss}")
     if not spans:
         typer.echo("(no gloss recognised)")
-
-
-def _features_for(view: dict, config: Path, model: Path, env: str | None = None):
-    """The FeatureConfig for a model that reads flow or keypoints (None for an RGB model), from the file
-    ``config`` or the configuration environment ``env``."""
-    streams = view.get("streams") or []
-    if not streams:
-        return None
-    from signdistill.data.features import FeatureConfig
-
-    if env is not None:
-        from kedro.config import MissingConfigException
-
-        from signdistill.config import load_parameters
-
-        try:
-            return FeatureConfig.from_params(load_parameters(env)["features"])
-        except MissingConfigException as err:
-            raise ValueError(str(err)) from err
-    if not config.is_file():
-        raise FileNotFoundError(f"{model} reads {' and '.join(streams)}, computed here with the features settings "
-                                f"it was trained with: {config} not found (give --features-config)")
-    import yaml
-
-    params = (yaml.safe_load(config.read_text()) or {}).get("features")
-    if not isinstance(params, dict):
-        raise ValueError(f"{config} has no `features:` section")
-    return FeatureConfig.from_params(params)

@@ -28,7 +28,7 @@ from mlflow.exceptions import MlflowException
 
 from signdistill.pipelines import tracking
 from signdistill.pipelines.runs import paper_rows
-from signdistill.training.spec import split_seed_run
+from signdistill.training.seeds import split_seed_run
 
 log = logging.getLogger(__name__)
 

@@ -22,6 +22,7 @@ from signdistill.data.vocabulary import Vocabulary
 from .conftest import (
     PHOENIX_FRAMES,
     FakeCorpus,
+    FakeVideo,
     make_csl_daily,
     make_phoenix2014,
     make_phoenix2014t,
@@ -250,7 +251,7 @@ def test_video_csv_paths_in_annotations_manual(tmp_path: Path, relative_to: str)
 
 
 def test_summarise_phoenix2014(phoenix2014: FakeCorpus) -> None:
-    summary = summarise_corpus(phoenix2014.root)
+    summary = summarise_corpus(phoenix2014.root, downsample=1, context=0)  # a model that keeps every frame
     assert json.loads(json.dumps(summary)) == summary
     assert summary["layout"] == "phoenix2014" and summary["root"] == str(phoenix2014.root)
     assert summary["samples"] == {"train": 3, "dev": 3, "test": 1}
@@ -268,20 +269,32 @@ def test_summarise_phoenix2014(phoenix2014: FakeCorpus) -> None:
         "dev": {"Signer01": 1, "Signer03": 2},
         "test": {"Signer02": 1},
     }
-    assert summary["problem_count"] == 5
+    assert summary["problem_count"] == 6
     assert {record["id"] for record in summary["problems"]} == {
         "tr-short",
         "line 9",
         "tr-missing",
         "tr-noann",
         "tr-empty",
+        "dv-2",  # E E B: CTC needs a blank between the two E, 4 steps from 3 frames
     }
+
+
+def test_summary_names_a_video_too_short_for_its_label(tmp_path: Path) -> None:
+    """Two frames labelled with 11 glosses: the embedded models' K5-P2-K5-P2 leaves no output step for them."""
+    glosses = " ".join(f"G{i}" for i in range(11))
+    fake = make_phoenix2014t(tmp_path, {"train": [FakeVideo("long-label", glosses, "Signer01", 2),
+                                                  FakeVideo("fine", "G0 G1", "Signer01", 24)]}, bad=False)
+    summary = summarise_corpus(fake.root)
+    assert [p["id"] for p in summary["problems"]] == ["long-label"] and summary["problem_count"] == 1
+    assert "2 frames give 0 steps" in summary["problems"][0]["reason"]
+    assert "CTC needs 11 for 11 glosses" in summary["problems"][0]["reason"]
 
 
 def test_summarise_empty_split_and_videos(tmp_path: Path) -> None:
     make_video_csv(tmp_path, bad=False)
     (tmp_path / "test.corpus.csv").unlink()
-    summary = summarise_corpus(tmp_path)
+    summary = summarise_corpus(tmp_path, downsample=1, context=0)
     assert summary["layout"] == "video_csv"
     assert summary["frames_per_video"]["train"] == {"min": 3, "mean": 3.5, "max": 4}
     assert summary["frames_per_video"]["test"] == {"min": None, "mean": None, "max": None}

@@ -7,12 +7,8 @@ from pathlib import Path
 import numpy as np
 
 from signdistill.data.corpora import Sample, read_corpus
-from signdistill.data.store import (
-    FrameStore,
-    build_frame_store,
-    ctc_min_output_length,
-    too_short_reason,
-)
+from signdistill.data.records import ctc_min_output_length, too_short_reason
+from signdistill.data.store import FrameStore, build_frame_store
 
 from .conftest import FakeCorpus
 

@@ -73,3 +73,26 @@ def test_report_figures_name_the_table_and_the_paper_rows() -> None:
     assert list(curves.axes[0].get_xticks()) == [1, 2, 3]
     one = training_curves({"epochs": history["epochs"][:1], "best_epoch": 0}, run="smkd_ws")
     assert list(one.axes[1].get_xticks()) == [1]
+
+
+def test_report_legends_sit_outside_the_data_and_name_every_line() -> None:
+    """No legend covers a panel's data area; every plotted line and marker has its legend entry."""
+    from signdistill.reporting.evaluation import training_curves
+
+    rows = {run: PaperRow(f"row {run}", 20.0 + i) for i, run in enumerate("abcdefghi")}
+    tables = [t for _ in rows for t in (_wer(30.0), _cost(1.0))]
+    _, table_fig, _ = ablation_table(*tables, rows=rows, title="SMKD Table 4")
+    history = {"epochs": [{"epoch": e, "train_loss": 2.0 - e / 4, "train_ctc": 2.0 - e / 4, "dev_wer": 90.0 - e}
+                          for e in range(3)], "best_epoch": 2}
+    curves = training_curves(history, run="smkd")
+    for fig in (table_fig, curves):
+        fig.canvas.draw()
+        renderer = fig.canvas.get_renderer()
+        for ax in fig.axes:
+            legend = ax.get_legend()
+            assert legend is not None, ax.get_title()
+            assert not legend.get_window_extent(renderer).overlaps(ax.get_window_extent(renderer)), ax.get_title()
+            drawn = [a for a in [*ax.get_lines(), *ax.collections, *ax.containers] if not a.get_label().startswith("_")]
+            assert len(legend.get_texts()) == len(drawn) > 0
+    assert [t.get_text() for t in curves.axes[0].get_legend().get_texts()] == ["ctc", "loss"]
+    assert "greedy" in curves.axes[1].get_legend().get_texts()[0].get_text()

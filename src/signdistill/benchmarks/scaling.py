@@ -98,7 +98,7 @@ def stage_synth(ctx: dict) -> None:
 def stage_index(ctx: dict) -> None:
     from signdistill.data.atomic import atomic_json, atomic_write
     from signdistill.data.corpora import read_corpus
-    from signdistill.data.store import too_short_reason
+    from signdistill.data.records import too_short_reason
     from signdistill.data.vocabulary import Vocabulary
 
     pre, root = ctx["settings"]["preprocess"], Path(ctx["root"])

@@ -19,7 +19,8 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import Dataset
 
-from signdistill.data.store import PackedFrames, ctc_min_output_length
+from signdistill.data.records import ctc_min_output_length
+from signdistill.data.store import PackedFrames
 from signdistill.data.vocabulary import Vocabulary
 from signdistill.flow.quantise import dequantise_flow
 from signdistill.pose.heatmaps import transform_keypoints
@@ -39,7 +40,7 @@ class Augmentation:
     flip: bool = True
     temporal_scale: float = 0.2
     temporal_downsample: int = 4
-    temporal_context: int = 12  # see ``signdistill.data.store.ctc_output_length``
+    temporal_context: int = 12  # see ``signdistill.data.records.ctc_output_length``
     # extra keys holding the same clip resized to a lower resolution, e.g. (("video_low", 36),): the
     # CRKD recipe crops at the teacher's size, then resizes that crop for the student
     resized_views: tuple[tuple[str, int], ...] = ()

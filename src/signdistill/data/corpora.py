@@ -20,7 +20,7 @@ from typing import Any
 
 from signdistill.data.frames import FrameReadError, count_frames, has_frame_files
 from signdistill.data.layouts import READERS, Entry, check_root, detect_layout
-from signdistill.data.records import LAYOUTS, SPLITS, CorpusIndex, Problem, Sample
+from signdistill.data.records import LAYOUTS, SPLITS, CorpusIndex, Problem, Sample, too_short_reason
 from signdistill.data.vocabulary import Vocabulary
 
 # --------------------------------------------------------------------------- validation
@@ -126,12 +126,16 @@ def _signer_counts(samples: Iterable[Sample]) -> dict[str, int]:
     return dict(sorted(Counter(sample.signer for sample in samples).items()))
 
 
-def summarise_corpus(root: Path, layout: str = "auto") -> dict[str, Any]:
+def summarise_corpus(root: Path, layout: str = "auto", downsample: int = 4, context: int = 12) -> dict[str, Any]:
     """JSON-ready overview of a corpus: what a user checks before spending hours on preprocessing.
 
-    Reads with frame checks, so frame counts are header counts for videos and file counts for folders.
+    Reads with frame checks, so frame counts are header counts for videos and file counts for folders. A video
+    with fewer output steps (after the model's ``context`` frames and ``downsample``: the K5-P2-K5-P2 of the
+    embedded models by default, as ``preprocess`` excludes them) than CTC needs for its label is a problem.
     """
     index = read_corpus(root, layout, check_frames=True)
+    too_short = [{"id": s.id, "split": s.split, "path": str(s.source), "reason": reason} for s in index.samples
+                 if (reason := too_short_reason(s, s.num_frames or 0, downsample, context))]
     by_split = {split: index.split(split) for split in SPLITS}
     vocabulary = Vocabulary.from_sequences(sample.glosses for sample in by_split["train"])
     return {
@@ -150,6 +154,6 @@ def summarise_corpus(root: Path, layout: str = "auto") -> dict[str, Any]:
         "num_classes": len(vocabulary),
         "unknown_glosses": {split: _unknown_glosses(by_split[split], vocabulary) for split in SPLITS[1:]},
         "signers": {split: _signer_counts(samples) for split, samples in by_split.items()},
-        "problem_count": len(index.problems),
-        "problems": problems_to_records(index.problems),
+        "problem_count": len(index.problems) + len(too_short),
+        "problems": problems_to_records(index.problems) + too_short,
     }

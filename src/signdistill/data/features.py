@@ -32,18 +32,19 @@ from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field, fields
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 
 from signdistill.data.atomic import atomic_json, atomic_write
 from signdistill.data.corpora import SPLITS, Sample
 from signdistill.data.frames import FrameReadError, frame_size, frames_fingerprint, read_frames
 from signdistill.data.parallel import ExecutorSpec, executor_map
 from signdistill.data.store import PackedFrames, npy_shape, pack_split
-from signdistill.flow.quantise import quantise_flow
-from signdistill.flow.tvl1 import TVL1Params, tvl1_flow
 from signdistill.pose.layout import NUM_KEYPOINTS
+
+if TYPE_CHECKING:  # torch and TV-L1 load when flow is computed, not with the stores that read features
+    from signdistill.flow.tvl1 import TVL1Params
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +86,8 @@ class FeatureConfig:
         return cls(**{k: v for k, v in params.items() if k in names})
 
     def flow_params(self) -> TVL1Params:
+        from signdistill.flow.tvl1 import TVL1Params
+
         return TVL1Params(**self.flow)
 
     def flow_key(self) -> str:
@@ -125,6 +128,11 @@ def _packed(directory: str, split: str) -> PackedFrames:
 
 def video_flow(frames: np.ndarray, config: FeatureConfig, device: str = "cpu") -> np.ndarray:
     """uint8 codes ``[T, H, W, 2]`` of the TV-L1 flow between consecutive RGB frames ``[T, H, W, 3]``."""
+    import torch
+
+    from signdistill.flow.quantise import quantise_flow
+    from signdistill.flow.tvl1 import tvl1_flow
+
     # np.array copies: store frames are read-only memory maps, which torch will not wrap
     gray = torch.from_numpy(np.array(frames)).to(device=device, dtype=torch.float32)
     gray = gray @ torch.tensor([0.299, 0.587, 0.114], device=device)  # ITU-R 601 luma, as cv2.cvtColor
@@ -177,6 +185,8 @@ class _Job:
 
 def _extract_one(job: _Job) -> VideoFeatures:
     """Flow and keypoints of one video into the cache; anything that goes wrong becomes a problem."""
+    import torch
+
     torch.set_num_threads(1)  # one video per core: processes scale, threads inside one process do not
     sample, config = job.sample, job.config
     out = VideoFeatures(sample.id, sample.split)

@@ -27,28 +27,6 @@ from signdistill.data.parallel import ExecutorSpec, executor_map
 log = logging.getLogger(__name__)
 
 
-def ctc_output_length(num_frames: int, downsample: int, context: int = 0) -> int:
-    """Steps left after the model's temporal stack: ``context`` frames lost to unpadded convolutions, then
-    integer division by ``downsample`` (K5-P2-K5-P2 gives exactly ``(T - 12) // 4``)."""
-    return max(num_frames - context, 0) // downsample
-
-
-def ctc_min_output_length(glosses: Sequence[str]) -> int:
-    """CTC needs one output step per label plus a blank between each pair of repeated labels."""
-    repeats = sum(a == b for a, b in zip(glosses, glosses[1:], strict=False))
-    return len(glosses) + repeats
-
-
-def too_short_reason(sample: Sample, num_frames: int, downsample: int, context: int = 0) -> str | None:
-    """Why a video cannot be aligned to its label by CTC, or None if it can."""
-    available = ctc_output_length(num_frames, downsample, context)
-    needed = ctc_min_output_length(sample.glosses)
-    if available >= needed:
-        return None
-    return (f"video too short for its label: {num_frames} frames give {available} steps after "
-            f"{downsample}x temporal downsampling, CTC needs {needed} for {len(sample.glosses)} glosses")
-
-
 def _cache_path(cache_dir: Path, sample: Sample, size: int) -> Path:
     key = hashlib.sha1(f"{frames_fingerprint(sample.source)}|{size}".encode()).hexdigest()[:16]
     return cache_dir / str(size) / sample.split / f"{sample.id}.{key}.npy"

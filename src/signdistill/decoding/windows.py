@@ -35,6 +35,7 @@ from torch import nn
 from signdistill.data.features import FeatureConfig
 from signdistill.data.frames import FrameFolder, VideoFrames
 from signdistill.decoding.video import StageTimer, video_batch
+from signdistill.models.baseline import BaselineRecognizer, TemporalConv
 
 WINDOW = 256
 OVERLAP = 64
@@ -60,6 +61,15 @@ def temporal_stride(model: nn.Module) -> int:
         raise ValueError(f"{type(model).__name__} does not say its temporal_stride (frames per output step), "
                          "which windowed decoding needs; decode it whole (no --window)")
     return int(stride)
+
+
+def minimum_frames(model: nn.Module) -> int:
+    """The fewest frames ``model`` runs on: a K5-P2-K5-P2 (``TemporalConv``, unpadded) needs its ``min_steps``
+    inputs, which CTCA's frame dropping takes from ``frame_stride`` times as many frames; other stacks pad."""
+    if not any(isinstance(m, TemporalConv) for m in model.modules()):
+        return 1
+    frame_stride = max(1, int(getattr(model, "temporal_stride", 4)) // BaselineRecognizer.temporal_stride)
+    return TemporalConv.min_steps * frame_stride
 
 
 def check_windowing(window: int, overlap: int, stride: int) -> None:
@@ -110,6 +120,9 @@ def windowed_log_probs(model: nn.Module, frames: Frames, view: dict,
     run whole, exactly as ``video_batch`` + the model."""
     device = next(model.parameters()).device
     timer = timer or StageTimer(device)
+    if len(frames) < minimum_frames(model):
+        raise ValueError(f"{len(frames)} frames are too few for this {type(model).__name__}, which needs at least "
+                         f"{minimum_frames(model)}")
     if window is None:  # whole, as before windowing existed (and for a model that says no temporal_stride)
         stride, plan = 1, [Window(0, len(frames), 0, len(frames))]
     else:

@@ -31,6 +31,8 @@ def temporal_length(lengths: torch.Tensor, layout: str = "K5P2K5P2") -> torch.Te
 class TemporalConv(nn.Module):
     """K5-P2-K5-P2: two (conv k5, BN, ReLU, max-pool 2) stages, as in VAC and SMKD."""
 
+    min_steps = 16  # the fewest input steps its unpadded stages leave one output step for: ((16-4)//2-4)//2 = 1
+
     def __init__(self, in_channels: int, hidden: int) -> None:
         super().__init__()
         self.net = nn.Sequential(

@@ -1,7 +1,8 @@
 """The node functions every pipeline shares: train a run, decode its splits, time runs end to end.
 
 Thin: each adapts what the catalog holds (a pandas index, a frame store) to the core and calls it once. Reports,
-tables and figures are the core's (``signdistill.reporting``), wired as nodes directly.
+tables and figures are the core's (``signdistill.reporting``), wired as nodes directly. Torch and the models
+are imported by the node that runs, so that ``kedro run`` reaches its first node without them.
 """
 
 from __future__ import annotations
@@ -13,12 +14,7 @@ import pandas as pd
 from signdistill.data.features import FeatureConfig, FeatureStore
 from signdistill.data.store import FrameStore
 from signdistill.data.vocabulary import Vocabulary
-from signdistill.decoding.video import end_to_end_latency, packaged_model
-from signdistill.models.registry import load_recognizer
 from signdistill.pipelines.tracking import epoch_callback
-from signdistill.training.evaluate import decode_splits as decode_model_splits
-from signdistill.training.run import train_run
-from signdistill.training.spec import RunInputs, RunSpec
 
 
 def train_recognizer(store: FrameStore, index: pd.DataFrame, vocabulary: dict, params: dict, checkpoint_root: str,
@@ -28,6 +24,9 @@ def train_recognizer(store: FrameStore, index: pd.DataFrame, vocabulary: dict, p
     when one is given, reading the feature store when the run's streams need it; keeps the best epoch by dev WER.
     ``seed``: the run at that seed instead of its configured one (``RunSpec.with_seed``). Returns the model
     package (the student's, for a distiller) and the training history."""
+    from signdistill.training.run import train_run
+    from signdistill.training.spec import RunInputs, RunSpec
+
     spec = RunSpec.from_params(params, run, checkpoint_root)
     if seed is not None:
         spec = spec.with_seed(seed)
@@ -39,6 +38,9 @@ def train_recognizer(store: FrameStore, index: pd.DataFrame, vocabulary: dict, p
 def decode_splits(package: dict, store: FrameStore, index: pd.DataFrame, params: dict,
                   features: FeatureStore | None = None) -> dict[str, dict[str, str]]:
     """Hypotheses ``{split: {id: glosses}}`` for dev and test, with the configured decoder."""
+    from signdistill.models.registry import load_recognizer
+    from signdistill.training.evaluate import decode_splits as decode_model_splits
+
     vocab = Vocabulary.from_dict(package["vocabulary"])
     return decode_model_splits(load_recognizer(package), store, index.to_dict("records"), vocab, package["data"],
                                params["decoder"], int(params["beam_width"]), features=features)
@@ -47,6 +49,8 @@ def decode_splits(package: dict, store: FrameStore, index: pd.DataFrame, params:
 def signkd_latency(teacher: dict, student: dict, index: pd.DataFrame, features: dict, evaluation: dict) -> dict:
     """Video in, glosses out on the first test video: the teacher with its flow and keypoint extraction,
     the distilled student with RGB alone; median seconds per stage and the teacher / student ratio."""
+    from signdistill.decoding.video import end_to_end_latency, packaged_model
+
     test = index[index.split == "test"]
     if test.empty:
         raise ValueError("the corpus index has no test video to time")

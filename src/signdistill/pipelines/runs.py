@@ -19,7 +19,7 @@ from signdistill.reporting.comparison import ablation_table, report_table
 from signdistill.reporting.evaluation import efficiency_table, hypotheses_text, training_curves, wer_tables
 from signdistill.reporting.papers import PaperRow, report_rows
 from signdistill.reporting.seeds import seeds_inputs, seeds_report
-from signdistill.training.spec import seed_run_name
+from signdistill.training.seeds import seed_run_name
 
 TRAINING_INPUTS = ("frame_store", "corpus_index", "vocabulary")
 

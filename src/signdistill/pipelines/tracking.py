@@ -30,9 +30,6 @@ from mlflow import MlflowClient
 from mlflow.entities import Metric, Param, RunStatus
 from mlflow.exceptions import MlflowException
 
-from signdistill.models.registry import recognizer_config
-from signdistill.training.spec import DEFAULT_CHECKPOINT_ROOT, RunSpec, split_seed_run
-
 log = logging.getLogger(__name__)
 
 RUN_FILE = "mlflow_run.json"
@@ -69,6 +66,10 @@ def flatten(params: dict, prefix: str = "") -> dict[str, Any]:
 def recognizer_params(params: dict, run: str) -> dict | None:
     """The run's parameters as its training reads them (``training.spec.RunSpec`` and the model's config: defaults
     filled in, the checkpoint directory under ``checkpoint_root``), or None when the parameters hold no run ``run``."""
+    from signdistill.models.registry import recognizer_config  # torch: loaded by the first run's node
+    from signdistill.training.seeds import split_seed_run
+    from signdistill.training.spec import DEFAULT_CHECKPOINT_ROOT, RunSpec
+
     base, seed = split_seed_run(run) if run not in params else (run, None)  # <run>_seed<s>: seeds pipelines
     section = params.get(base)
     if not isinstance(section, dict) or not isinstance(section.get("recognizer"), dict):

@@ -35,7 +35,8 @@ def compare_runs(runs: dict[str, tuple[pd.DataFrame, pd.DataFrame]], paper: dict
                      "paper_wer": ref.get("wer"), "paper_params_m": ref.get("params_m"),
                      "paper_gmacs": ref.get("gmacs")})
     table = pd.DataFrame(rows)
-    fig, (ax, bars) = plt.subplots(1, 2, figsize=(11, 4.2), gridspec_kw={"width_ratios": [1, 1.3]})
+    fig, (ax, bars) = plt.subplots(1, 2, figsize=(11, 4.6 + 0.16 * ((len(rows) + 1) // 2)),
+                                   gridspec_kw={"width_ratios": [1, 1.3]})
     if title:
         fig.suptitle(title, fontsize=11)
     _cost_scatter(ax, rows, labels)
@@ -70,7 +71,8 @@ def _cost_scatter(ax: plt.Axes, rows: list[dict], labels: dict[str, str]) -> Non
         spread = 1.0 + 0.02 * (group.index(i) - (len(group) - 1) / 2) if len(group) > 1 else 1.0
         ax.scatter(row["gmacs"] * spread, row["test_wer"], s=45, marker=markers[i % len(markers)],
                    label=labels.get(row["run"], row["run"]))
-    ax.legend(fontsize=7, loc="best")
+    # below the axes: inside, "best" still lands on points when the runs fill the panel
+    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2, frameon=False)
 
 
 def _wer_bars(ax: plt.Axes, rows: list[dict], labels: dict[str, str]) -> None:
@@ -82,8 +84,8 @@ def _wer_bars(ax: plt.Axes, rows: list[dict], labels: dict[str, str]) -> None:
            label="paper (its data set)")
     ax.set_xticks(x, [labels.get(r["run"], r["run"]) for r in rows], rotation=30, ha="right", fontsize=7)
     ax.set_ylabel("test WER (%)")
-    ax.set_title("test WER: this corpus and the paper", fontsize=9)
-    ax.legend(fontsize=7)
+    ax.set_title("test WER: this corpus and the paper", fontsize=9, pad=22)
+    ax.legend(fontsize=7, loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=2, frameon=False)  # above the bars
 
 
 def paired_tables(runs: list[str], tables: tuple[pd.DataFrame, ...]) -> dict[str, tuple[pd.DataFrame, pd.DataFrame]]:

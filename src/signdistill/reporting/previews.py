@@ -8,16 +8,12 @@ import itertools
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-import torch
 from matplotlib.figure import Figure
 
 from signdistill.data.corpora import CorpusIndex, Sample
 from signdistill.data.features import FeatureStore
 from signdistill.data.frames import FrameReadError, read_frames
 from signdistill.data.store import FrameStore
-from signdistill.flow.quantise import dequantise_flow
-from signdistill.flow.visualise import colour_wheel, flow_to_rgb
-from signdistill.pose.heatmaps import signkd_heatmaps, transform_keypoints
 
 
 def _first_readable(samples: list[Sample]) -> tuple[Sample, np.ndarray] | None:
@@ -82,6 +78,9 @@ def _blank(ax: plt.Axes) -> None:
 def flow_preview(feature_store: FeatureStore, frame_store: FrameStore, index: pd.DataFrame, params: dict) -> Figure:
     """Frames and their TV-L1 flow in colour-wheel coding (legend top right), a few videos, one per row."""
     videos = _preview_videos(feature_store, index, int(params.get("preview_videos", 3)))
+    from signdistill.flow.quantise import dequantise_flow
+    from signdistill.flow.visualise import colour_wheel, flow_to_rgb
+
     cols = int(params.get("preview_frames", 4))
     fig, axes = plt.subplots(max(len(videos), 1), 2 * cols, figsize=(1.5 * 2 * cols, 1.7 * max(len(videos), 1)),
                              squeeze=False)
@@ -108,6 +107,10 @@ def flow_preview(feature_store: FeatureStore, frame_store: FrameStore, index: pd
 def heatmap_preview(feature_store: FeatureStore, frame_store: FrameStore, index: pd.DataFrame,
                     params: dict) -> Figure:
     """SignKD's 79 keypoint heatmaps (max over channels) on the centre-cropped RGB they are trained with."""
+    import torch
+
+    from signdistill.pose.heatmaps import signkd_heatmaps, transform_keypoints
+
     videos = _preview_videos(feature_store, index, int(params.get("preview_videos", 3)))
     cols = int(params.get("preview_frames", 4))
     crop, sigma = int(params.get("heatmap_crop", 112)), float(params.get("heatmap_sigma", 4.0))

@@ -14,7 +14,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from signdistill.metrics.verdict import SeedVerdict, seed_verdict
-from signdistill.training.spec import seed_run_name
+from signdistill.training.seeds import seed_run_name
 
 Comparison = tuple[str, str]  # (method run, baseline run)
 

@@ -5,14 +5,17 @@ trains a run from these two."""
 from __future__ import annotations
 
 import dataclasses
-import re
+import types
+import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from signdistill.data.features import FeatureStore
+from signdistill.errors import InputError
 from signdistill.models.registry import recognizer_config
 from signdistill.paths import DATA
+from signdistill.training.seeds import seed_run_name
 from signdistill.training.trainer import TrainConfig
 
 DEFAULT_CHECKPOINT_ROOT = DATA.checkpoints
@@ -109,7 +112,7 @@ class RunSpec:
         try:
             return cls._parse(dict(params), name, Path(checkpoint_root))
         except (TypeError, ValueError, KeyError) as error:
-            raise ValueError(f"run {name!r}: {error}") from error
+            raise InputError(f"run {name!r}: {error}") from error
 
     @classmethod
     def _parse(cls, params: dict[str, Any], name: str, checkpoint_root: Path) -> RunSpec:
@@ -129,6 +132,10 @@ class RunSpec:
         if set(params["train"]) - train_keys:
             raise ValueError(f"unknown train parameters {sorted(set(params['train']) - train_keys)}; "
                              f"train takes {sorted(train_keys)}")
+        check_types(cls, {k: params[k] for k in ("store_size", "crop")}, "")
+        check_types(cls, {k: v for k, v in data.items() if k in params}, "")
+        check_types(TrainConfig, params["train"], "train.")
+        check_types(DDPSpec, params.get("ddp", {}), "ddp.")
         return cls(name=name, store_size=int(params["store_size"]), crop=int(params["crop"]),
                    model=dict(params["model"]), train=TrainConfig(**params["train"]), kind=str(data["kind"]),
                    resize=int(data["resize"]) if data["resize"] else None, flip=bool(data["flip"]),
@@ -170,15 +177,54 @@ class RunSpec:
         return data_view(self.to_params())
 
 
-def seed_run_name(run: str, seed: int) -> str:
-    """``smkd``, 3 -> ``smkd_seed3``: the namespace, model file and checkpoint folder of one seed of a run."""
-    return f"{run}_seed{int(seed)}"
+def check_types(spec: type, values: dict[str, Any], prefix: str) -> None:
+    """A ValueError naming the first of ``values`` whose type is not that of ``spec``'s field of its name
+    (``prefix`` + key: ``train.epochs``), so that ``epochs=abc`` fails where the run starts, not hours later."""
+    hints = typing.get_type_hints(spec)
+    for key, value in values.items():
+        if key in hints and not _is_a(value, hints[key]):
+            raise ValueError(f"{prefix}{key} must be {_type_name(hints[key])}, got {value!r}")
 
 
-def split_seed_run(name: str) -> tuple[str, int | None]:
-    """``smkd_seed3`` -> (``smkd``, 3); a name without a seed suffix -> (name, None)."""
-    match = re.fullmatch(r"(.+)_seed(\d+)", name)
-    return (match.group(1), int(match.group(2))) if match else (name, None)
+def _is_a(value: Any, kind: Any) -> bool:
+    """Whether ``value``, as YAML or ``--params`` gives it, is a ``kind`` (an int is a float, a list a tuple)."""
+    origin, args = typing.get_origin(kind), typing.get_args(kind)
+    if origin in (types.UnionType, typing.Union):
+        return any(_is_a(value, arg) for arg in args)
+    if kind is type(None):
+        return value is None
+    if kind is bool:
+        return isinstance(value, bool)
+    if kind is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if kind is float:
+        return isinstance(value, int | float) and not isinstance(value, bool)
+    if origin in (list, tuple):
+        if not isinstance(value, list | tuple):
+            return False
+        if origin is tuple and args and args[-1] is not Ellipsis:  # a fixed length
+            return len(value) == len(args) and all(_is_a(v, a) for v, a in zip(value, args, strict=True))
+        return all(_is_a(v, args[0]) for v in value) if args else True
+    if origin is dict:
+        return isinstance(value, dict) and all(_is_a(v, args[1]) for v in value.values())
+    return isinstance(value, origin or kind)
+
+
+def _type_name(kind: Any) -> str:
+    names = {int: "an integer", float: "a number", bool: "true or false", str: "a string"}
+    if kind in names:
+        return names[kind]
+    args = [a for a in typing.get_args(kind) if a is not type(None)]
+    if typing.get_origin(kind) in (types.UnionType, typing.Union):
+        return " or ".join([*map(_type_name, args), "null"] if len(args) < len(typing.get_args(kind)) else
+                           map(_type_name, args))
+    if typing.get_origin(kind) is tuple and args and args[-1] is not Ellipsis:
+        return f"a list of {len(args)} {_type_name(args[0]).removeprefix('an ').removeprefix('a ')}s"
+    if typing.get_origin(kind) in (list, tuple):
+        return f"a list of {_type_name(args[0]).removeprefix('an ').removeprefix('a ')}s" if args else "a list"
+    if typing.get_origin(kind) is dict:
+        return f"a mapping of names to {_type_name(args[1]).removeprefix('an ').removeprefix('a ')}s"
+    return getattr(kind, "__name__", str(kind))
 
 
 def data_view(params: dict) -> dict:

@@ -9,7 +9,8 @@ import pandas as pd
 
 from signdistill.data.corpora import SPLITS, CorpusIndex, problems_to_records
 from signdistill.data.parallel import ExecutorSpec
-from signdistill.data.store import FrameStore, too_short_reason
+from signdistill.data.records import too_short_reason
+from signdistill.data.store import FrameStore
 from signdistill.data.vocabulary import Vocabulary
 from signdistill.errors import InputError
 
