@@ -224,6 +224,8 @@ def _extract_one(job: _Job) -> VideoFeatures:
 
 def _flow_device(device: str) -> str:
     if device == "auto":
+        import torch
+
         return "cuda" if torch.cuda.is_available() else "cpu"
     return device
 

@@ -64,6 +64,8 @@ def students_latency(index: pd.DataFrame, features: dict, evaluation: dict, *pac
                      runs: list[str]) -> dict:
     """Video in, glosses out on the first test video for every run of ``runs`` (``packages`` in that order): the
     median seconds per stage of each and ``ratio``, the first run's total over the last's."""
+    from signdistill.decoding.video import end_to_end_latency, packaged_model
+
     test = index[index.split == "test"]
     if test.empty:
         raise ValueError("the corpus index has no test video to time")
