@@ -13,6 +13,7 @@ import click
 import typer
 from typer.core import TyperCommand, TyperGroup
 
+from signdistill import model_commands
 from signdistill.benchmarks._cli import JSON_HELP, print_payload
 
 # Every benchmark, a module of signdistill.benchmarks that exposes a typer `app`: `signdistill bench <name>` runs
@@ -60,6 +61,8 @@ bench = typer.Typer(cls=_Benchmarks, no_args_is_help=True, rich_markup_mode=None
                          "of signdistill.benchmarks (also run as `python -m signdistill.benchmarks.<module>`, same "
                          "options); `signdistill bench BENCHMARK --help` for its options.")
 app.add_typer(bench, name="bench")
+app.command("convert-model")(model_commands.convert_model)
+app.command("register-best")(model_commands.register_best)
 
 
 @app.callback()
@@ -305,7 +308,7 @@ def pose(source: Path = typer.Argument(..., metavar="SOURCE", hidden=True),
 
 @app.command()
 def recognize(source: Path = typer.Argument(..., metavar="SOURCE", hidden=True),
-              model: Path = typer.Option(..., metavar="PATH", help="A trained model: data/06_models/<run>.pkl."),
+              model: Path = typer.Option(..., metavar="PATH", help="A trained model: data/06_models/<run>.safetensors"),
               fps: float = typer.Option(25.0, metavar="FPS", help="Frames per second of SOURCE (PHOENIX: 25)."),
               decoder: str = typer.Option("beam", metavar="NAME", help="greedy | beam (CTC prefix beam search)."),
               beam_width: int = typer.Option(10, metavar="N", help="Beam width of the beam decoder."),
@@ -386,3 +389,4 @@ def _features_for(view: dict, config: Path, model: Path, env: str | None = None)
     if not isinstance(params, dict):
         raise ValueError(f"{config} has no `features:` section")
     return FeatureConfig.from_params(params)
+
