@@ -84,7 +84,7 @@ class RecognizerRunsHook:
         """Readable tags in place of kedro-mlflow's (object reprs, a command without ``--env``); the experiment
         marked for MLflow's model-training view."""
         tags = tracking.readable_tags(run_params)
-        tags["kedro_command"] = tracking.kedro_command(run_params, sys.argv)
+        tags["kedro_command"] = tracking.kedro_command(run_params, sys.argv)[:5000]  # MLflow keeps 8000
         for key, value in tags.items():
             self.client.set_tag(self.parent_id, key, value)
         experiment = self.client.get_experiment(self.experiment_id)

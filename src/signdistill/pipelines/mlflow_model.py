@@ -9,13 +9,17 @@ JSON spec, ``models.package_file``), so loading or serving it reads tensors and 
 
 with ``{"predictions": [{"gloss", "start_s", "end_s", "spike_s"}, ...]}`` (``decoding.spans``). A model that
 reads flow and keypoints (a SignKD teacher) carries the features parameters it was trained with as its
-``model_config``.
+``model_config``. ``register_best`` (``signdistill register-best``) registers the best recogniser of a
+``kedro run`` in the model registry.
 """
 
 from __future__ import annotations
 
+import logging
 import tempfile
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -32,10 +36,12 @@ from signdistill.models.package_file import read_package, write_package
 ARTIFACT = "model"  # runs:/<id>/model
 PACKAGE = "package"
 CODE = Path(__file__).with_name("pyfunc_code.py")
+# warns on every model logged where pip is not installed (uv environments); the conda.yaml lists pip unpinned
+PIP_LOGGER = "mlflow.utils.environment"
 SPAN_COLUMNS = ("gloss", "start_s", "end_s", "spike_s")
 
 SIGNATURE = ModelSignature(
-    inputs=Schema([TensorSpec(np.dtype(np.uint8), (-1, -1, -1, 3), "frames")]),
+    inputs=Schema([TensorSpec(np.dtype(np.uint8), (-1, -1, -1, 3))]),  # frames [T, H, W, RGB]
     outputs=Schema([ColSpec("string", "gloss"), ColSpec("double", "start_s"), ColSpec("double", "end_s"),
                     ColSpec("double", "spike_s")]),
     params=ParamSchema([ParamSpec("fps", "double", 25.0), ParamSpec("decoder", "string", "beam"),
@@ -54,13 +60,10 @@ class GlossRecognizer(PythonModel):
         features = (context.model_config or {}).get("features")
         self.features = FeatureConfig.from_params(features) if features else None
 
-    def predict(self, context: Any, model_input: np.ndarray | dict[str, np.ndarray],
-                params: dict[str, Any] | None = None) -> pd.DataFrame:
+    def predict(self, context: Any, model_input: np.ndarray, params: dict[str, Any] | None = None) -> pd.DataFrame:
         from signdistill.decoding.spans import recognise_spans
 
         params = {"fps": 25.0, "decoder": "beam", "beam_width": 10, **(params or {})}
-        if isinstance(model_input, dict):  # the signature's named input
-            model_input = model_input["frames"]
         frames = np.ascontiguousarray(np.asarray(model_input, dtype=np.uint8))
         if frames.ndim != 4 or frames.shape[-1] != 3:
             raise ValueError(f"frames must be uint8 [T, H, W, 3], got shape {list(frames.shape)}")
@@ -78,7 +81,7 @@ def log_recognizer(run_id: str, package: dict, features: dict | None = None) -> 
     logged = client.create_logged_model(experiment_id, name=ARTIFACT, source_run_id=run_id,
                                         tags={"kind": str(package["kind"])})
     config = {"features": features} if features and package["data"].get("streams") else None
-    with tempfile.TemporaryDirectory() as tmp, warnings.catch_warnings():
+    with tempfile.TemporaryDirectory() as tmp, warnings.catch_warnings(), _quiet(PIP_LOGGER):
         warnings.filterwarnings("ignore", message=".*input example was not provided", category=UserWarning)
         path = Path(tmp) / "recognizer.safetensors"
         write_package(package, path)
@@ -86,6 +89,18 @@ def log_recognizer(run_id: str, package: dict, features: dict | None = None) -> 
                   run_id=run_id, model_id=logged.model_id, python_model=str(CODE), artifacts={PACKAGE: str(path)},
                   signature=SIGNATURE, model_config=config, pip_requirements=[_requirement()])
     return f"runs:/{run_id}/{ARTIFACT}"
+
+
+@contextmanager
+def _quiet(name: str) -> Iterator[None]:
+    """Only errors from logger ``name`` meanwhile."""
+    logger = logging.getLogger(name)
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
 
 
 def _requirement() -> str:
