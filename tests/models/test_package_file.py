@@ -51,6 +51,15 @@ def test_a_package_round_trips_through_safetensors_and_json(tmp_path: Path) -> N
     assert torch.equal(load_recognizer(loaded)(clip)["log_probs"], original(clip)["log_probs"])
 
 
+def test_every_header_length_reads_back(tmp_path: Path) -> None:
+    """The file's first byte is its header's length mod 256: 0x80 (a pickle's first byte) among them."""
+    path = tmp_path / "pad.safetensors"
+    for pad in range(256):
+        write_package({"kind": "baseline", "config": {}, "state_dict": {"w": torch.ones(1)}, "vocabulary": {},
+                       "data": {"pad": "x" * pad}}, path)
+        assert read_package(path)["data"]["pad"] == "x" * pad
+
+
 def test_tied_weights_are_written_once_each(tmp_path: Path) -> None:
     shared = torch.arange(6.0)
     package = {**_package(), "state_dict": {"a": shared, "b": shared, "view": shared[2:4]}}

@@ -51,12 +51,14 @@ def read_package(path: str | Path) -> dict:
     if path.is_dir():
         raise ModelFileError(f"{path} is a directory, not a model package (data/06_models/<run>{SUFFIX})")
     with open(path, "rb") as handle:
-        head = handle.read(4)
-    if head.startswith(ZIP_MAGIC):
-        return _read_torch_package(path)
-    if head.startswith(PICKLE_MAGIC):
-        raise ModelFileError(f"{path} is a pickled model package, which can run code when opened, so it is not "
-                             f"loaded; if you trust it, convert it: signdistill convert-model {path}")
+        head = handle.read(9)
+    if not _is_safetensors(head, path.stat().st_size):
+        if head.startswith(ZIP_MAGIC):
+            return _read_torch_package(path)
+        if head.startswith(PICKLE_MAGIC):
+            raise ModelFileError(f"{path} is a pickled model package, which can run code when opened, so it is not "
+                                 f"loaded; if you trust it, convert it: signdistill convert-model {path}")
+        raise ModelFileError(f"{path} is not a model package (neither safetensors nor a torch.save file)")
     try:
         with safe_open(str(path), framework="pt", device="cpu") as handle:
             metadata = handle.metadata() or {}
@@ -126,6 +128,11 @@ def _unshared(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         seen.add(key)
         tensors[name] = tensor.clone() if shared else tensor
     return tensors
+
+
+def _is_safetensors(head: bytes, size: int) -> bool:
+    """A safetensors file starts with its JSON header's length (8 bytes, little-endian), then the header's ``{``."""
+    return len(head) == 9 and head[8:9] == b"{" and 8 + int.from_bytes(head[:8], "little") <= size
 
 
 def _first_line(error: Exception) -> str:
