@@ -48,7 +48,7 @@ def server(tmp_path_factory) -> str:
         [str(Path(sys.executable).with_name("mlflow")), "server", "--backend-store-uri", f"sqlite:///{root}/mlflow.db",
          "--artifacts-destination", str(root / "artifacts"), "--host", "127.0.0.1", "--port", str(port),
          "--workers", "1"], stdout=open(root / "server.log", "w"), stderr=subprocess.STDOUT)  # noqa: SIM115
-    deadline = time.monotonic() + 240  # a loaded 2-core machine needs a minute to import the server
+    deadline = time.monotonic() + 600  # a loaded 2-core machine needs minutes to import the server
     while time.monotonic() < deadline:
         try:
             urllib.request.urlopen(f"{url}/health", timeout=2)
