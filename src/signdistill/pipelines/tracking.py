@@ -185,10 +185,6 @@ class ChildRun:
             target.write_bytes(data)
             self.client.log_artifact(self.run_id, str(target), str(Path(path).parent) if "/" in path else None)
 
-    def has_artifact(self, path: str) -> bool:
-        folder = str(Path(path).parent) if "/" in path else None
-        return any(info.path == path for info in self.client.list_artifacts(self.run_id, folder))
-
     def has_model(self) -> bool:
         """Whether a model (``mlflow_model.log_recognizer``) was logged to the run."""
         outputs = self.client.get_run(self.run_id).outputs
@@ -260,7 +256,7 @@ def json_bytes(obj: Any) -> bytes:
 
 
 def kedro_command(run_params: dict, argv: list[str]) -> str:
-    """The ``kedro run`` command as typed (``argv`` of a ``kedro`` process), or, for a session started from
+    """The ``kedro run`` command as typed (``argv`` of a ``kedro`` process), or, for a KedroSession run from
     Python, the command that would run the same: pipelines, namespaces, nodes, tags, ``--env`` and ``--params``."""
     if argv and Path(argv[0]).name in ("kedro", "kedro.exe") and "run" in argv[1:]:
         return shlex.join(["kedro", *argv[1:]])
