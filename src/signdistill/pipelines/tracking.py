@@ -284,6 +284,7 @@ def readable_tags(run_params: dict) -> dict[str, str]:
         if key == "runner":  # Kedro records the runner object's repr, "<kedro.runner....Runner object at 0x..>"
             text = value if isinstance(value, str) else type(value).__name__
             text = text.strip("<>").split(" object at ")[0].rsplit(".", 1)[-1]
+            text = "SequentialRunner" if text == "None" else text  # none given: Kedro runs its default
         elif isinstance(value, list | tuple | set):
             text = ",".join(map(str, value))
         elif isinstance(value, dict):
