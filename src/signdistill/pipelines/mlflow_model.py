@@ -154,7 +154,8 @@ def register_best(client: MlflowClient, parent_id: str, metric: str, name: str |
         raise LookupError(f"no recogniser run of kedro run {parent_id} has both a model and a metric {metric!r}")
     value, best = min(scored, key=lambda pair: pair[0])
     name = name or f"signdistill_{client.get_run(parent_id).info.run_name}"
-    version = mlflow.register_model(f"runs:/{best.info.run_id}/{ARTIFACT}", name,
+    model_id = best.outputs.model_outputs[-1].model_id  # the newest model logged to the run (runs:/<id>/model)
+    version = mlflow.register_model(f"models:/{model_id}", name,
                                     tags={"run": best.info.run_name, metric: str(value), "kedro_run": parent_id})
     return {"name": name, "version": version.version, "run": best.info.run_name, "run_id": best.info.run_id,
             "metric": metric, "value": value, "candidates": len(scored)}
