@@ -26,7 +26,7 @@ def test_tags_are_readable() -> None:
                           "runtime_params": {"x": 1}, "env": "quick"})
     assert tags == {"runner": "SequentialRunner", "pipeline_names": "a,b", "runtime_params": '{"x": 1}',
                     "env": "quick"}
-    assert readable_tags({"runner": "None"}) == {"runner": "SequentialRunner"}  # a session run without one
+    assert readable_tags({"runner": "None"}) == {"runner": "SequentialRunner"}  # none given: the default
 
 
 def test_wer_names_say_their_decoder() -> None:
