@@ -1,4 +1,5 @@
-"""Screenshots of the MLflow compare view of an ablation's rows and of Kedro-Viz's lineage of a pipeline.
+"""Screenshots of the MLflow compare view of an ablation's rows, of a recogniser's run page (its curves) and its
+registered model, and of Kedro-Viz's lineage of a pipeline.
 
 Needs Debian's ``chromium`` (headless) and a store that holds the pipeline's runs, e.g. after
 ``kedro run --env quick --pipelines ablations_smkd``. Run from the project root::
@@ -6,7 +7,9 @@ Needs Debian's ``chromium`` (headless) and a store that holds the pipeline's run
     uv run python docs/screenshots.py --store sqlite:///mlflow.db --experiment signdistill_quick
 
 It starts ``mlflow ui`` and ``kedro viz run`` on free loopback ports, points headless Chromium at them and
-writes ``docs/img/mlflow_compare_<pipeline>.png`` and ``docs/img/kedro_viz_<pipeline>.png``.
+writes ``docs/img/mlflow_compare_<pipeline>.png`` and ``docs/img/kedro_viz_<pipeline>.png``; with a registered
+model (``signdistill register-best``), ``docs/img/mlflow_run_<run>.png`` (its model metrics) and
+``docs/img/mlflow_model_<name>.png``.
 """
 
 from __future__ import annotations
@@ -87,6 +90,31 @@ def mlflow_compare(store: str, experiment: str, pipeline: str, out: Path) -> Non
         ui.wait(30)
 
 
+def mlflow_registered(store: str, name: str, out_dir: Path) -> None:
+    """The newest version of registered model ``name``: its run's model-metrics page and the version's page."""
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    ui = subprocess.Popen([sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", store, "--host",
+                           "127.0.0.1", "--port", str(port), "--workers", "1"],
+                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_for(f"{base}/health", ui)
+        query = urllib.parse.urlencode({"filter": f"name='{name}'", "order_by": "version_number DESC"})
+        versions = json.loads(urllib.request.urlopen(
+            f"{base}/api/2.0/mlflow/model-versions/search?{query}", timeout=30).read()).get("model_versions", [])
+        if not versions:
+            sys.exit(f"no registered model {name!r} in {store} (run `signdistill register-best` first)")
+        version = max(versions, key=lambda v: int(v["version"]))
+        run = json.loads(urllib.request.urlopen(
+            f"{base}/api/2.0/mlflow/runs/get?run_id={version['run_id']}", timeout=30).read())["run"]
+        page = f"#/experiments/{run['info']['experiment_id']}/runs/{version['run_id']}/model-metrics"
+        screenshot(f"{base}/{page}", out_dir / f"mlflow_run_{run['info']['run_name']}.png")
+        screenshot(f"{base}/#/models/{name}/versions/{version['version']}", out_dir / f"mlflow_model_{name}.png")
+    finally:
+        ui.terminate()
+        ui.wait(30)
+
+
 def kedro_viz(pipeline: str, out: Path) -> None:
     port = free_port()
     log = out.with_suffix(".log")  # the server's own output, kept for when it stops early
@@ -110,8 +138,12 @@ def main() -> None:
     parser.add_argument("--compare", default="ablations_smkd", help="pipeline whose child runs are compared")
     parser.add_argument("--lineage", default="distill_signkd", help="pipeline drawn by Kedro-Viz")
     parser.add_argument("--out", type=Path, default=Path("docs/img"), help="folder for the PNGs")
-    parser.add_argument("--only", choices=("mlflow", "viz"), help="take one of the two screenshots")
+    parser.add_argument("--model", default="signdistill_ablations_smkd", help="registered model to show")
+    parser.add_argument("--only", choices=("mlflow", "model", "viz"), help="take one kind of screenshot")
     args = parser.parse_args()
+    if args.only == "model":
+        mlflow_registered(args.store, args.model, args.out)
+        return
     if args.only != "viz":
         mlflow_compare(args.store, args.experiment, args.compare, args.out / f"mlflow_compare_{args.compare}.png")
     if args.only != "mlflow":

@@ -14,6 +14,7 @@ import click
 import typer
 from typer.core import TyperCommand, TyperGroup
 
+from signdistill import model_commands
 from signdistill.benchmarks._cli import JSON_HELP, print_payload
 from signdistill.console_inputs import (
     OneLineErrors,
@@ -72,6 +73,8 @@ bench = typer.Typer(cls=_Benchmarks, no_args_is_help=True, rich_markup_mode=None
                          "of signdistill.benchmarks (also run as `python -m signdistill.benchmarks.<module>`, same "
                          "options); `signdistill bench BENCHMARK --help` for its options.")
 app.add_typer(bench, name="bench")
+app.command("convert-model")(model_commands.convert_model)
+app.command("register-best")(model_commands.register_best)
 
 
 @app.callback()
@@ -343,7 +346,8 @@ def pose(source: Path = typer.Argument(..., metavar="SOURCE", hidden=True),
 
 @app.command()
 def recognize(source: Path = typer.Argument(..., metavar="SOURCE", hidden=True),
-              model: Path = typer.Option(..., metavar="PATH", help="A trained model: data/06_models/<run>.pkl."),
+              model: Path = typer.Option(..., metavar="PATH",
+                                         help="A trained model: data/06_models/<run>.safetensors"),
               fps: float = typer.Option(25.0, metavar="FPS", callback=positive,
                               help="Frames per second of SOURCE (PHOENIX: 25)."),
               decoder: str = typer.Option("beam", metavar="NAME", help="greedy | beam (CTC prefix beam search)."),

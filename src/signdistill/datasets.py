@@ -1,4 +1,4 @@
-"""Kedro datasets for the artifacts that are directories rather than single files.
+"""Kedro datasets for the artifacts that are directories rather than single files, and for model packages.
 
 A corpus and a packed frame store hold thousands of files, and a PHOENIX-scale frame store does not
 fit in memory, so these datasets do their writing incrementally: the node returns a small, pure
@@ -19,6 +19,7 @@ from signdistill.data.features import FeatureConfig, FeatureStore, build_feature
 from signdistill.data.parallel import ExecutorSpec
 from signdistill.data.store import FrameStore, build_frame_store
 from signdistill.errors import MissingInputError
+from signdistill.models.package_file import read_package, write_package
 from signdistill.synth.corpus import generate_corpus, get_preset
 
 log = logging.getLogger(__name__)
@@ -123,3 +124,24 @@ class FeatureStoreDataset(_CachedStoreDataset, AbstractDataset[dict, FeatureStor
 
     def _exists(self) -> bool:
         return (self._path / "summary.json").exists()
+
+
+class ModelPackageDataset(AbstractDataset[dict, dict]):
+    """A trained model package (``models.registry.package_model``) as a safetensors file with its JSON spec
+    (``models.package_file``): loading reads tensors and JSON, never unpickles code; saving is atomic."""
+
+    def __init__(self, filepath: str, metadata: dict[str, Any] | None = None) -> None:
+        self._path = Path(filepath)
+        self.metadata = metadata
+
+    def load(self) -> dict:
+        return read_package(self._path)
+
+    def save(self, data: dict) -> None:
+        write_package(data, self._path)
+
+    def _exists(self) -> bool:
+        return self._path.is_file()
+
+    def _describe(self) -> dict[str, Any]:
+        return {"filepath": str(self._path)}

@@ -4,6 +4,10 @@ A run namespace (``smkd_ws``: every node of ``<run>.*`` whose ``<run>.model`` th
 run at its first node; the training node logs each epoch through ``tracking.epoch_callback``; the evaluation
 nodes' outputs become the child's final metrics and artifacts; the child is FINISHED once all of the
 namespace's nodes in this pipeline ran. Report nodes (``<table>_report``) log their CSV and PNG to the parent.
+A trained recogniser is logged as an MLflow pyfunc model (``pipelines.mlflow_model``), once per training; the
+parent records which child runs it used (``recognizer_runs.json``: a rerun that trains nothing continues the old
+children, which stay under their first parent). The parent's tags are readable (the command as typed, the
+runner's name) and the experiment opens in MLflow's model-training view.
 A failing node or pipeline ends its open runs FAILED; SIGINT (Ctrl-C) or SIGTERM ends them, and the parent,
 KILLED before the interrupt goes on, so that MLflow's exit handler cannot mark them FINISHED.
 """
@@ -12,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import signal
+import sys
 import threading
 from collections import Counter
 from typing import Any
@@ -26,7 +31,7 @@ from mlflow import MlflowClient
 from mlflow.entities import RunStatus
 from mlflow.exceptions import MlflowException
 
-from signdistill.pipelines import tracking
+from signdistill.pipelines import mlflow_model, tracking
 from signdistill.pipelines.runs import paper_rows
 from signdistill.training.seeds import split_seed_run
 
@@ -34,6 +39,8 @@ log = logging.getLogger(__name__)
 
 FINISHED, FAILED, KILLED = (RunStatus.to_string(s) for s in (RunStatus.FINISHED, RunStatus.FAILED, RunStatus.KILLED))
 INTERRUPTS = (signal.SIGINT, signal.SIGTERM)
+# MLflow's UI opens an experiment of this kind in its model-training view (not the GenAI one)
+EXPERIMENT_KIND = ("mlflow.experimentKind", "custom_model_development")
 
 
 class RecognizerRunsHook:
@@ -49,6 +56,7 @@ class RecognizerRunsHook:
         self.run_ids: dict[str, str] = {}  # every child opened in this kedro run, open or ended
         self.pending: Counter[str] = Counter()
         self.rows: dict[str, list[tuple[str, str]]] = {}
+        self.decoders: dict[str, str] = {}  # run -> the evaluation's decoder (tracking.decoder_name)
         self.env: str = ""
         self._previous_handlers: dict[int, Any] = {}
 
@@ -65,11 +73,23 @@ class RecognizerRunsHook:
             return
         self.client = MlflowClient()
         self.parent_id, self.experiment_id = parent.info.run_id, parent.info.experiment_id
+        self._describe_parent(run_params)
         datasets = pipeline.datasets()
         self.pending = Counter(n.namespace for n in pipeline.nodes
                                if n.namespace and f"{n.namespace}.model" in datasets)
         self.rows = paper_rows(pipeline)
         self._trap_interrupts()
+
+    def _describe_parent(self, run_params: dict) -> None:
+        """Readable tags in place of kedro-mlflow's (object reprs, a command without ``--env``); the experiment
+        marked for MLflow's model-training view."""
+        tags = tracking.readable_tags(run_params)
+        tags["kedro_command"] = tracking.kedro_command(run_params, sys.argv)[:5000]  # MLflow keeps 8000
+        for key, value in tags.items():
+            self.client.set_tag(self.parent_id, key, value)
+        experiment = self.client.get_experiment(self.experiment_id)
+        if experiment.tags.get(EXPERIMENT_KIND[0]) != EXPERIMENT_KIND[1]:
+            self.client.set_experiment_tag(self.experiment_id, *EXPERIMENT_KIND)
 
     def _reset_run(self) -> None:
         params, env = self._params, self.env
@@ -83,6 +103,7 @@ class RecognizerRunsHook:
             return
         if "params:evaluation" in inputs:
             child.log_params(tracking.flatten({"evaluation": inputs["params:evaluation"]}))
+            self.decoders[node.namespace] = tracking.decoder_name(inputs["params:evaluation"])
         if f"{node.namespace}.history" in node.outputs:
             self._epochs_logged = 0
 
@@ -120,6 +141,8 @@ class RecognizerRunsHook:
     @hook_impl
     def after_pipeline_run(self) -> None:
         self._end_children(FINISHED)  # namespaces filtered out of part of their nodes end here
+        if self.client is not None and self.run_ids:
+            self.client.log_dict(self.parent_id, self.run_ids, mlflow_model.RUNS_ARTIFACT)
         self._restore_interrupts()
 
     @hook_impl
@@ -158,7 +181,8 @@ class RecognizerRunsHook:
                     self._new_model = True
                 child.log_artifact_bytes(tracking.json_bytes(value), "history.json")
             elif kind == "wer_metrics":
-                child.log_final(tracking.wer_metrics(value))
+                evaluation = self.decoders.get(run) or tracking.decoder_name(self._params.get("evaluation", {}))
+                child.log_final(tracking.wer_metrics(value, evaluation))
             elif kind == "wer_table":
                 child.log_artifact_bytes(value.to_csv(index=False).encode(), "wer.csv")
             elif kind == "efficiency_table":
@@ -169,8 +193,8 @@ class RecognizerRunsHook:
             elif kind == "training_curves" and isinstance(value, Figure):
                 child.log_artifact_bytes(tracking.figure_png(value), "training_curves.png")
         model = outputs.get(f"{run}.model")
-        if model is not None and (self._new_model or not child.has_artifact("model.pkl")):
-            child.log_artifact_bytes(tracking.pickled(model), "model.pkl")  # once per training, not per rerun
+        if model is not None and (self._new_model or not child.has_model()):  # once per training, not per rerun
+            mlflow_model.log_recognizer(child.run_id, model, self._params.get("features"))
         self._new_model = False
 
     def _log_reports(self, outputs: dict[str, Any]) -> None:

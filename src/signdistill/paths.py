@@ -90,7 +90,7 @@ class DataPaths:
 
     def model(self, run: str) -> Path:
         """``run``'s trained model package (the catalog's ``{run}.model``)."""
-        return self.models / f"{run}.pkl"
+        return self.models / f"{run}.safetensors"
 
     def report(self, name: str) -> Path:
         """A file or folder ``name`` among the reports."""

@@ -3,14 +3,16 @@
 
 import warnings
 
-from signdistill.config import SignDistillConfigLoader
-from signdistill.hooks import HOOKS  # noqa: F401 - Kedro reads it from here
-
-CONFIG_LOADER_CLASS = SignDistillConfigLoader
-CONFIG_LOADER_ARGS = {"base_env": "base", "default_run_env": "local"}
-
 # Third-party notices printed on every run that a user cannot act on (dotted dataset names are Kedro's own
-# namespaces here); they would bury the one line that a run stopped by bad input prints.
+# namespaces here; MLflow's advice on type hints is for models without a logged signature, and it fires when a
+# PythonModel class is defined, kedro-mlflow's included); they would bury the one line that a run stopped by bad
+# input prints. Installed before the imports below, which define such classes.
 for _message in (r"register_new_resolver\(\) is deprecated", r"One or more dataset names contain '\.'",
                  r".*Add type hints to the `predict` method"):
     warnings.filterwarnings("ignore", message=_message, category=UserWarning)
+
+from signdistill.config import SignDistillConfigLoader  # noqa: E402
+from signdistill.hooks import HOOKS  # noqa: E402, F401 - Kedro reads it from here
+
+CONFIG_LOADER_CLASS = SignDistillConfigLoader
+CONFIG_LOADER_ARGS = {"base_env": "base", "default_run_env": "local"}

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import pickle
 from pathlib import Path
 
 import cv2
@@ -14,7 +13,7 @@ from typer.testing import CliRunner
 from signdistill.console import app
 from signdistill.decoding.ctc import greedy_decode
 from signdistill.decoding.spans import spike_spans
-from signdistill.models.registry import build_recognizer, package_model
+from signdistill.models.registry import build_recognizer, package_model, read_package, write_package
 from signdistill.synth.corpus import get_preset, plan_corpus, render_video
 from signdistill.synth.lexicon import rest_glosses
 
@@ -63,8 +62,8 @@ def video_and_model(tmp_path_factory) -> tuple[Path, Path]:
     model = build_recognizer("baseline", len(glosses) + 1, config)
     package = package_model("baseline", model, model.state_dict(), {"glosses": glosses},
                             {"store_size": 40, "crop": 36})
-    path = root / "model.pkl"
-    path.write_bytes(pickle.dumps(package))
+    path = root / "model.safetensors"
+    write_package(package, path)
     return folder, path
 
 
@@ -84,10 +83,10 @@ def test_recognize_prints_glosses_with_spans_as_json(video_and_model) -> None:
 
 def test_recognize_says_what_a_feature_model_lacks(video_and_model, tmp_path: Path) -> None:
     folder, model = video_and_model
-    package = pickle.loads(model.read_bytes())
+    package = read_package(model)
     package["data"] = {**package["data"], "streams": ["flow", "keypoints"]}
-    streams_model = tmp_path / "teacher.pkl"
-    streams_model.write_bytes(pickle.dumps(package))
+    streams_model = tmp_path / "teacher.safetensors"
+    write_package(package, streams_model)
     missing = tmp_path / "nowhere.yml"
     result = CliRunner().invoke(app, ["recognize", str(folder), "--model", str(streams_model),
                                       "--features-config", str(missing)])

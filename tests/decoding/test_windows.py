@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import inspect
 import json
-import pickle
 from pathlib import Path
 
 import cv2
@@ -21,7 +20,7 @@ from signdistill.decoding.ctc import decode_log_probs
 from signdistill.decoding.spans import recognise_spans
 from signdistill.decoding.video import video_batch
 from signdistill.decoding.windows import OVERLAP, WINDOW, Window, plan_windows, stitch, windowed_log_probs
-from signdistill.models.registry import build_recognizer, package_model
+from signdistill.models.registry import build_recognizer, package_model, write_package
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 VIEW = {"store_size": 36, "crop": 32}
@@ -129,9 +128,9 @@ def test_recognize_decodes_a_long_folder_in_windows_as_it_does_whole(tmp_path: P
     for i, frame in enumerate(clip, start=1):
         cv2.imwrite(str(folder / f"images{i:04d}.png"), cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
     model = calibrated("baseline", {"width": 4, "hidden": 16, "lstm_hidden": 8, "lstm_layers": 1}, clip)
-    path = tmp_path / "model.pkl"
-    path.write_bytes(pickle.dumps(package_model("baseline", model, model.state_dict(),
-                                                {"glosses": ["A", "B", "C", "D", "E"]}, VIEW)))
+    path = tmp_path / "model.safetensors"
+    write_package(package_model("baseline", model, model.state_dict(), {"glosses": ["A", "B", "C", "D", "E"]}, VIEW),
+                  path)
 
     def recognise(*options: str) -> list[dict]:
         result = CliRunner().invoke(app, ["recognize", str(folder), "--model", str(path), "--json", *options])

@@ -232,7 +232,7 @@ def test_single_network_methods_are_compared_with_the_baseline(project: Path, mo
         from signdistill.models.registry import read_package
         from signdistill.training.recipes import read_index
 
-        by_d = gsba_by_radius(read_package(data / "06_models/smkd.pkl"), FrameStore(data / "03_primary/frame_store"),
+        by_d = gsba_by_radius(read_package(data / "06_models/smkd.safetensors"), FrameStore(data / "03_primary/frame_store"),
                               read_index(data / "02_intermediate/corpus_index.csv"), data / "01_raw/synthsign")
         coverage = [by_d[d]["coverage"] for d in range(5)]
         assert by_d[0]["sign_frames"] > 0 and coverage == sorted(coverage)  # a wider radius labels more frames
@@ -310,7 +310,7 @@ def test_seeds_pipeline_trains_each_seed_and_judges_the_method(project: Path, mo
     data = project / "data"
     for run in ("smkd", "student_res"):
         for seed in (0, 1):
-            assert (data / f"06_models/{run}_seed{seed}.pkl").exists()
+            assert (data / f"06_models/{run}_seed{seed}.safetensors").exists()
             history = json.loads((data / f"08_reporting/{run}_seed{seed}_history.json").read_text())
             assert len(history["epochs"]) == 1
     table = pd.read_csv(data / "08_reporting/smkd_seeds.csv")

@@ -48,7 +48,7 @@ def server(tmp_path_factory) -> str:
         [str(Path(sys.executable).with_name("mlflow")), "server", "--backend-store-uri", f"sqlite:///{root}/mlflow.db",
          "--artifacts-destination", str(root / "artifacts"), "--host", "127.0.0.1", "--port", str(port),
          "--workers", "1"], stdout=open(root / "server.log", "w"), stderr=subprocess.STDOUT)  # noqa: SIM115
-    deadline = time.monotonic() + 240  # a loaded 2-core machine needs a minute to import the server
+    deadline = time.monotonic() + 600  # a loaded 2-core machine needs minutes to import the server
     while time.monotonic() < deadline:
         try:
             urllib.request.urlopen(f"{url}/health", timeout=2)
@@ -149,16 +149,37 @@ def test_every_ablation_row_is_a_child_run(server: str, project: Path, monkeypat
     params = {p["key"]: p["value"] for p in ws["data"]["params"]}
     assert params["model.width"] == "4" and params["train.epochs"] == "2" and params["evaluation.decoder"]
     metrics = {m["key"]: m["value"] for m in ws["data"]["metrics"]}
-    assert {"test_wer", "test_del", "test_ins", "final_dev_wer", "params_m", "gmacs", "latency_s"} <= set(metrics)
+    assert {"test_wer", "test_del", "test_ins", "final_dev_wer_beam10", "params_m", "gmacs", "latency_s"} <= set(
+        metrics)  # the final dev WER names its decoder, as the per-epoch one does
+    assert not {"dev_wer", "final_dev_wer"} & set(metrics)
     assert metrics["gmacs"] > 0 and 0 <= metrics["test_wer"] <= 400
-    for key in ("train_loss", "dev_wer"):
+    for key in ("train_loss", "dev_wer_greedy"):
         assert _steps(server, ws["info"]["run_id"], key) == [1, 2]
     assert _steps(server, children["smkd_kd"]["info"]["run_id"], "train_kd") == [1]  # each row its own curve
-    assert {"training_curves.png", "wer.csv", "hypotheses.txt", "efficiency.csv", "model.pkl"} <= _artifacts(
+    assert {"training_curves.png", "wer.csv", "hypotheses.txt", "efficiency.csv"} <= _artifacts(
         server, ws["info"]["run_id"])
+    ws_run = _api(server, "runs/get", run_id=ws["info"]["run_id"])["run"]
+    assert ws_run["outputs"]["model_outputs"]  # the pyfunc model (tests/pipelines/test_mlflow_model.py serves one)
     assert all(r["info"]["status"] == "FINISHED" for r in children.values())
     reports = _artifacts(server, parent_id, "reports")
     assert {f"reports/{table}_report.{ext}" for table in TABLES for ext in ("csv", "png")} <= reports
+    parent_tags = _tags(parent[0])
+    assert parent_tags["runner"] == "SequentialRunner" and "object at" not in json.dumps(parent_tags)
+    assert parent_tags["kedro_command"].startswith("kedro run --pipelines ablations_smkd")
+    assert "--params" in parent_tags["kedro_command"]
+    experiment = _api(server, "experiments/get-by-name", experiment_name="signdistill")["experiment"]
+    assert {"key": "mlflow.experimentKind", "value": "custom_model_development"} in experiment["tags"]
+
+    # a rerun that trains nothing leaves the children where they are: same parent, same end time
+    _session(project, monkeypatch, _params({run: _recognizer(2 if run in two_epochs else 1) for run in RUNS}),
+             namespaces=["smkd_ws"])
+    again = _api(server, "runs/get", run_id=ws["info"]["run_id"])["run"]
+    assert _tags(again)["mlflow.parentRunId"] == parent_id
+    assert again["info"]["end_time"] == ws["info"]["end_time"] and again["info"]["status"] == "FINISHED"
+    rerun = next(r for r in _runs(server, "attributes.run_name = 'ablations_smkd'") if r["info"]["run_id"] != parent_id)
+    assert not _runs(server, f"tags.mlflow.parentRunId = '{rerun['info']['run_id']}'")
+    used = _api(server, "artifacts/list", run_id=rerun["info"]["run_id"])["files"]
+    assert "recognizer_runs.json" in {f["path"] for f in used}
 
 
 def _signal_after_first_epoch(server: str, run: str, signum: int) -> threading.Thread:
@@ -167,7 +188,7 @@ def _signal_after_first_epoch(server: str, run: str, signum: int) -> threading.T
         deadline = time.monotonic() + 300
         while time.monotonic() < deadline:
             running = _runs(server, f"attributes.run_name = '{run}' and attributes.status = 'RUNNING'")
-            if running and _steps(server, running[0]["info"]["run_id"], "dev_wer"):
+            if running and _steps(server, running[0]["info"]["run_id"], "dev_wer_greedy"):
                 os.kill(os.getpid(), signum)
                 return
             time.sleep(0.2)
@@ -188,7 +209,7 @@ def test_interrupted_run_is_killed_and_resumes_its_mlflow_run(server: str, proje
     assert len(killed) == 1
     parent_id = _tags(killed[0])["mlflow.parentRunId"]
     assert _api(server, "runs/get", run_id=parent_id)["run"]["info"]["status"] == "KILLED"
-    interrupted_steps = _steps(server, killed[0]["info"]["run_id"], "dev_wer")
+    interrupted_steps = _steps(server, killed[0]["info"]["run_id"], "dev_wer_greedy")
     assert interrupted_steps and interrupted_steps[-1] < 3
 
     _session(project, monkeypatch, params, namespaces=["smkd_base"])
@@ -196,8 +217,8 @@ def test_interrupted_run_is_killed_and_resumes_its_mlflow_run(server: str, proje
     assert len(resumed) == 2  # the 1-epoch row of the first test, and this one continued, not a third
     continued = next(r for r in resumed if r["info"]["run_id"] == killed[0]["info"]["run_id"])
     assert continued["info"]["status"] == "FINISHED"
-    assert _steps(server, continued["info"]["run_id"], "dev_wer") == [1, 2, 3]
-    assert _tags(continued)["mlflow.parentRunId"] != parent_id  # under the kedro run that finished it
+    assert _steps(server, continued["info"]["run_id"], "dev_wer_greedy") == [1, 2, 3]
+    assert _tags(continued)["mlflow.parentRunId"] == parent_id  # it stays under its first kedro run
 
 
 def test_terminated_run_ends_its_mlflow_runs_killed(server: str, project: Path, monkeypatch) -> None:

@@ -16,7 +16,7 @@ shuffled epochs through ``Trainer.train_epoch``, interleaved (scratch epoch 0, d
 rest (the data loader: clips, streams, cached targets, collation). Prints the per-round ratios, the ratio of the
 summed epochs and the epoch ratio with the cache build amortised over the configured epochs.
 
-Run: ``uv run python -m signdistill.benchmarks.distill_cost --teacher data/06_models/signkd_teacher.pkl
+Run: ``uv run python -m signdistill.benchmarks.distill_cost --teacher data/06_models/signkd_teacher.safetensors
 [--env ENV]``. Torch and the core only (no Kedro) with ``--params conf/base/parameters_signkd.yml``.
 """
 
@@ -61,7 +61,7 @@ def _trainer(recipe, directory: Path) -> Trainer:
 
 @app.command(cls=MultiValueCommand, help=summary(__doc__))
 def main(teacher_file: Annotated[Path, typer.Option("--teacher", metavar="PATH", help="The frozen teacher's "
-                                                     "package (.pkl or .pt).")],
+                                                     "package (.safetensors or .pt).")],
          scratch_run: Annotated[str, typer.Option("--scratch", metavar="RUN", help="The scratch student's run.")
                                 ] = "signkd_scratch",
          distilled_run: Annotated[str, typer.Option("--distilled", metavar="RUN", help="The distilled student's run.")

@@ -1,13 +1,13 @@
 """SMKD's Gloss Segment Boundary Assignment against SynthSign's true frame alignment, by radius d.
 
 For each video of a split, a trained SMKD model (a package, e.g. one kept by ``method_seeds`` or
-``data/06_models/smkd.pkl``) gives its contextual features and predictions on the evaluation view; GSBA
+``data/06_models/smkd.safetensors``) gives its contextual features and predictions on the evaluation view; GSBA
 labels every output frame for each d (d = 0: the CTC spikes alone), and the labels are compared with the
 generator's alignment at the centre of each output frame's receptive field (``score_pseudo_labels``).
 Prints, per d, frame accuracy (correct / labelled sign frames), coverage (labelled / sign frames) and the
 share of transition frames that got a label.
 
-Run: ``uv run python -m signdistill.benchmarks.gsba_accuracy --model data/06_models/smkd.pkl``. Core only.
+Run: ``uv run python -m signdistill.benchmarks.gsba_accuracy --model data/06_models/smkd.safetensors``. Core only.
 """
 
 from __future__ import annotations
@@ -145,7 +145,7 @@ def gsba_by_radius(package: dict, store: FrameStore, index: list[dict], alignmen
 
 
 @app.command(cls=MultiValueCommand, help=summary(__doc__))
-def main(model: Annotated[Path, typer.Option(metavar="PATH", help="An SMKD model package (.pkl or .pt).")],
+def main(model: Annotated[Path, typer.Option(metavar="PATH", help="An SMKD model package (.safetensors or .pt).")],
          split: Annotated[str, typer.Option(metavar="NAME", help="The split whose videos are scored.")] = "dev",
          radii: Annotated[list[int], typer.Option(metavar="D ...", help="GSBA radii d to score.")] = [0, 1, 2, 3, 4],
          data: Annotated[Path, typer.Option(metavar="PATH", help="Data root of the preprocessed corpus.")] = DATA.root,

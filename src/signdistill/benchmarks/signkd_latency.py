@@ -5,8 +5,8 @@ For one video (default: the first test video of the preprocessed corpus), each m
 pipeline (``signdistill.decoding.video``): read, resize and crop, for the teacher TV-L1 flow and MediaPipe
 keypoints with the ``features`` parameters, the network, beam search. Prints the median seconds per stage,
 the totals and the teacher / student ratio. Trained packages are used when found (``--teacher``/``--student``,
-default ``data/06_models/signkd_{teacher,distilled}.pkl``); otherwise the models of the configuration (``--env``)
-are built untrained, which takes the same time (latency does not depend on the weights).
+default ``data/06_models/signkd_{teacher,distilled}.safetensors``); otherwise the models of the configuration
+(``--env``) are built untrained, which takes the same time (latency does not depend on the weights).
 
 Run: ``uv run python -m signdistill.benchmarks.signkd_latency [--env ENV] [--device cuda]``. Torch and the core only
 (no Kedro) with ``--params conf/base/parameters_signkd.yml conf/base/parameters_features.yml

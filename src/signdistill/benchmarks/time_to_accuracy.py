@@ -3,7 +3,7 @@
 A candidate is ``NAME=RUN[,KEY=VALUE...]``: the run ``RUN`` of the parameters file (``--params``, SignKD's by
 default) with dotted overrides (``model.width=0.25``, ``train.lr=2e-3``, ``crop=28``), e.g.
 ``--candidate w25=signkd_teacher,model.width=0.25``. Distilled candidates (runs with a ``distill`` section)
-take the teacher package given by ``--teacher FILE`` (a ``data/06_models/<run>.pkl`` or a ``method_seeds``
+take the teacher package given by ``--teacher FILE`` (a ``data/06_models/<run>.safetensors`` or a ``method_seeds``
 ``.pt``). Each candidate trains in its own spawned process (``--jobs`` at a time, the cores shared out, so
 side-by-side wall times are comparable), exactly as its pipeline would train it (``training.recipes``); after
 every epoch its wall seconds since the start, train losses and dev WER are appended to

@@ -10,8 +10,8 @@ and nothing more), so that its peak resident memory (``ru_maxrss``; ``torch.cuda
 GPU) is its own; ``rss+`` is that peak over what the process held with the model loaded, i.e. the frames read,
 preprocessed and run. ``max in`` is the most frames one forward pass saw.
 
-Run: ``uv run signdistill bench windowed-decoding [--model data/06_models/<run>.pkl] [--lengths 200 800 3200]
-[--window 256 --overlap 64]``.
+Run: ``uv run signdistill bench windowed-decoding [--model data/06_models/<run>.safetensors] [--lengths 200 800
+3200] [--window 256 --overlap 64]``.
 """
 
 from __future__ import annotations
@@ -149,7 +149,7 @@ def main(model: Annotated[Path | None, typer.Option(metavar="PATH", help="A trai
          device: Annotated[str, typer.Option(metavar="DEVICE", help="cpu | cuda | cuda:N")] = "cpu",
          as_json: Annotated[bool, typer.Option("--json", help=JSON_HELP)] = False) -> list[dict]:
     clip = long_video(max(lengths))
-    packages = sorted(DATA.models.glob("*.pkl")) if model is None else [model]
+    packages = sorted(DATA.models.glob("*.safetensors")) if model is None else [model]
     with tempfile.TemporaryDirectory() as tmp:
         if packages:
             package_path, source = packages[0], f"trained package {packages[0]}"

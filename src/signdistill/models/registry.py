@@ -4,24 +4,23 @@ its package (``RECOGNIZERS``), and to build at a given size with example inputs 
 
 A *model package* is what training nodes save and evaluation nodes load: ``{"kind", "config",
 "state_dict", "vocabulary", "data"}``, where ``data`` holds the input view the model was trained on
-(``store_size``, ``crop`` and, for low-resolution students, ``resize``).
+(``store_size``, ``crop`` and, for low-resolution students, ``resize``). On disk it is a safetensors file
+(``models.package_file``: ``read_package``, ``write_package``).
 """
 
 from __future__ import annotations
 
-import pickle
 from collections.abc import Callable
 from dataclasses import asdict, fields
-from pathlib import Path
 from typing import Any
 
-import torch
 from torch import nn
 
 from signdistill.models.baseline import BaselineConfig, BaselineRecognizer, build_baseline
 from signdistill.models.ctca import CTCAConfig, CTCARecognizer, build_ctca
 from signdistill.models.lrinet import LRINet, LRINetConfig, build_lrinet
 from signdistill.models.mstnet import MSTNet, MSTNetConfig, MSTNetUpsampled, build_mstnet, build_mstnet_method1
+from signdistill.models.package_file import read_package, write_package  # noqa: F401 - the package API
 from signdistill.models.resnet import build_resnet18_frames
 from signdistill.models.signkd import (
     SignKDStudent,
@@ -112,14 +111,3 @@ def inference_network(model: nn.Module) -> nn.Module:
     branches, any other model as it is. Cost figures (parameters, MACs, latency) are of this network."""
     return model.export().eval() if hasattr(model, "export") else model
 
-
-def read_package(path: str | Path) -> dict:
-    """A model package from a file: the catalog's pickle (``data/06_models/<run>.pkl``) or a ``torch.save``
-    file (``.pt``, as the benchmarks keep them)."""
-    path = Path(path)
-    if not path.exists():
-        raise FileNotFoundError(f"no model package at {path}")
-    if path.suffix == ".pkl":
-        with open(path, "rb") as handle:
-            return pickle.load(handle)
-    return torch.load(path, map_location="cpu", weights_only=False)

@@ -7,7 +7,12 @@ outside a tracked ``kedro run``). Everything that writes to MLflow lives here; t
 A child run's identity is kept next to its checkpoints (``<checkpoint_dir>/mlflow_run.json``): a resumed
 training continues the same MLflow run, under the same tracking store and experiment, as long as the run's
 parameters are the ones it was created with; changed parameters start a new MLflow run, as they restart the
-training itself.
+training itself. A continued run stays under the ``kedro run`` that created it, and keeps its status and end
+time unless this ``kedro run`` trains it further.
+
+Metric names say which decoder produced a WER: the trainer scores dev greedily after every epoch
+(``dev_wer_greedy`` at steps 1, 2, ...); the evaluation decodes the kept epoch with the configured decoder
+(``final_dev_wer_beam10``; test numbers ``test_wer`` with the same decoder, logged as ``evaluation.decoder``).
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ import hashlib
 import io
 import json
 import logging
-import pickle
+import shlex
 import tempfile
 import time
 from collections.abc import Callable
@@ -33,6 +38,7 @@ from mlflow.exceptions import MlflowException
 log = logging.getLogger(__name__)
 
 RUN_FILE = "mlflow_run.json"
+EPOCH_DECODER = "greedy"  # the trainer's per-epoch dev evaluation (training.evaluate.wer_evaluator)
 EpochCallback = Callable[[int, dict], None]
 _epoch_callback: EpochCallback | None = None
 
@@ -104,8 +110,9 @@ class ChildRun:
     """One recogniser's MLflow run: created or continued, logged to by id (never through the active-run stack,
     which belongs to kedro-mlflow's parent run)."""
 
-    def __init__(self, client: MlflowClient, run_id: str, name: str) -> None:
+    def __init__(self, client: MlflowClient, run_id: str, name: str, continued: bool = False) -> None:
         self.client, self.run_id, self.name = client, run_id, name
+        self.idle = continued  # a continued run this kedro run has not trained (yet): its status is left alone
 
     @classmethod
     def open(cls, client: MlflowClient, experiment_id: str, parent_id: str, name: str, params: dict | None,
@@ -123,12 +130,10 @@ class ChildRun:
                 record.write_text(json.dumps({"run_id": run_id, "experiment_id": experiment_id, "identity": key,
                                               "tracking_uri": client.tracking_uri}, indent=1))
             log.info("MLflow run %r (%s) created under %s", name, run_id, parent_id)
-        else:  # a resumed run moves under the kedro run that continues it
-            client.update_run(run_id, status=RunStatus.to_string(RunStatus.RUNNING))
-            for tag, value in all_tags.items():
-                client.set_tag(run_id, tag, value)
-            log.info("MLflow run %r (%s) continued under %s", name, run_id, parent_id)
-        child = cls(client, run_id, name)
+            child = cls(client, run_id, name)
+        else:  # it stays under its first kedro run; it is RUNNING again only once it trains (log_epoch)
+            log.info("MLflow run %r (%s) continued (this kedro run: %s)", name, run_id, parent_id)
+            child = cls(client, run_id, name, continued=True)
         if params:  # where the run lives is a tag, not a parameter: MLflow's compare view shows what differs
             child.log_params(flatten({k: v for k, v in params.items() if k != "checkpoint_dir"}))
         return child
@@ -151,14 +156,18 @@ class ChildRun:
             self.client.log_batch(self.run_id, metrics=batch[start:start + 500])
 
     def log_epoch(self, epoch: int, metrics: dict) -> None:
-        """A training epoch's numbers at step ``epoch + 1`` (the curves' epochs count from 1)."""
-        self.log_metrics({k: v for k, v in metrics.items() if k != "epoch" and isinstance(v, int | float)},
-                         step=epoch + 1)
+        """A training epoch's numbers at step ``epoch + 1`` (the curves' epochs count from 1); the dev scores
+        are named for their decoder (``dev_wer`` -> ``dev_wer_greedy``)."""
+        if self.idle:
+            self.client.update_run(self.run_id, status=RunStatus.to_string(RunStatus.RUNNING))
+            self.idle = False
+        self.log_metrics({epoch_metric(k): v for k, v in metrics.items()
+                          if k != "epoch" and isinstance(v, int | float)}, step=epoch + 1)
 
     def backfill_epochs(self, history: dict) -> int:
         """Log the epochs of ``history`` that the run lacks (trained by ``torchrun`` workers, or logged by a
         process that died first); returns how many."""
-        logged = {m.step for m in self.client.get_metric_history(self.run_id, "dev_wer")}
+        logged = {m.step for m in self.client.get_metric_history(self.run_id, epoch_metric("dev_wer"))}
         missing = [h for h in history.get("epochs", []) if h["epoch"] + 1 not in logged]
         for epoch in missing:
             self.log_epoch(epoch["epoch"], epoch)
@@ -177,11 +186,16 @@ class ChildRun:
             target.write_bytes(data)
             self.client.log_artifact(self.run_id, str(target), str(Path(path).parent) if "/" in path else None)
 
-    def has_artifact(self, path: str) -> bool:
-        folder = str(Path(path).parent) if "/" in path else None
-        return any(info.path == path for info in self.client.list_artifacts(self.run_id, folder))
+    def has_model(self) -> bool:
+        """Whether a model (``mlflow_model.log_recognizer``) was logged to the run."""
+        outputs = self.client.get_run(self.run_id).outputs
+        return bool(outputs and outputs.model_outputs)
 
     def end(self, status: str) -> None:
+        """End the run ``status``; a continued run that this kedro run did not train keeps its own status and
+        end time (its duration is that of its training) unless it had not finished."""
+        if self.idle and self.client.get_run(self.run_id).info.status == RunStatus.to_string(RunStatus.FINISHED):
+            return
         self.client.set_terminated(self.run_id, status)
 
 
@@ -213,10 +227,22 @@ def efficiency_metrics(table: pd.DataFrame) -> dict[str, float]:
     return {key: float(row[key]) for key in ("params_m", "gmacs", "latency_s") if key in row and pd.notna(row[key])}
 
 
-def wer_metrics(metrics: dict[str, dict]) -> dict[str, float]:
-    """``wer_tables``' ``{split_key: {value, step}}``: test numbers as ``test_*``, the dev numbers of the kept
-    epoch as ``final_dev_*`` (``dev_*`` are the per-epoch curves)."""
-    return {(f"final_{key}" if key.startswith("dev_") else key): float(value["value"])
+def epoch_metric(key: str) -> str:
+    """The MLflow name of a per-epoch history value: dev scores carry their decoder."""
+    return f"{key}_{EPOCH_DECODER}" if key.startswith("dev_") else key
+
+
+def decoder_name(evaluation: dict) -> str:
+    """``greedy`` or ``beam<width>``: the evaluation's decoder, as metric names carry it."""
+    decoder = str(evaluation.get("decoder", "beam"))
+    return f"beam{int(evaluation.get('beam_width', 10))}" if decoder == "beam" else decoder
+
+
+def wer_metrics(metrics: dict[str, dict], decoder: str) -> dict[str, float]:
+    """``wer_tables``' ``{split_key: {value, step}}`` decoded by ``decoder`` (``decoder_name``): test numbers as
+    ``test_*``, the dev numbers of the kept epoch as ``final_dev_*_<decoder>`` (the per-epoch curves are
+    ``dev_*_greedy``)."""
+    return {(f"final_{key}_{decoder}" if key.startswith("dev_") else key): float(value["value"])
             for key, value in metrics.items()}
 
 
@@ -230,5 +256,41 @@ def json_bytes(obj: Any) -> bytes:
     return json.dumps(obj, indent=1, default=str).encode()
 
 
-def pickled(obj: Any) -> bytes:
-    return pickle.dumps(obj)
+def kedro_command(run_params: dict, argv: list[str]) -> str:
+    """The ``kedro run`` command as typed (``argv`` of a ``kedro`` process), or, for a KedroSession run from
+    Python, the command that would run the same: pipelines, namespaces, nodes, tags, ``--env`` and ``--params``."""
+    if argv and Path(argv[0]).name in ("kedro", "kedro.exe") and "run" in argv[1:]:
+        return shlex.join(["kedro", *argv[1:]])
+    options = {"--pipelines": run_params.get("pipeline_names"), "--namespaces": run_params.get("namespaces"),
+               "--nodes": run_params.get("node_names"), "--tags": run_params.get("tags"),
+               "--from-nodes": run_params.get("from_nodes"), "--to-nodes": run_params.get("to_nodes")}
+    words = ["kedro", "run"]
+    for option, values in options.items():
+        if values:
+            words += [option, ",".join(values)]
+    if run_params.get("env"):
+        words += ["--env", str(run_params["env"])]
+    extra = flatten(run_params.get("runtime_params") or run_params.get("extra_params") or {})
+    if extra:
+        words += ["--params", ",".join(f"{k}={v}" for k, v in extra.items())]
+    return shlex.join(words)
+
+
+def readable_tags(run_params: dict) -> dict[str, str]:
+    """``run_params`` as tags a person reads: the runner by its class name, lists comma-joined, dicts as JSON."""
+    tags = {}
+    for key, value in run_params.items():
+        if not value:
+            continue
+        if key == "runner":  # Kedro records the runner object's repr, "<kedro.runner....Runner object at 0x..>"
+            text = value if isinstance(value, str) else type(value).__name__
+            text = text.strip("<>").split(" object at ")[0].rsplit(".", 1)[-1]
+            text = "SequentialRunner" if text == "None" else text  # none given: Kedro runs its default
+        elif isinstance(value, list | tuple | set):
+            text = ",".join(map(str, value))
+        elif isinstance(value, dict):
+            text = json.dumps(value, sort_keys=True, default=str)
+        else:
+            text = str(value)
+        tags[key] = text[:5000]  # MLflow's limit on a tag value is 8000
+    return tags
