@@ -182,18 +182,14 @@ def params(env: str = typer.Option("base", metavar="ENV",
 
 
 @app.command()
-def results(reporting: Path = typer.Option(Path("data/08_reporting"), metavar="PATH",
-                                           help="Where the pipelines wrote <method>_seeds.csv and the reports."),
+def results(reporting: Path = typer.Option(Path("data/08_reporting"), metavar="PATH", help="The pipelines' reports."),
             out: Path = typer.Option(Path("docs/results.md"), metavar="PATH", help="The markdown to write."),
-            readme: Path = typer.Option(Path("README.md"), metavar="PATH",
-                                        help="Its headline block (between the results markers) is rewritten.")) -> None:
+            readme: Path = typer.Option(Path("README.md"), metavar="PATH", help="Its results block is rewritten.")
+            ) -> None:
     """Generate docs/results.md (and the README's headline table) from the seed verdicts and main reports."""
     from signdistill.reporting.results import write_results
-
     if not reporting.is_dir():
-        typer.echo(f"error: {reporting}: no such folder (run a pipeline first, e.g. kedro run --pipelines "
-                   "seeds_smkd)", err=True)
-        raise typer.Exit(2)
+        fail(f"{reporting}: no such folder (run a pipeline first, e.g. kedro run --pipelines seeds_smkd)")
     write_results(reporting, out, readme)
     typer.echo(f"wrote {out}")
 

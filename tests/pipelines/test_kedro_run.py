@@ -165,6 +165,7 @@ def _small_crkd(run: str) -> dict:
     return {"recognizer": {"train": {"epochs": 1, "batch_size": 2}, "model": model}}
 
 
+@pytest.mark.slow
 def test_ablations_crkd_write_tables_vii_viii_and_fig1(project: Path, monkeypatch) -> None:
     monkeypatch.chdir(project)
     monkeypatch.setenv("KEDRO_DISABLE_TELEMETRY", "true")
@@ -232,7 +233,8 @@ def test_single_network_methods_are_compared_with_the_baseline(project: Path, mo
         from signdistill.models.registry import read_package
         from signdistill.training.recipes import read_index
 
-        by_d = gsba_by_radius(read_package(data / "06_models/smkd.safetensors"), FrameStore(data / "03_primary/frame_store"),
+        package = read_package(data / "06_models/smkd.safetensors")
+        by_d = gsba_by_radius(package, FrameStore(data / "03_primary/frame_store"),
                               read_index(data / "02_intermediate/corpus_index.csv"), data / "01_raw/synthsign")
         coverage = [by_d[d]["coverage"] for d in range(5)]
         assert by_d[0]["sign_frames"] > 0 and coverage == sorted(coverage)  # a wider radius labels more frames
