@@ -243,7 +243,7 @@ def test_single_network_methods_are_compared_with_the_baseline(project: Path, mo
 
 @pytest.mark.parametrize(("pipeline_name", "tables"), [
     ("ablations_smkd", {"smkd_table1": 4, "smkd_table3": 4, "smkd_table4": 4}),
-    ("ablations_ctca", {"ctca_table5": 10}),
+    pytest.param("ablations_ctca", {"ctca_table5": 10}, marks=pytest.mark.slow),
 ])
 def test_single_network_ablations_write_their_tables(project: Path, monkeypatch, pipeline_name: str,
                                                       tables: dict) -> None:

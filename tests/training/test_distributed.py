@@ -58,6 +58,7 @@ def _trainable(state: dict, model: torch.nn.Module) -> torch.Tensor:
     return torch.cat([state[n].flatten().float() for n in names])
 
 
+@pytest.mark.slow
 def test_two_gloo_processes_match_one_process(tmp_path: Path) -> None:
     store, index, vocabulary = _corpus(tmp_path)
     inputs = RunInputs(store, index.to_dict("records"), vocabulary)
