@@ -171,7 +171,7 @@ def test_every_ablation_row_is_a_child_run(server: str, project: Path, monkeypat
     assert {"key": "mlflow.experimentKind", "value": "custom_model_development"} in experiment["tags"]
 
     # a rerun that trains nothing leaves the children where they are: same parent, same end time. A user's
-    # rerun is a new process; here the first session's MLflow run must not carry over into the second
+    # rerun is a new process; here the first kedro run's MLflow run must not carry over into the second
     import mlflow
 
     while mlflow.active_run() is not None:
