@@ -15,6 +15,7 @@ model (``signdistill register-best``), ``docs/img/mlflow_run_<run>.png`` (its mo
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import shutil
 import socket
@@ -23,6 +24,7 @@ import sys
 import time
 import urllib.parse
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 
 
@@ -65,7 +67,9 @@ def screenshot(url: str, out: Path, size: str = "1600,1000", budget_ms: int = 15
     print(f"{out}  <- {url}")
 
 
-def mlflow_compare(store: str, experiment: str, pipeline: str, out: Path) -> None:
+@contextlib.contextmanager
+def mlflow_ui(store: str) -> Iterator[str]:
+    """``mlflow ui`` on the store, on a free loopback port, until the block ends; yields its base URL."""
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     ui = subprocess.Popen([sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", store, "--host",
@@ -73,6 +77,14 @@ def mlflow_compare(store: str, experiment: str, pipeline: str, out: Path) -> Non
                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         wait_for(f"{base}/health", ui)
+        yield base
+    finally:
+        ui.terminate()
+        ui.wait(30)
+
+
+def mlflow_compare(store: str, experiment: str, pipeline: str, out: Path) -> None:
+    with mlflow_ui(store) as base:
         exp = json.loads(urllib.request.urlopen(
             f"{base}/api/2.0/mlflow/experiments/get-by-name?experiment_name={experiment}", timeout=30).read())
         exp = exp["experiment"]
@@ -85,20 +97,11 @@ def mlflow_compare(store: str, experiment: str, pipeline: str, out: Path) -> Non
         ids = json.dumps([run["info"]["run_id"] for run in children])
         query = urllib.parse.urlencode({"runs": ids, "experiments": json.dumps([exp["experiment_id"]])})
         screenshot(f"{base}/#/compare-runs?{query}", out)
-    finally:
-        ui.terminate()
-        ui.wait(30)
 
 
 def mlflow_registered(store: str, name: str, out_dir: Path) -> None:
     """The newest version of registered model ``name``: its run's model-metrics page and the version's page."""
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    ui = subprocess.Popen([sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", store, "--host",
-                           "127.0.0.1", "--port", str(port), "--workers", "1"],
-                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        wait_for(f"{base}/health", ui)
+    with mlflow_ui(store) as base:
         query = urllib.parse.urlencode({"filter": f"name='{name}'", "order_by": "version_number DESC"})
         versions = json.loads(urllib.request.urlopen(
             f"{base}/api/2.0/mlflow/model-versions/search?{query}", timeout=30).read()).get("model_versions", [])
@@ -110,9 +113,6 @@ def mlflow_registered(store: str, name: str, out_dir: Path) -> None:
         page = f"#/experiments/{run['info']['experiment_id']}/runs/{version['run_id']}/model-metrics"
         screenshot(f"{base}/{page}", out_dir / f"mlflow_run_{run['info']['run_name']}.png")
         screenshot(f"{base}/#/models/{name}/versions/{version['version']}", out_dir / f"mlflow_model_{name}.png")
-    finally:
-        ui.terminate()
-        ui.wait(30)
 
 
 def kedro_viz(pipeline: str, out: Path) -> None:
