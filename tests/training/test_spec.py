@@ -31,6 +31,30 @@ def test_the_spec_reads_back_to_itself_and_fingerprints_as_its_yaml() -> None:
     assert run_fingerprint(spec.to_params(), vocabulary) == run_fingerprint(spelled, vocabulary)
 
 
+def test_one_schema_says_the_defaults_and_fingerprints_the_run() -> None:
+    """A default spelled out or left out is the same run (same fingerprint); any default changed is another."""
+    import dataclasses
+
+    from signdistill.training.spec import DATA_DEFAULTS
+    from signdistill.training.trainer import TrainConfig
+
+    spec_defaults = {f.name: f.default for f in dataclasses.fields(RunSpec) if f.name in DATA_DEFAULTS}
+    assert DATA_DEFAULTS == spec_defaults
+    vocabulary = {"glosses": ["A", "B"]}
+    spec = RunSpec.from_params(PARAMS, "run")
+    train_defaults = {f.name: getattr(TrainConfig(), f.name) for f in dataclasses.fields(TrainConfig)
+                      if f.name != "run_fingerprint"}
+    spelled = {**DATA_DEFAULTS, **PARAMS, "train": {**train_defaults, **PARAMS["train"]}}
+    assert RunSpec.from_params(spelled, "run").fingerprint(vocabulary) == spec.fingerprint(vocabulary)
+    for key, value in {"flip": False, "temporal_scale": 0.1, "temporal_context": 8, "crop": 32}.items():
+        other = RunSpec.from_params({**PARAMS, key: value}, "run")
+        assert other.fingerprint(vocabulary) != spec.fingerprint(vocabulary), key
+    for key, value in {"lr": 0.5, "weight_decay": 0.0, "gamma": 0.9}.items():
+        other = RunSpec.from_params({**PARAMS, "train": {**PARAMS["train"], key: value}}, "run")
+        assert other.fingerprint(vocabulary) != spec.fingerprint(vocabulary), key
+    assert spec.fingerprint({"glosses": ["A", "C"]}) != spec.fingerprint(vocabulary)
+
+
 @pytest.mark.parametrize(("params", "message"), [
     ({**PARAMS, "crops": 36}, "unknown parameters ['crops']"),
     ({k: v for k, v in PARAMS.items() if k != "crop"}, "missing parameters ['crop']"),

@@ -7,7 +7,6 @@ trains exactly what a single process would, only over more devices.
 from __future__ import annotations
 
 import csv
-import dataclasses
 import hashlib
 import inspect
 import json
@@ -130,7 +129,7 @@ def recognizer_recipe(spec: RunSpec, inputs: RunInputs, teacher: nn.Module | Non
     # a distilled student is evaluated on its own input alone: no teacher view, no teacher streams
     dev_set = clip_dataset(store, inputs.index, vocab, "dev", {**params, "streams": None} if distilling else params,
                            False, features=inputs.features)
-    config = dataclasses.replace(spec.train, run_fingerprint=run_fingerprint(spec.to_params(), inputs.vocabulary))
+    config = spec.train_config(inputs.vocabulary)
     views = spec.distill.cache_views if distilling and spec.distill is not None else 0
     if views:
         train_set = cached_teacher_targets(teacher, train_set, spec, views, resolve_device(config.device),

@@ -74,9 +74,9 @@ class DistillSpec:
         return params
 
 
-# The keys of a run's parameters besides ``model``, ``train``, ``distill`` and ``ddp``, with their defaults.
-DATA_DEFAULTS: dict[str, Any] = {"kind": "baseline", "resize": None, "flip": True, "temporal_scale": 0.2,
-                                 "temporal_context": 12, "crop_scale": None, "streams": None, "rules": "none"}
+# The keys of a run's parameters besides ``store_size``, ``crop``, ``model``, ``train``, ``distill``,
+# ``checkpoint_dir`` and ``ddp``; their defaults are RunSpec's fields (DATA_DEFAULTS, below the class).
+DATA_KEYS = ("kind", "resize", "flip", "temporal_scale", "temporal_context", "crop_scale", "streams", "rules")
 
 
 @dataclass(frozen=True)
@@ -158,6 +158,18 @@ class RunSpec:
             params["distill"] = self.distill.to_params()
         return params
 
+    def train_config(self, vocabulary: dict) -> TrainConfig:
+        """The training section, carrying the fingerprint of everything else the run is built from (its
+        parameters and ``vocabulary``, ``training.recipes.run_fingerprint``) for its checkpoints."""
+        from signdistill.training.recipes import run_fingerprint
+
+        return dataclasses.replace(self.train, run_fingerprint=run_fingerprint(self.to_params(), vocabulary))
+
+    def fingerprint(self, vocabulary: dict) -> str:
+        """What a checkpoint of this run must match to be resumed: one hash of the whole spec, defaults included
+        as this schema says them (``TrainConfig.fingerprint`` over ``train_config``)."""
+        return self.train_config(vocabulary).fingerprint()
+
     def with_seed(self, seed: int) -> RunSpec:
         """The same run at another seed (``seeds_<method>`` pipelines): named ``<run>_seed<s>``, its checkpoints
         in a folder of their own beside the run's, so that every seed resumes and skips on its own."""
@@ -175,6 +187,10 @@ class RunSpec:
     def data_view(self) -> dict[str, Any]:
         """The input a model sees, as its package records it."""
         return data_view(self.to_params())
+
+
+# The defaults of the data-view keys, said once: RunSpec's own field defaults.
+DATA_DEFAULTS: dict[str, Any] = {f.name: f.default for f in dataclasses.fields(RunSpec) if f.name in DATA_KEYS}
 
 
 def check_types(spec: type, values: dict[str, Any], prefix: str) -> None:
