@@ -241,8 +241,8 @@ def test_single_network_methods_are_compared_with_the_baseline(project: Path, mo
         assert all(0 <= by_d[d]["frame_accuracy"] <= 1 for d in by_d)
 
 
+# ablations_smkd: the README's quick-mode command, run as typed by tests/test_readme_commands.py
 @pytest.mark.parametrize(("pipeline_name", "tables"), [
-    ("ablations_smkd", {"smkd_table1": 4, "smkd_table3": 4, "smkd_table4": 4}),
     pytest.param("ablations_ctca", {"ctca_table5": 10}, marks=pytest.mark.slow),
 ])
 def test_single_network_ablations_write_their_tables(project: Path, monkeypatch, pipeline_name: str,
