@@ -19,7 +19,6 @@ from signdistill.data.features import FeatureConfig, FeatureStore, build_feature
 from signdistill.data.parallel import ExecutorSpec
 from signdistill.data.store import FrameStore, build_frame_store
 from signdistill.errors import MissingInputError
-from signdistill.models.package_file import read_package, write_package
 from signdistill.synth.corpus import generate_corpus, get_preset
 
 log = logging.getLogger(__name__)
@@ -135,9 +134,13 @@ class ModelPackageDataset(AbstractDataset[dict, dict]):
         self.metadata = metadata
 
     def load(self) -> dict:
+        from signdistill.models.package_file import read_package  # torch, imported when a model is read
+
         return read_package(self._path)
 
     def save(self, data: dict) -> None:
+        from signdistill.models.package_file import write_package
+
         write_package(data, self._path)
 
     def _exists(self) -> bool:

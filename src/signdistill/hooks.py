@@ -31,7 +31,7 @@ from mlflow import MlflowClient
 from mlflow.entities import RunStatus
 from mlflow.exceptions import MlflowException
 
-from signdistill.pipelines import mlflow_model, tracking
+from signdistill.pipelines import tracking
 from signdistill.pipelines.runs import paper_rows
 from signdistill.training.seeds import split_seed_run
 
@@ -142,7 +142,9 @@ class RecognizerRunsHook:
     def after_pipeline_run(self) -> None:
         self._end_children(FINISHED)  # namespaces filtered out of part of their nodes end here
         if self.client is not None and self.run_ids:
-            self.client.log_dict(self.parent_id, self.run_ids, mlflow_model.RUNS_ARTIFACT)
+            from signdistill.pipelines.mlflow_model import RUNS_ARTIFACT  # torch: imported once a model exists
+
+            self.client.log_dict(self.parent_id, self.run_ids, RUNS_ARTIFACT)
         self._restore_interrupts()
 
     @hook_impl
@@ -194,7 +196,9 @@ class RecognizerRunsHook:
                 child.log_artifact_bytes(tracking.figure_png(value), "training_curves.png")
         model = outputs.get(f"{run}.model")
         if model is not None and (self._new_model or not child.has_model()):  # once per training, not per rerun
-            mlflow_model.log_recognizer(child.run_id, model, self._params.get("features"))
+            from signdistill.pipelines.mlflow_model import log_recognizer
+
+            log_recognizer(child.run_id, model, self._params.get("features"))
         self._new_model = False
 
     def _log_reports(self, outputs: dict[str, Any]) -> None:

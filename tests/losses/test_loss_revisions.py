@@ -1,6 +1,6 @@
 """Each loss module's ``LOSS_REVISION`` moves with its code: old checkpoints are checked against it.
 
-A checkpoint is resumed only when the run's fingerprint matches (``training.recipes.run_fingerprint``), and the
+A checkpoint is resumed only when the run's fingerprint matches (``training.spec.run_fingerprint``), and the
 fingerprint holds the revision of the losses the run trains with. A loss whose code changes while its parameters
 do not would otherwise resume checkpoints trained with the old loss as if nothing had changed. So the code of each
 loss module is hashed here beside the revision it computes: when the hash moves, whoever changed the
@@ -17,7 +17,7 @@ import inspect
 
 import pytest
 
-from signdistill.training.recipes import run_fingerprint
+from signdistill.training.spec import run_fingerprint
 
 # module of signdistill.losses -> (LOSS_REVISION, hash of its code at that revision)
 REVISIONS = {

@@ -6,8 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from signdistill.training.recipes import run_fingerprint
-from signdistill.training.spec import DistillSpec, RunSpec
+from signdistill.training.spec import DistillSpec, RunSpec, run_fingerprint
 
 PARAMS = {"kind": "smkd", "store_size": 40, "crop": 36, "model": {"width": 4, "hidden": 16},
           "train": {"epochs": 2, "lr": 2e-3}}

@@ -80,7 +80,7 @@ def test_other_configuration_does_not_resume(tmp_path: Path) -> None:
 def test_a_run_built_from_other_parameters_does_not_resume(tmp_path: Path) -> None:
     """Same training section, other model or data view (CTCA's frame_stride, the crop): start afresh. Where
     the run lives and how many processes train it do not matter."""
-    from signdistill.training.recipes import run_fingerprint
+    from signdistill.training.spec import run_fingerprint
 
     params = {"kind": "ctca", "crop": 36, "model": {"frame_stride": 2}, "train": CONFIG,
               "checkpoint_dir": "a", "ddp": {"nproc_per_node": 1}}

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -40,11 +41,14 @@ def python_of(project: Path) -> str:
     return str(venv) if venv.exists() else sys.executable
 
 
-def time_to_first_node(project: Path) -> tuple[float | None, float]:
-    """Seconds from starting ``kedro run`` to its first "Running node" line (None: no node ran), and to its end."""
+def time_to_first_node(project: Path, via_uv: bool = False) -> tuple[float | None, float]:
+    """Seconds from starting ``kedro run`` to its first "Running node" line (None: no node ran), and to its end;
+    ``via_uv``: as a user types it, ``uv run kedro run ...`` (uv checks the environment first)."""
+    uv_run = ["uv", "run", "--project", str(project), "kedro", *KEDRO_RUN[2:]]
+    launcher = uv_run if via_uv else [python_of(project), *KEDRO_RUN]
     start = time.perf_counter()
     first = None
-    with subprocess.Popen([python_of(project), *KEDRO_RUN], cwd=project, stdout=subprocess.PIPE,
+    with subprocess.Popen(launcher, cwd=project, stdout=subprocess.PIPE,
                           stderr=subprocess.STDOUT, text=True, env={**_environ(), "COLUMNS": "200"}) as process:
         for line in process.stdout:
             if first is None and FIRST_NODE in line:
@@ -83,6 +87,8 @@ def run(projects: list[Path], rounds: int = 3) -> dict:
         for project in projects:
             first, total = time_to_first_node(project)
             timings = {"kedro_run_first_node_s": first, "kedro_run_total_s": total,
+                       **({"uv_run_first_node_s": time_to_first_node(project, via_uv=True)[0]} if shutil.which("uv")
+                          else {}),
                        "signdistill_help_s": command_seconds(project, ["-m", "signdistill", "--help"]),
                        "profile_help_s": command_seconds(project, ["-m", "signdistill", "profile", "--help"])}
             for key, value in timings.items():

@@ -12,7 +12,7 @@ import torch.nn.functional as F
 from signdistill.losses.ctc import time_mask
 
 # Bumped when these losses change while their parameters do not, so that a checkpoint trained with the old ones is
-# not resumed as if it were the same run (training.recipes.run_fingerprint); tests/losses/test_loss_revisions.py
+# not resumed as if it were the same run (training.spec.run_fingerprint); tests/losses/test_loss_revisions.py
 # fails when this module's code changes and says so.
 LOSS_REVISION = 2
 

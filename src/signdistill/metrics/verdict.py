@@ -14,7 +14,6 @@ import warnings
 from dataclasses import asdict, dataclass
 
 import numpy as np
-from scipy import stats
 
 ALPHA = 0.05
 
@@ -56,6 +55,8 @@ def seed_verdict(method: list[float], baseline: list[float], alpha: float = ALPH
         nan = float("nan")
         diff = float(m.mean() - b.mean()) if m.size and b.size else nan
         return SeedVerdict(m.size, b.size, _mean(m), nan, _mean(b), nan, diff, nan, nan, nan, nan, alpha, False)
+    from scipy import stats  # here, not at import: a kedro run builds the verdict nodes long before any runs
+
     with warnings.catch_warnings():  # identical seeds: scipy warns of precision loss, handled below
         warnings.simplefilter("ignore", RuntimeWarning)
         welch = stats.ttest_ind(m, b, equal_var=False, alternative="less")

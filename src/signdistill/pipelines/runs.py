@@ -7,6 +7,7 @@ reads another's outputs, such as a teacher's model, gets its producer from ``pip
 
 from __future__ import annotations
 
+import functools
 import os
 from functools import partial, update_wrapper
 from pathlib import Path
@@ -135,13 +136,19 @@ def configured_seeds(conf: Path = Path("conf")) -> tuple[int, ...]:
     seeds = None
     for env in ("base", os.environ.get("KEDRO_ENV") or "local"):
         for path in sorted((conf / env).glob("parameters*.yml")):
-            value = (yaml.safe_load(path.read_text()) or {}).get("seeds")
+            value = _seeds_in(path, path.stat().st_mtime_ns)
             seeds = value if value is not None else seeds
     if seeds is None:
         return DEFAULT_SEEDS
     if not isinstance(seeds, list) or not seeds or not all(isinstance(s, int) for s in seeds):
         raise ValueError(f"parameter seeds: expected a non-empty list of integers, got {seeds!r}")
     return tuple(seeds)
+
+
+@functools.lru_cache(maxsize=256)
+def _seeds_in(path: Path, mtime_ns: int) -> object:
+    """The ``seeds`` key of one parameters file, parsed once per version of the file (every seeds pipeline asks)."""
+    return (yaml.safe_load(path.read_text()) or {}).get("seeds")
 
 
 def seed_runs(run: str, seeds: tuple[int, ...], teacher: str | None = None, features: bool = False) -> Pipeline:

@@ -7,9 +7,7 @@ trains exactly what a single process would, only over more devices.
 from __future__ import annotations
 
 import csv
-import hashlib
 import inspect
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,11 +20,6 @@ from signdistill.data.store import FrameStore
 from signdistill.data.vocabulary import Vocabulary
 from signdistill.distillation.crkd import CRKDConfig, CRKDDistiller
 from signdistill.distillation.signkd import SignKDDistiller
-from signdistill.losses import crkd as crkd_losses
-from signdistill.losses import ctc as ctc_losses
-from signdistill.losses import ctca as ctca_losses
-from signdistill.losses import signkd as signkd_losses
-from signdistill.losses import smkd as smkd_losses
 from signdistill.models.registry import build_recognizer, package_model
 from signdistill.training.spec import DATA_DEFAULTS, DistillSpec, RunInputs, RunSpec, data_view
 from signdistill.training.teacher_cache import TeacherTargetDataset, cache_key
@@ -154,28 +147,6 @@ def teacher_view(spec: RunSpec, teacher_package: dict | None) -> int | None:
     return None if size == (spec.resize or spec.crop) else size
 
 
-# The loss modules a run trains with, by its recogniser's ``kind`` and its ``distill.method``; each module's
-# ``LOSS_REVISION`` says which version of its losses a checkpoint was trained with.
-KIND_LOSSES = {"smkd": smkd_losses, "ctca": ctca_losses}
-DISTILL_LOSSES = {"crkd": crkd_losses, "signkd": signkd_losses}
-
-
-def loss_revisions(params: dict) -> dict:
-    """What the fingerprint records of the run's losses: the revision of its recogniser's own losses under
-    ``loss_revision`` (SMKD, CTCA), and any other loss module it uses (CTC, the distiller's) under
-    ``loss_revisions`` once that module has been revised past 1, so that fingerprints made before a module had
-    revisions stay valid until it is revised."""
-    recorded: dict = {}
-    if params.get("kind") in KIND_LOSSES:
-        recorded["loss_revision"] = KIND_LOSSES[params["kind"]].LOSS_REVISION
-    method = params["distill"].get("method") if isinstance(params.get("distill"), dict) else None
-    others = {"ctc": ctc_losses, **({method: DISTILL_LOSSES[method]} if method in DISTILL_LOSSES else {})}
-    revised = {name: module.LOSS_REVISION for name, module in others.items() if module.LOSS_REVISION > 1}
-    if revised:
-        recorded["loss_revisions"] = revised
-    return recorded
-
-
 def cached_teacher_targets(teacher: nn.Module, train_set: SignClipDataset, spec: RunSpec, views: int,
                            device: torch.device, teacher_size: int | None = None) -> TeacherTargetDataset:
     """The training clips with the frozen teacher's targets of ``views`` augmentation views, computed once under
@@ -201,22 +172,6 @@ def teacher_data_view(spec: RunSpec, teacher_size: int | None) -> dict:
             view["resize"] = teacher_size
     params = spec.data_params()
     return {**view, **{k: params[k] for k in AUGMENTATION_KEYS if params.get(k) != DATA_DEFAULTS[k]}}
-
-
-def run_fingerprint(params: dict, vocabulary: dict) -> str:
-    """What a checkpoint must have been trained with to be resumed, besides the training section: the model,
-    the data view, the distillation options and the vocabulary (changing ``model.frame_stride`` or ``crop``
-    must start afresh, not continue someone else's weights). Where the run lives and how many processes train
-    it (``checkpoint_dir``, ``ddp``) do not count. A data-view key spelled at its default (``spec.DATA_DEFAULTS``)
-    counts as left out, so that saying a default once instead of in every run resumes the same run; the revisions
-    of the run's losses count (``loss_revisions``)."""
-    kept = {k: v for k, v in params.items()
-            if k not in ("train", "checkpoint_dir", "ddp") and (k not in DATA_DEFAULTS or v != DATA_DEFAULTS[k])}
-    if isinstance(kept.get("distill"), dict):  # where the teacher's targets are cached does not change them
-        kept["distill"] = {k: v for k, v in kept["distill"].items() if k != "cache_dir"}
-    kept.update(loss_revisions(params))
-    text = json.dumps({"params": kept, "vocabulary": vocabulary}, sort_keys=True, default=str)
-    return hashlib.sha1(text.encode()).hexdigest()[:12]
 
 
 def build_model(spec: RunSpec, vocab: Vocabulary, teacher: nn.Module | None = None) -> nn.Module:

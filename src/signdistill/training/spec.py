@@ -5,6 +5,8 @@ trains a run from these two."""
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import json
 import types
 import typing
 from dataclasses import dataclass, field
@@ -13,6 +15,11 @@ from typing import Any
 
 from signdistill.data.features import FeatureStore
 from signdistill.errors import InputError
+from signdistill.losses import crkd as crkd_losses
+from signdistill.losses import ctc as ctc_losses
+from signdistill.losses import ctca as ctca_losses
+from signdistill.losses import signkd as signkd_losses
+from signdistill.losses import smkd as smkd_losses
 from signdistill.models.registry import recognizer_config
 from signdistill.paths import DATA
 from signdistill.training.seeds import seed_run_name
@@ -160,9 +167,7 @@ class RunSpec:
 
     def train_config(self, vocabulary: dict) -> TrainConfig:
         """The training section, carrying the fingerprint of everything else the run is built from (its
-        parameters and ``vocabulary``, ``training.recipes.run_fingerprint``) for its checkpoints."""
-        from signdistill.training.recipes import run_fingerprint
-
+        parameters and ``vocabulary``, ``run_fingerprint``) for its checkpoints."""
         return dataclasses.replace(self.train, run_fingerprint=run_fingerprint(self.to_params(), vocabulary))
 
     def fingerprint(self, vocabulary: dict) -> str:
@@ -191,6 +196,44 @@ class RunSpec:
 
 # The defaults of the data-view keys, said once: RunSpec's own field defaults.
 DATA_DEFAULTS: dict[str, Any] = {f.name: f.default for f in dataclasses.fields(RunSpec) if f.name in DATA_KEYS}
+
+
+# The loss modules a run trains with, by its recogniser's ``kind`` and its ``distill.method``; each module's
+# ``LOSS_REVISION`` says which version of its losses a checkpoint was trained with.
+KIND_LOSSES = {"smkd": smkd_losses, "ctca": ctca_losses}
+DISTILL_LOSSES = {"crkd": crkd_losses, "signkd": signkd_losses}
+
+
+def loss_revisions(params: dict) -> dict:
+    """What the fingerprint records of the run's losses: the revision of its recogniser's own losses under
+    ``loss_revision`` (SMKD, CTCA), and any other loss module it uses (CTC, the distiller's) under
+    ``loss_revisions`` once that module has been revised past 1, so that fingerprints made before a module had
+    revisions stay valid until it is revised."""
+    recorded: dict = {}
+    if params.get("kind") in KIND_LOSSES:
+        recorded["loss_revision"] = KIND_LOSSES[params["kind"]].LOSS_REVISION
+    method = params["distill"].get("method") if isinstance(params.get("distill"), dict) else None
+    others = {"ctc": ctc_losses, **({method: DISTILL_LOSSES[method]} if method in DISTILL_LOSSES else {})}
+    revised = {name: module.LOSS_REVISION for name, module in others.items() if module.LOSS_REVISION > 1}
+    if revised:
+        recorded["loss_revisions"] = revised
+    return recorded
+
+
+def run_fingerprint(params: dict, vocabulary: dict) -> str:
+    """What a checkpoint must have been trained with to be resumed, besides the training section: the model,
+    the data view, the distillation options and the vocabulary (changing ``model.frame_stride`` or ``crop``
+    must start afresh, not continue someone else's weights). Where the run lives and how many processes train
+    it (``checkpoint_dir``, ``ddp``) do not count. A data-view key spelled at its default (``DATA_DEFAULTS``)
+    counts as left out, so that saying a default once instead of in every run resumes the same run; the revisions
+    of the run's losses count (``loss_revisions``)."""
+    kept = {k: v for k, v in params.items()
+            if k not in ("train", "checkpoint_dir", "ddp") and (k not in DATA_DEFAULTS or v != DATA_DEFAULTS[k])}
+    if isinstance(kept.get("distill"), dict):  # where the teacher's targets are cached does not change them
+        kept["distill"] = {k: v for k, v in kept["distill"].items() if k != "cache_dir"}
+    kept.update(loss_revisions(params))
+    text = json.dumps({"params": kept, "vocabulary": vocabulary}, sort_keys=True, default=str)
+    return hashlib.sha1(text.encode()).hexdigest()[:12]
 
 
 def check_types(spec: type, values: dict[str, Any], prefix: str) -> None:

@@ -48,7 +48,7 @@ class TrainConfig:
     seed: int = 0
     num_workers: int = 0
     device: str = "auto"
-    run_fingerprint: str = ""  # everything else the run was built from (training.recipes.run_fingerprint)
+    run_fingerprint: str = ""  # everything else the run was built from (training.spec.run_fingerprint)
     # How fast, not what is learnt (see SPEED_ONLY): the optimiser's kernel (auto: torch's choice, foreach on CUDA
     # and a loop on the CPU | loop: ops per tensor | foreach: each op over all tensors | fused: one C++ pass per
     # tensor), convolution weights in channels-last layout, batches in pinned memory (CUDA)
