@@ -54,7 +54,7 @@ def api(base: str, endpoint: str, body: dict) -> dict:
         return json.loads(response.read())
 
 
-def screenshot(url: str, out: Path, size: str = "1600,1000", budget_ms: int = 15000) -> None:
+def screenshot(url: str, out: Path, size: str = "1900,1000", budget_ms: int = 15000) -> None:
     """Headless Chromium after ``budget_ms`` of the page's virtual time (the apps load their data first)."""
     browser = shutil.which("chromium") or shutil.which("chromium-browser")
     if browser is None:
@@ -83,6 +83,11 @@ def mlflow_ui(store: str) -> Iterator[str]:
         ui.wait(30)
 
 
+# MLflow's UI remembers one workflow (GenAI or model training) per browser and a fresh one starts in GenAI,
+# so every page asks for the model-training one
+MODEL_TRAINING = "workflowType=machine_learning"
+
+
 def mlflow_compare(store: str, experiment: str, pipeline: str, out: Path) -> None:
     with mlflow_ui(store) as base:
         exp = json.loads(urllib.request.urlopen(
@@ -95,7 +100,8 @@ def mlflow_compare(store: str, experiment: str, pipeline: str, out: Path) -> Non
         children = api(base, "runs/search", {"experiment_ids": [exp["experiment_id"]], "max_results": 100,
                                              "filter": f"tags.mlflow.parentRunId = '{parent}'"})["runs"]
         ids = json.dumps([run["info"]["run_id"] for run in children])
-        query = urllib.parse.urlencode({"runs": ids, "experiments": json.dumps([exp["experiment_id"]])})
+        query = urllib.parse.urlencode({"runs": ids, "experiments": json.dumps([exp["experiment_id"]]),
+                                        "workflowType": "machine_learning"})
         screenshot(f"{base}/#/compare-runs?{query}", out)
 
 
@@ -110,9 +116,11 @@ def mlflow_registered(store: str, name: str, out_dir: Path) -> None:
         version = max(versions, key=lambda v: int(v["version"]))
         run = json.loads(urllib.request.urlopen(
             f"{base}/api/2.0/mlflow/runs/get?run_id={version['run_id']}", timeout=30).read())["run"]
-        page = f"#/experiments/{run['info']['experiment_id']}/runs/{version['run_id']}/model-metrics"
+        experiment = run["info"]["experiment_id"]
+        page = f"#/experiments/{experiment}/runs/{version['run_id']}/model-metrics?{MODEL_TRAINING}"
         screenshot(f"{base}/{page}", out_dir / f"mlflow_run_{run['info']['run_name']}.png")
-        screenshot(f"{base}/#/models/{name}/versions/{version['version']}", out_dir / f"mlflow_model_{name}.png")
+        screenshot(f"{base}/#/models/{name}/versions/{version['version']}?{MODEL_TRAINING}",
+                   out_dir / f"mlflow_model_{name}.png")
 
 
 def kedro_viz(pipeline: str, out: Path) -> None:

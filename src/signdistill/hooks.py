@@ -145,6 +145,9 @@ class RecognizerRunsHook:
             from signdistill.pipelines.mlflow_model import RUNS_ARTIFACT  # torch: imported once a model exists
 
             self.client.log_dict(self.parent_id, self.run_ids, RUNS_ARTIFACT)
+        if self.parent_id:
+            log.info("MLflow: `mlflow ui --backend-store-uri %s`, then %s", mlflow.get_tracking_uri(),
+                     tracking.run_page(self.experiment_id, self.parent_id))
         self._restore_interrupts()
 
     @hook_impl

@@ -35,3 +35,9 @@ def test_wer_names_say_their_decoder() -> None:
     assert decoder_name({"decoder": "greedy"}) == "greedy"
     final = wer_metrics({"dev_wer": {"value": 40.0, "step": 0}, "test_wer": {"value": 45.0, "step": 0}}, "beam10")
     assert final == {"final_dev_wer_beam10": 40.0, "test_wer": 45.0}
+
+
+def test_the_printed_run_page_opens_in_the_model_training_view() -> None:
+    from signdistill.pipelines.tracking import run_page
+
+    assert run_page("3", "abc") == "http://127.0.0.1:5000/#/experiments/3/runs/abc?workflowType=machine_learning"

@@ -294,3 +294,12 @@ def readable_tags(run_params: dict) -> dict[str, str]:
             text = str(value)
         tags[key] = text[:5000]  # MLflow's limit on a tag value is 8000
     return tags
+
+
+# MLflow's UI opens in its GenAI workflow until a browser is switched; its pages say the model-training one
+MODEL_TRAINING_VIEW = "workflowType=machine_learning"
+
+
+def run_page(experiment_id: str, run_id: str, base: str = "http://127.0.0.1:5000") -> str:
+    """The URL of an MLflow run's page in the model-training view of ``mlflow ui`` at ``base``."""
+    return f"{base}/#/experiments/{experiment_id}/runs/{run_id}?{MODEL_TRAINING_VIEW}"
