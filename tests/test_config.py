@@ -47,7 +47,9 @@ def test_quick_env_trains_every_run_briefly_on_tiny_under_its_own_root() -> None
     params = quick["parameters"]
     sections = dict(_train_sections(params))
     assert len(sections) > 30 and {"smkd_ws", "teacher_res", "signkd_teacher"} <= {k.split(".")[0] for k in sections}
-    assert {section["train"]["epochs"] for section in sections.values()} == {QUICK_EPOCHS}
+    staged = yaml.safe_load((CONF / "quick/quick.yml").read_text())["staged_epochs"]
+    assert all(section["train"]["epochs"] == (staged if section["model"].get("staged") else QUICK_EPOCHS)
+               for section in sections.values())
     assert all(section["checkpoint_dir"].startswith("data/quick/") for section in sections.values()
                if "checkpoint_dir" in section)
     assert params["checkpoint_root"] == "data/quick/06_models/checkpoints"  # the runs that say no checkpoint_dir
@@ -77,6 +79,9 @@ def test_quick_epochs_are_a_default_that_params_override() -> None:
     params = _loader("quick", {"smkd": {"recognizer": {"train": {"epochs": 7}}}})["parameters"]
     assert params["smkd"]["recognizer"]["train"]["epochs"] == 7
     assert params["smkd_ws"]["recognizer"]["train"]["epochs"] == QUICK_EPOCHS
+    staged = yaml.safe_load((CONF / "quick/quick.yml").read_text())["staged_epochs"]
+    assert params["smkd_sync_dec"]["recognizer"]["train"]["epochs"] == staged > QUICK_EPOCHS  # SMKD's stages
+    assert params["student_res"]["recognizer"]["train"]["epochs"] == QUICK_EPOCHS
     assert params["checkpoint_root"].startswith("data/quick/")
 
 

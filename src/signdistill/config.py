@@ -6,6 +6,7 @@ data, models or checkpoints::
 
     data_root: data/quick         # every "data/..." path of the catalog and the parameters moves here
     epochs: 3                     # every run's train.epochs, unless ``--params`` says otherwise
+    staged_epochs: 11             # those of a run trained in stages (SMKD): three points of each stage's terms
     mlflow_experiment: signdistill_quick
 
 The rest of the environment (the ``tiny`` SynthSign preset, cheaper evaluation) is ordinary parameter files.
@@ -61,7 +62,8 @@ class SignDistillConfigLoader(OmegaConfigLoader):
             return config
         quick = self.quick()
         if key == "parameters":
-            config = merged(quick_epochs(config, quick.get("epochs")), self.runtime_params or {})
+            config = merged(quick_epochs(config, quick.get("epochs"), quick.get("staged_epochs")),
+                            self.runtime_params or {})
         if not quick:
             return config
         if key == "mlflow":
@@ -112,18 +114,20 @@ class SignDistillConfigLoader(OmegaConfigLoader):
             return {}
 
 
-def quick_epochs(config: Any, epochs: int | None) -> Any:
-    """``config`` with every ``train.epochs`` set to ``epochs`` (None: unchanged)."""
+def quick_epochs(config: Any, epochs: int | None, staged_epochs: int | None = None) -> Any:
+    """``config`` with every ``train.epochs`` set to ``epochs`` (None: unchanged), and to ``staged_epochs`` for a
+    run whose model trains in stages (``model.staged``, SMKD), so that each stage gets epochs of its own."""
     if epochs is None:
         return config
     if isinstance(config, dict):
-        out = {k: quick_epochs(v, epochs) for k, v in config.items()}
-        train = out.get("train")
+        out = {k: quick_epochs(v, epochs, staged_epochs) for k, v in config.items()}
+        train, model = out.get("train"), out.get("model")
         if isinstance(train, dict) and "epochs" in train:
-            out["train"] = {**train, "epochs": int(epochs)}
+            staged = staged_epochs and isinstance(model, dict) and model.get("staged")
+            out["train"] = {**train, "epochs": int(staged_epochs if staged else epochs)}
         return out
     if isinstance(config, list):
-        return [quick_epochs(v, epochs) for v in config]
+        return [quick_epochs(v, epochs, staged_epochs) for v in config]
     return config
 
 

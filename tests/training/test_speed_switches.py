@@ -108,7 +108,11 @@ def test_eval_every_evaluates_every_kth_and_the_last_epoch_and_trains_the_same(t
     assert len(calls) == 2 and ["dev_wer" in h for h in sparse.history] == [False, True, True]
     assert sparse.best_epoch == 2 and sparse.best_dev_wer == 48.0
     assert [h["train_loss"] for h in sparse.history] == [h["train_loss"] for h in every.history]
-    assert {"data_wait_s", "train_s", "eval_s", "checkpoint_s"} <= set(sparse.history[0])
+    assert {"data_wait_s", "training_s", "eval_s", "checkpoint_s"} <= set(sparse.history[0])
+    from signdistill.reporting.evaluation import training_curves
+
+    curves = training_curves({"epochs": sparse.history, "best_epoch": sparse.best_epoch})  # timings: not losses
+    assert [t.get_text() for t in curves.axes[0].get_legend().get_texts()] == ["ctc", "loss"]
 
 
 def test_length_buckets_batch_similar_lengths_and_keep_every_clip() -> None:

@@ -49,7 +49,7 @@ def one_epoch(config: dict, run: str, teacher: str | None, paths: DataPaths, dev
     metrics = trainer.fit().history[0]
     total = time.perf_counter() - start
     return {"build_s": built - start, "data_wait_s": metrics["data_wait_s"],
-            "step_s": metrics["train_s"] - metrics["data_wait_s"], "eval_s": metrics["eval_s"],
+            "step_s": metrics["training_s"] - metrics["data_wait_s"], "eval_s": metrics["eval_s"],
             "checkpoint_s": metrics["checkpoint_s"], "total_s": total,
             "steps": math.ceil(len(recipe.train_set) / recipe.config.batch_size), "train_videos": len(recipe.train_set)}
 

@@ -277,7 +277,7 @@ class Trainer:
         metrics = {f"train_{k}": v / max(steps, 1) for k, v in totals.items()}
         elapsed = time.perf_counter() - start
         metrics["samples_per_s"] = samples / elapsed
-        metrics.update(train_s=elapsed, data_wait_s=waited)
+        metrics.update(training_s=elapsed, data_wait_s=waited)
         metrics["lr"] = self.optimizer.param_groups[0]["lr"]
         return metrics
 
