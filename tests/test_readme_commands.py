@@ -44,6 +44,8 @@ def test_the_readme_quick_mode_command_runs_end_to_end(tmp_path: Path) -> None:
     result = subprocess.run([sys.executable, "-m", *argv], cwd=root, env=env, capture_output=True, text=True,
                             check=False, timeout=1800)
     assert result.returncode == 0, result.stderr[-3000:]
+    printed = result.stdout + result.stderr
+    assert "Warning" not in printed and "telemetry" not in printed.lower()  # no third-party chatter
     reports = root / "data/quick/08_reporting"
     for table in ("smkd_table1", "smkd_table3", "smkd_table4"):  # the paper's tables, its numbers beside
         report = pd.read_csv(reports / f"{table}_report.csv")

@@ -1,6 +1,7 @@
 """Kedro project settings: OmegaConf configuration with ``base`` + ``local`` (or an ``--env``; ``quick``: see
 ``signdistill.config``), and the hooks that give every trained recogniser its MLflow run."""
 
+import importlib
 import warnings
 
 # Third-party notices printed on every run that a user cannot act on (dotted dataset names are Kedro's own
@@ -10,6 +11,20 @@ import warnings
 for _message in (r"register_new_resolver\(\) is deprecated", r"One or more dataset names contain '\.'",
                  r".*Add type hints to the `predict` method"):
     warnings.filterwarnings("ignore", message=_message, category=UserWarning)
+
+
+def _import_quietly(module: str) -> None:
+    """Import ``module`` with warnings shown nowhere: MLflow wraps its type-hint advice in its own
+    ``simplefilter("once")``, which outranks the filters above, but not in where a warning is shown."""
+    shown = warnings.showwarning
+    warnings.showwarning = lambda *args, **kwargs: None
+    try:
+        importlib.import_module(module)
+    finally:
+        warnings.showwarning = shown
+
+
+_import_quietly("kedro_mlflow.mlflow")  # its KedroPipelineModel, loaded with kedro-mlflow's commands
 
 from signdistill.config import SignDistillConfigLoader  # noqa: E402
 from signdistill.hooks import HOOKS  # noqa: E402, F401 - Kedro reads it from here
