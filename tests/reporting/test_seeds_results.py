@@ -54,3 +54,21 @@ def test_results_markdown_and_readme_block(tmp_path: Path) -> None:
     updated = readme.read_text()
     assert updated.startswith("intro\n") and updated.endswith(f"{END}\nrest\n") and "old" not in updated
     assert "32.2 +- 0.6" in updated and (tmp_path / "results.md").read_text().startswith("# Results")
+
+
+def test_results_of_another_checkout_name_its_commit_and_its_own_paths(tmp_path: Path) -> None:
+    """Reports read from another checkout's data/ are named as that checkout names them, with its commit."""
+    import subprocess
+
+    checkout = tmp_path / "other"
+    reporting = checkout / "data" / "08_reporting"
+    reporting.mkdir(parents=True)
+    _report()[0].to_csv(reporting / "crkd_seeds.csv", index=False)
+    git = ["git", "-C", str(checkout), "-c", "user.name=t", "-c", "user.email=t@t"]
+    subprocess.run([*git, "init", "-q"], check=True)
+    subprocess.run([*git, "commit", "-q", "--allow-empty", "-m", "trained here"], check=True)
+    commit = subprocess.run([*git, "rev-parse", "--short", "HEAD"], check=True, capture_output=True,
+                            text=True).stdout.strip()
+    text = write_results(reporting, tmp_path / "results.md")
+    assert f"at commit `{commit}` from `data/08_reporting`" in text
+    assert str(tmp_path) not in text and "`data/08_reporting/crkd_seeds.csv`" in text
