@@ -61,3 +61,13 @@ def test_the_readme_quick_mode_command_runs_end_to_end(tmp_path: Path) -> None:
     assert len(parents) == 1 and len(children) >= 9
     assert all(any(name.startswith("final_dev_wer_") for name in run.data.metrics) and "test_wer" in run.data.metrics
                for run in children)
+
+
+def test_the_readme_is_short_and_in_a_newcomers_order() -> None:
+    text = (REPO / "README.md").read_text()
+    assert len(text.splitlines()) <= 150
+    sections = re.findall(r"^## (.+)$", text, re.M)
+    order = ["Set-up", "Quick mode", "The main job", "Results at a glance", "Using PHOENIX-2014",
+             "Kedro-Viz and MLflow", "The `signdistill` command", "Tests"]
+    positions = [next(i for i, section in enumerate(sections) if section.startswith(o)) for o in order]
+    assert positions == sorted(positions) and positions[-1] == len(sections) - 1
