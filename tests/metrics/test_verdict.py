@@ -51,3 +51,9 @@ def test_constant_runs_and_too_few_seeds() -> None:
     assert not seed_verdict([2.0, 2.0], [2.0, 2.0]).beats
     single = seed_verdict([10.0], [20.0, 21.0])
     assert single.verdict == "too few seeds" and math.isnan(single.welch_p)
+
+
+def test_p_values_print_without_rounding_to_zero() -> None:
+    from signdistill.metrics.verdict import format_p
+
+    assert [format_p(p) for p in (0.0431, 2.19e-5, float("nan"), None)] == ["0.043", "2.2e-05", "-", "-"]

@@ -75,3 +75,11 @@ def seed_verdict(method: list[float], baseline: list[float], alpha: float = ALPH
 def _mean(values: np.ndarray) -> float:
     return float(values.mean()) if values.size else float("nan")
 
+
+def format_p(value: object) -> str:
+    """A p-value as reports print it: three decimals, scientific below 0.001 (never "0.000"); "-" when absent."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return "-"
+    return "-" if math.isnan(number) else (f"{number:.3f}" if number >= 0.001 else f"{number:.1e}")

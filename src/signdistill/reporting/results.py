@@ -15,6 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from signdistill.data.atomic import atomic_write
+from signdistill.metrics.verdict import format_p
 
 METHODS = {"signkd": "SignKD", "crkd": "CRKD", "smkd": "SMKD", "ctca": "CTCA", "combined": "Combined"}
 REPORTS = {"signkd_report": "distill_signkd", "crkd_report": "distill_crkd", "smkd_report": "smkd",
@@ -30,14 +31,6 @@ def _num(value: object, digits: int = 1) -> str:
     return "-" if math.isnan(number) else f"{number:.{digits}f}"
 
 
-def _p(value: object) -> str:
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return "-"
-    return "-" if math.isnan(number) else (f"{number:.3f}" if number >= 0.001 else f"{number:.1e}")
-
-
 def verdict_lines(table: pd.DataFrame) -> list[dict[str, str]]:
     """One summary per comparison of a ``<method>_seeds.csv``: runs, seeds, mean +- std test WER of both, the
     difference with its 95% interval, the p-values and the verdict."""
@@ -50,7 +43,7 @@ def verdict_lines(table: pd.DataFrame) -> list[dict[str, str]]:
                     "method_wer": f"{_num(mean.method_test_wer)} +- {_num(std.method_test_wer)}",
                     "baseline_wer": f"{_num(mean.baseline_test_wer)} +- {_num(std.baseline_test_wer)}",
                     "difference": f"{_num(verdict.difference)} [{_num(verdict.ci95_low)}, {_num(verdict.ci95_high)}]",
-                    "welch_p": _p(verdict.welch_p), "mann_whitney_p": _p(verdict.mann_whitney_p),
+                    "welch_p": format_p(verdict.welch_p), "mann_whitney_p": format_p(verdict.mann_whitney_p),
                     "verdict": str(verdict.verdict)})
     return out
 

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from signdistill.metrics.verdict import SeedVerdict, seed_verdict
+from signdistill.metrics.verdict import SeedVerdict, format_p, seed_verdict
 from signdistill.training.seeds import seed_run_name
 
 Comparison = tuple[str, str]  # (method run, baseline run)
@@ -88,8 +88,8 @@ def seeds_figure(verdicts: list[tuple[Comparison, SeedVerdict, list[dict]]], tit
         ax.set_xticks([0, 1], [run, base], fontsize=8)
         ax.set_xlim(-0.6, 1.6)
         ax.set_ylabel("test WER (%)")
-        ax.set_title(f"{verdict.verdict}: {verdict.difference:+.1f} WER\nWelch p={verdict.welch_p:.3f}, "
-                     f"Mann-Whitney p={verdict.mann_whitney_p:.3f}", fontsize=9)
+        ax.set_title(f"{verdict.verdict}: {verdict.difference:+.1f} WER\nWelch p={format_p(verdict.welch_p)}, "
+                     f"Mann-Whitney p={format_p(verdict.mann_whitney_p)}", fontsize=9)
         ax.grid(axis="y", alpha=0.3)
         ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=2, frameon=False)
     fig.suptitle(title, fontsize=10)
