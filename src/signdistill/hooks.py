@@ -101,6 +101,7 @@ class RecognizerRunsHook:
         child = self._child(node)
         if child is None:
             return
+        child.node_started()
         if "params:evaluation" in inputs:
             child.log_params(tracking.flatten({"evaluation": inputs["params:evaluation"]}))
             self.decoders[node.namespace] = tracking.decoder_name(inputs["params:evaluation"])
@@ -124,6 +125,7 @@ class RecognizerRunsHook:
             return
         child = self.children.get(node.namespace) if node.namespace else None
         if child is not None:
+            child.node_finished()
             self._log_run_outputs(child, node.namespace, outputs)
             self.pending[node.namespace] -= 1
             if self.pending[node.namespace] == 0:

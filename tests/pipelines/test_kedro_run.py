@@ -327,3 +327,8 @@ def test_seeds_pipeline_trains_each_seed_and_judges_the_method(project: Path, mo
     seeds = sorted(r.data.tags["seed"] for r in children if r.info.run_name.startswith("smkd_seed"))
     assert seeds == ["0", "1"]
     assert all(r.data.tags["method"] == "SMKD" and "mlflow.parentRunId" in r.data.tags for r in children)
+    # every seed trains before any is evaluated: a run lasts as long as its own nodes ran, not until the end
+    parent = client.get_run(children[0].data.tags["mlflow.parentRunId"]).info
+    first = min(children, key=lambda r: r.info.start_time).info
+    others = sum(r.info.end_time - r.info.start_time for r in children if r.info.run_id != first.run_id)
+    assert first.start_time < first.end_time <= parent.end_time - others

@@ -113,6 +113,17 @@ class ChildRun:
     def __init__(self, client: MlflowClient, run_id: str, name: str, continued: bool = False) -> None:
         self.client, self.run_id, self.name = client, run_id, name
         self.idle = continued  # a continued run this kedro run has not trained (yet): its status is left alone
+        self.continued = continued
+        self.busy_s = 0.0  # seconds this run's own nodes ran in this kedro run
+        self._node_start: float | None = None
+
+    def node_started(self) -> None:
+        self._node_start = time.monotonic()
+
+    def node_finished(self) -> None:
+        if self._node_start is not None:
+            self.busy_s += time.monotonic() - self._node_start
+            self._node_start = None
 
     @classmethod
     def open(cls, client: MlflowClient, experiment_id: str, parent_id: str, name: str, params: dict | None,
@@ -193,10 +204,15 @@ class ChildRun:
 
     def end(self, status: str) -> None:
         """End the run ``status``; a continued run that this kedro run did not train keeps its own status and
-        end time (its duration is that of its training) unless it had not finished."""
-        if self.idle and self.client.get_run(self.run_id).info.status == RunStatus.to_string(RunStatus.FINISHED):
+        end time (its duration is that of its training) unless it had not finished. A run created by this kedro
+        run lasts as long as its own nodes ran: Kedro runs every seed's training before any evaluation, so the
+        clock at its last node would give each run the length of the whole pipeline."""
+        self.node_finished()  # a node that failed or was interrupted counts up to now
+        info = self.client.get_run(self.run_id).info
+        if self.idle and info.status == RunStatus.to_string(RunStatus.FINISHED):
             return
-        self.client.set_terminated(self.run_id, status)
+        end_time = None if self.continued else info.start_time + int(self.busy_s * 1000)
+        self.client.set_terminated(self.run_id, status, end_time=end_time)
 
 
 def _recorded_run(client: MlflowClient, record: Path, experiment_id: str, key: str) -> str | None:
