@@ -72,3 +72,18 @@ def test_results_of_another_checkout_name_its_commit_and_its_own_paths(tmp_path:
     text = write_results(reporting, tmp_path / "results.md")
     assert f"at commit `{commit}` from `data/08_reporting`" in text
     assert str(tmp_path) not in text and "`data/08_reporting/crkd_seeds.csv`" in text
+
+
+def test_the_readme_shows_each_methods_first_comparison_and_the_doc_all(tmp_path: Path) -> None:
+    import pandas as pd
+
+    reporting = tmp_path / "08_reporting"
+    reporting.mkdir()
+    first = _report()[0]
+    second = first.assign(comparison="crkd_distilled vs crkd_other")
+    pd.concat([first, second]).to_csv(reporting / "crkd_seeds.csv", index=False)
+    readme = tmp_path / "README.md"
+    readme.write_text(f"{START}\n{END}\n")
+    text = write_results(reporting, tmp_path / "results.md", readme)
+    assert text.count("crkd_distilled vs crkd_other") == 2  # headline and the method's section
+    assert "crkd_distilled vs crkd_scratch" in readme.read_text() and "crkd_other" not in readme.read_text()

@@ -63,8 +63,9 @@ def _measured_on(path: Path) -> str:
     return dt.datetime.fromtimestamp(path.stat().st_mtime, dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
-def headline(reporting: Path) -> list[str]:
-    """The headline table: every method's verdicts, or how to measure them."""
+def headline(reporting: Path, first_only: bool = False) -> list[str]:
+    """The headline table: every method's verdicts (``first_only``: its first comparison, the method against its
+    baseline, as the README shows it), or how to measure them."""
     rows = []
     for method, label in METHODS.items():
         path = reporting / f"{method}_seeds.csv"
@@ -72,7 +73,8 @@ def headline(reporting: Path) -> list[str]:
             rows.append({"method": label, "comparison": "not measured yet",
                          "verdict": f"`uv run kedro run --pipelines seeds_{method}`"})
             continue
-        rows += [{"method": label, **line} for line in verdict_lines(pd.read_csv(path))]
+        lines = verdict_lines(pd.read_csv(path))
+        rows += [{"method": label, **line} for line in (lines[:1] if first_only else lines)]
     return markdown_table(rows, {"method": "method", **VERDICT_COLUMNS})
 
 
@@ -145,6 +147,6 @@ def write_results(reporting: Path, out: Path, readme: Path | None = None) -> str
     text = results_markdown(shown, git_commit(root), today, reporting)
     atomic_write(out, lambda tmp: tmp.write_text(text))
     if readme is not None and readme.exists():
-        updated = replace_block(readme.read_text(), headline(reporting))
+        updated = replace_block(readme.read_text(), headline(reporting, first_only=True))
         atomic_write(readme, lambda tmp: tmp.write_text(updated))
     return text
