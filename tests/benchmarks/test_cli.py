@@ -70,7 +70,6 @@ def test_heatmaps_runs_through_signdistill_bench() -> None:
 GPU_BENCHMARKS = ("flow", "step_times", "signkd_latency", "distill_cost", "method_seeds", "time_to_accuracy")
 
 
-@pytest.mark.slow
 def test_gpu_benchmarks_run_without_kedro_given_parameter_files(tmp_path: Path) -> None:
     """On a machine with torch and the core only: the modules import, and step_times runs a real step from a
     parameters file read alone (Kedro made unimportable in the child process)."""

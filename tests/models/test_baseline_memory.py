@@ -24,7 +24,6 @@ print("ok")
 """
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("width", [4, 8])
 def test_narrow_baseline_trains_without_crashing(width: int) -> None:
     run = subprocess.run([sys.executable, "-c", SCRIPT.format(width=width)], capture_output=True, text=True,

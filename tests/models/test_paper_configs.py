@@ -66,7 +66,6 @@ def test_paper_env_resolves_the_papers_settings(env: str) -> None:
     assert {256, 128} <= set(params["preprocess"]["resolutions"].values())
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("env", PAPER_ENVS)
 def test_paper_env_signkd_builds_and_steps(env: str) -> None:
     params = load_parameters(env, CONF)

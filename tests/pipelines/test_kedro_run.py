@@ -165,7 +165,6 @@ def _small_crkd(run: str) -> dict:
     return {"recognizer": {"train": {"epochs": 1, "batch_size": 2}, "model": model}}
 
 
-@pytest.mark.slow
 def test_ablations_crkd_write_tables_vii_viii_and_fig1(project: Path, monkeypatch) -> None:
     monkeypatch.chdir(project)
     monkeypatch.setenv("KEDRO_DISABLE_TELEMETRY", "true")
@@ -243,7 +242,7 @@ def test_single_network_methods_are_compared_with_the_baseline(project: Path, mo
 
 # ablations_smkd: the README's quick-mode command, run as typed by tests/test_readme_commands.py
 @pytest.mark.parametrize(("pipeline_name", "tables"), [
-    pytest.param("ablations_ctca", {"ctca_table5": 10}, marks=pytest.mark.slow),
+    ("ablations_ctca", {"ctca_table5": 10}),
 ])
 def test_single_network_ablations_write_their_tables(project: Path, monkeypatch, pipeline_name: str,
                                                       tables: dict) -> None:

@@ -83,7 +83,6 @@ def _serve(uri: str, model_uri: str, root: Path) -> tuple[subprocess.Popen, str]
     pytest.fail(f"mlflow models serve did not answer: {(root / 'serve.log').read_text()[-3000:]}")
 
 
-@pytest.mark.slow
 def test_served_model_answers_a_clip_with_glosses_and_spans(store: dict) -> None:
     model_uri = f"runs:/{store['runs']['smkd_ws']}/model"
     assert mlflow.models.get_model_info(model_uri).signature == SIGNATURE

@@ -242,7 +242,6 @@ def test_terminated_run_ends_its_mlflow_runs_killed(server: str, project: Path, 
     assert _api(server, "runs/get", run_id=parent_id)["run"]["info"]["status"] == "KILLED"
 
 
-@pytest.mark.slow
 def test_compare_methods_notebook_reads_the_store(server: str, monkeypatch) -> None:
     """``notebooks/compare_methods.ipynb`` executed (nbclient) against the runs of the tests above."""
     import nbformat

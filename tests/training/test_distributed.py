@@ -58,7 +58,6 @@ def _trainable(state: dict, model: torch.nn.Module) -> torch.Tensor:
     return torch.cat([state[n].flatten().float() for n in names])
 
 
-@pytest.mark.slow
 def test_two_gloo_processes_match_one_process(tmp_path: Path) -> None:
     store, index, vocabulary = _corpus(tmp_path)
     inputs = RunInputs(store, index.to_dict("records"), vocabulary)
@@ -87,7 +86,6 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
-@pytest.mark.slow
 def test_two_nodes_of_two_gloo_processes_on_loopback_match_one_process(tmp_path: Path) -> None:
     """``nnodes: 2``: the launching machine's torchrun (``train_run``) and the command it logs for the other machine,
     here a second torchrun on the same host, meet at the rendezvous endpoint and train as 4 ranks."""
@@ -149,7 +147,6 @@ def _features(root: Path, store: Path, index: pd.DataFrame) -> FeatureStore:
     return FeatureStore(root / "features")
 
 
-@pytest.mark.slow
 def test_signkd_with_feature_streams_trains_under_two_gloo_processes(tmp_path: Path) -> None:
     """The teacher reads flow and keypoints, the distilled student's frozen teacher does too: both need the
     feature store on every rank (it used to be left out of the job spec)."""
