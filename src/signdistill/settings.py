@@ -5,17 +5,15 @@ import importlib
 import warnings
 
 # Third-party notices printed on every run that a user cannot act on (dotted dataset names are Kedro's own
-# namespaces here; MLflow's advice on type hints is for models without a logged signature, and it fires when a
-# PythonModel class is defined, kedro-mlflow's included); they would bury the one line that a run stopped by bad
-# input prints. Installed before the imports below, which define such classes.
-for _message in (r"register_new_resolver\(\) is deprecated", r"One or more dataset names contain '\.'",
-                 r".*Add type hints to the `predict` method"):
+# namespaces here); they would bury the one line that a run stopped by bad input prints.
+for _message in (r"register_new_resolver\(\) is deprecated", r"One or more dataset names contain '\.'"):
     warnings.filterwarnings("ignore", message=_message, category=UserWarning)
 
 
 def _import_quietly(module: str) -> None:
-    """Import ``module`` with warnings shown nowhere: MLflow wraps its type-hint advice in its own
-    ``simplefilter("once")``, which outranks the filters above, but not in where a warning is shown."""
+    """Import ``module`` with warnings shown nowhere. MLflow advises type hints on a PythonModel's ``predict`` when
+    the class is defined (kedro-mlflow's has none; this project's has them), under its own
+    ``simplefilter("once")``, which outranks any filter, but not where a warning is shown."""
     shown = warnings.showwarning
     warnings.showwarning = lambda *args, **kwargs: None
     try:

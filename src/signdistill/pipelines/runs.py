@@ -7,9 +7,8 @@ reads another's outputs, such as a teacher's model, gets its producer from ``pip
 
 from __future__ import annotations
 
-import functools
 import os
-from functools import partial, update_wrapper
+from functools import lru_cache, partial, update_wrapper
 from pathlib import Path
 
 import yaml
@@ -145,7 +144,7 @@ def configured_seeds(conf: Path = Path("conf")) -> tuple[int, ...]:
     return tuple(seeds)
 
 
-@functools.lru_cache(maxsize=256)
+@lru_cache(maxsize=256)
 def _seeds_in(path: Path, mtime_ns: int) -> object:
     """The ``seeds`` key of one parameters file, parsed once per version of the file (every seeds pipeline asks)."""
     return (yaml.safe_load(path.read_text()) or {}).get("seeds")
