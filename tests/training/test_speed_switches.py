@@ -53,7 +53,8 @@ def reference(tmp_path_factory: pytest.TempPathFactory) -> tuple[list[float], di
                                                      ({"optimizer_kernel": "foreach"}, 1e-6),
                                                      ({"optimizer_kernel": "fused"}, 1e-3),
                                                      ({"channels_last": True}, 1e-3),
-                                                     ({"pin_memory": True}, 0.0)])  # a no-op off CUDA
+                                                     ({"pin_memory": True}, 0.0),  # a no-op off CUDA
+                                                     ({"flush_denormal": True}, 1e-6)])
 def test_each_switch_trains_what_the_reference_path_trains(tmp_path: Path, reference: tuple[list[float], dict],
                                                            switches: dict, tolerance: float) -> None:
     reference_losses, reference_weights = reference
@@ -62,6 +63,15 @@ def test_each_switch_trains_what_the_reference_path_trains(tmp_path: Path, refer
     assert losses == pytest.approx(reference_losses, rel=tolerance, abs=tolerance)
     for key, value in reference_weights.items():
         torch.testing.assert_close(weights[key], value, rtol=10 * tolerance, atol=10 * tolerance)
+
+
+@pytest.mark.parametrize("flush", [True, False])
+def test_flush_denormal_sets_the_cpu_mode_of_each_step(tmp_path: Path, flush: bool) -> None:
+    trainer = Trainer(_model(), _dataset(), lambda m: {}, TrainConfig(**CONFIG, flush_denormal=flush), tmp_path)
+    trainer.train_step(collate_clips([_dataset()[i] for i in (0, 1)]))
+    subnormal = (torch.tensor([1e-39]) * 2).item()
+    torch.set_flush_denormal(False)
+    assert subnormal == (0.0 if flush else pytest.approx(2e-39))
 
 
 def test_channels_last_lays_out_every_convolution_weight() -> None:

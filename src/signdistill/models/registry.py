@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import asdict, fields
 from typing import Any
 
+import torch
 from torch import nn
 
 from signdistill.models.baseline import BaselineConfig, BaselineRecognizer, build_baseline
@@ -103,6 +104,7 @@ def load_recognizer(package: dict) -> nn.Module:
     inputs = {"gloss_embeddings": state["gloss_embeddings"]} if "gloss_embeddings" in state else {}
     model = build_recognizer(package["kind"], num_classes, config, **inputs)
     model.load_state_dict(package["state_dict"])
+    torch.set_flush_denormal(True)  # inference as trained (TrainConfig.flush_denormal): subnormals are slow on CPUs
     return model.eval()
 
 

@@ -81,6 +81,7 @@ class TeacherTargetDataset(Dataset):
     def build(self, teacher: nn.Module, device: torch.device | str = "cpu") -> None:
         """Compute and store every missing view (one teacher forward per clip and view)."""
         device = torch.device(device)
+        torch.set_flush_denormal(True)  # as in training (TrainConfig.flush_denormal): subnormals are slow on CPUs
         teacher = teacher.to(device).eval()
         for view in range(self.views):
             path = self.view_path(view)

@@ -51,10 +51,13 @@ class TrainConfig:
     run_fingerprint: str = ""  # everything else the run was built from (training.spec.run_fingerprint)
     # How fast, not what is learnt (see SPEED_ONLY): the optimiser's kernel (auto: torch's choice, foreach on CUDA
     # and a loop on the CPU | loop: ops per tensor | foreach: each op over all tensors | fused: one C++ pass per
-    # tensor), convolution weights in channels-last layout, batches in pinned memory (CUDA)
+    # tensor), convolution weights in channels-last layout, batches in pinned memory (CUDA), subnormal floats
+    # flushed to zero on the CPU (Gaussian heatmap tails, near-still flow, Adam's squared small gradients and
+    # their products are subnormal, and every CPU operation on a subnormal takes a slow microcode path)
     optimizer_kernel: str = "fused"
     channels_last: bool = False
     pin_memory: bool = True
+    flush_denormal: bool = True
     # What is learnt from a cheaper epoch: dev evaluation every k epochs (and always after the last), batches of
     # similar stored lengths (shuffled within windows of ``length_buckets`` batches; 0 = plain shuffle)
     eval_every: int = 1
@@ -69,11 +72,11 @@ class TrainConfig:
 
 
 # Switches that change only how fast a step runs (the same maths, up to float rounding of a fused kernel)
-SPEED_ONLY = ("optimizer_kernel", "channels_last", "pin_memory")
+SPEED_ONLY = ("optimizer_kernel", "channels_last", "pin_memory", "flush_denormal")
 # Speed switches that change what an epoch trains on or when the best epoch is picked, at their defaults
 LEARNING_SWITCHES = {"eval_every": 1, "length_buckets": 0}
 # Every speed switch off: the plain reference path that the benchmark's ``--compare`` times against
-REFERENCE_PATH = {"optimizer_kernel": "auto", "channels_last": False, "pin_memory": False}
+REFERENCE_PATH = {"optimizer_kernel": "auto", "channels_last": False, "pin_memory": False, "flush_denormal": False}
 
 
 def resolve_device(name: str) -> torch.device:
@@ -223,6 +226,7 @@ class Trainer:
 
     def train_step(self, batch: dict) -> dict[str, float] | None:
         """One optimiser step on ``batch`` (mixed precision on CUDA, clipping); None when the loss was not finite."""
+        torch.set_flush_denormal(self.config.flush_denormal)  # per step: benchmarks interleave two trainers
         with torch.autocast(self.device.type, enabled=self.use_amp):
             out = self.train_model(move_batch(batch, self.device))
         loss = weighted_loss(out["losses"], self.config.loss_weights)
@@ -301,6 +305,7 @@ class Trainer:
         dev: dict = {"wer": math.inf}
         start = time.perf_counter()
         if evaluate:
+            torch.set_flush_denormal(self.config.flush_denormal)
             self.model.eval()
             with torch.no_grad():
                 dev = self.evaluate(self.model)
