@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 
-from signdistill.data.buckets import length_bucketed, padding_fraction, stored_lengths
+from signdistill.data.buckets import epoch_batches, length_bucketed, padding_fraction, stored_lengths
 from signdistill.data.clips import Augmentation, ClipRecord, SignClipDataset, collate_clips
 from signdistill.data.vocabulary import Vocabulary
 from signdistill.models.baseline import BaselineConfig, BaselineRecognizer
@@ -90,11 +90,12 @@ def test_unknown_optimizer_kernel_is_refused(tmp_path: Path) -> None:
 def test_speed_switches_keep_the_checkpoint_fingerprint() -> None:
     """Switches that change only speed, or are at their defaults, fingerprint as a configuration written before
     they existed; switches that change what is learnt start a run afresh."""
-    config = TrainConfig(epochs=3, batch_size=2, lr=1e-2, schedule="cosine", device="cpu", seed=3)
+    config = TrainConfig(epochs=3, batch_size=2, lr=1e-2, schedule="cosine", device="cpu", seed=3, length_buckets=0)
     assert config.fingerprint() == "3bab444c709e"  # the same configuration's fingerprint without the switches
     assert dataclasses.replace(config, **REFERENCE_PATH).fingerprint() == config.fingerprint()
     assert dataclasses.replace(config, eval_every=2).fingerprint() != config.fingerprint()
     assert dataclasses.replace(config, length_buckets=4).fingerprint() != config.fingerprint()
+    assert TrainConfig(epochs=3, batch_size=2, lr=1e-2, schedule="cosine", device="cpu", seed=3).length_buckets == 8
 
 
 def test_a_reference_path_checkpoint_resumes_on_the_fused_path(tmp_path: Path) -> None:
@@ -134,6 +135,24 @@ def test_length_buckets_batch_similar_lengths_and_keep_every_clip() -> None:
     assert padding_fraction(bucketed, lengths) < padding_fraction(plain, lengths) / 2
     assert bucketed != length_bucketed(order, lengths, batch_size=2, window=8, seed=1)  # batch order reshuffled
     assert stored_lengths(_dataset()) == [len(_dataset().packed[f"v{i}"]) for i in range(6)]
+
+
+@pytest.mark.parametrize("n", [64, 61])
+def test_ranks_share_out_the_single_process_batches(n: int) -> None:
+    lengths = [int(x) for x in np.random.default_rng(1).integers(20, 200, n)]
+    order = torch.randperm(n, generator=torch.Generator().manual_seed(5)).tolist()
+    for window in (0, 4):
+        single = epoch_batches(order, 8, seed=5, lengths=lengths, window=window)
+        assert single == (length_bucketed(order, lengths, 8, 4, 5) if window else
+                          [order[i:i + 8] for i in range(0, n, 8)])
+        ranks = [epoch_batches(order, 4, seed=5, lengths=lengths, window=window, rank=r, world=2) for r in (0, 1)]
+        assert len(ranks[0]) == len(ranks[1]) and all(ranks[0]) and all(ranks[1])
+        padded = order + order[:n % 2]
+        merged = [sorted(a + b) for a, b in zip(*ranks, strict=True)]
+        again = epoch_batches(padded, 8, seed=5, lengths=lengths, window=window)
+        assert merged == [sorted(b) for b in again]  # each step's ranks hold one single-process batch
+    sampler = torch.utils.data.DistributedSampler(range(n), num_replicas=2, rank=1, shuffle=True, seed=5)
+    assert [i for b in epoch_batches(order, 4, seed=5, rank=1, world=2) for i in b] == list(sampler)
 
 
 def test_length_bucketed_epochs_train(tmp_path: Path) -> None:

@@ -19,6 +19,7 @@ from signdistill.data.vocabulary import Vocabulary
 from signdistill.paths import DataPaths
 from signdistill.training.evaluate import wer_evaluator
 from signdistill.training.recipes import build_model, read_index, recognizer_recipe
+from signdistill.training.run import train_run
 from signdistill.training.spec import RunInputs, RunSpec
 from signdistill.training.trainer import Trainer
 
@@ -27,8 +28,13 @@ PARTS = ("build_s", "data_wait_s", "step_s", "eval_s", "checkpoint_s", "total_s"
 
 def one_epoch(config: dict, run: str, teacher: str | None, paths: DataPaths, device: str, switches: dict,
               workdir: Path) -> dict[str, float]:
-    """Seconds of each part of ``run``'s first epoch (teacher untrained: the cost does not depend on weights)."""
+    """Seconds of each part of ``run``'s first epoch (teacher untrained: the cost does not depend on weights);
+    ``switches`` set training parameters, and ``ddp`` (when given) the run's processes. A run over several
+    processes trains through ``torchrun`` as its pipeline trains it; its start-up counts as building."""
     params = run_params(config, run)
+    switches = dict(switches)
+    if "ddp" in switches:
+        params = {**params, "ddp": switches.pop("ddp")}
     if params.get("distill"):  # the cache of an untrained teacher is built here, not read from the run's own
         params = {**params, "distill": {**params["distill"], "cache_dir": str(workdir / "targets")}}
     train = {**params["train"], **switches, "device": device, "epochs": 1}
@@ -44,14 +50,21 @@ def one_epoch(config: dict, run: str, teacher: str | None, paths: DataPaths, dev
                                     Vocabulary.from_dict(vocabulary))
     recipe = recognizer_recipe(spec, inputs, teacher_model)
     built = time.perf_counter()
-    evaluate = wer_evaluator(recipe.dev_set, recipe.vocabulary, rules=spec.rules)
-    trainer = Trainer(recipe.model, recipe.train_set, evaluate, recipe.config, spec.checkpoint_dir)
-    metrics = trainer.fit().history[0]
+    if spec.ddp.distributed:
+        if teacher:
+            raise SystemExit(f"{run}: --epoch times distilled runs in one process only (drop its ddp)")
+        metrics = train_run(spec, inputs).history["epochs"][0]
+        built = time.perf_counter() - metrics["training_s"] - metrics["eval_s"] - metrics["checkpoint_s"]
+    else:
+        evaluate = wer_evaluator(recipe.dev_set, recipe.vocabulary, rules=spec.rules)
+        trainer = Trainer(recipe.model, recipe.train_set, evaluate, recipe.config, spec.checkpoint_dir)
+        metrics = trainer.fit().history[0]
     total = time.perf_counter() - start
     return {"build_s": built - start, "data_wait_s": metrics["data_wait_s"],
             "step_s": metrics["training_s"] - metrics["data_wait_s"], "eval_s": metrics["eval_s"],
             "checkpoint_s": metrics["checkpoint_s"], "total_s": total,
-            "steps": math.ceil(len(recipe.train_set) / recipe.config.batch_size), "train_videos": len(recipe.train_set)}
+            "steps": math.ceil(len(recipe.train_set) / (recipe.config.batch_size * spec.ddp.nproc_per_node)),
+            "processes": spec.ddp.nproc_per_node, "train_videos": len(recipe.train_set)}
 
 
 def epoch_breakdown(config: dict, run: str, teacher: str | None, paths: DataPaths, device: str,

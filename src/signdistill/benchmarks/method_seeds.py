@@ -63,6 +63,7 @@ from signdistill.training.evaluate import decode_splits, score_splits
 from signdistill.training.recipes import read_index
 from signdistill.training.run import train_run
 from signdistill.training.spec import RunInputs, RunSpec
+from signdistill.training.trainer import TrainConfig
 
 app = benchmark_app(__doc__)
 
@@ -184,7 +185,8 @@ def _scalar(text: str) -> object:
 
 
 def apply_overrides(params: dict, overrides: list[str]) -> dict:
-    """``train.lr=3e-3``-style overrides (values parsed as YAML) applied to a copy of ``params``."""
+    """``train.lr=3e-3``-style overrides (values parsed as YAML) applied to a copy of ``params``; a training
+    parameter the run leaves at its default (``train.batch_size``) may be set too."""
     params = copy.deepcopy(params)
     for item in overrides:
         key, sep, value = item.partition("=")
@@ -194,7 +196,7 @@ def apply_overrides(params: dict, overrides: list[str]) -> dict:
         node = params
         for part in path:
             node = node[part]
-        if last not in node:
+        if last not in node and not (path == ["train"] and last in TrainConfig.__dataclass_fields__):
             raise KeyError(f"override {item!r}: no parameter {key!r}")
         node[last] = _scalar(value)
     return params

@@ -10,9 +10,11 @@ their share of the machine's attainable rate (the better of a large GEMM and a l
 same process on the same device and threads), and the epoch time this implies on the corpus
 (``ceil(train videos / batch) x step``). The weights are untrained; step time does not depend on them.
 
-``--compare`` times the reference path (``training.trainer.REFERENCE_PATH``: every speed switch off) and the
-configured path (with ``--set`` switches) on the same batch, their steps interleaved, and prints the speed-up:
-a ratio that holds on a machine shared with other work, where absolute times do not. ``--profile RUN`` prints
+``--compare`` times the reference recipe (``training.trainer.REFERENCE_RECIPE``: every speed switch off, batches
+of 2 in one process) and the configured one (with ``--set`` switches), each on its own batch size, their steps
+interleaved, and prints the speed-up per clip: a ratio that holds on a machine shared with other work, where
+absolute times do not. A run configured for several processes (``ddp``) is timed per process here; ``--epoch``
+trains it as configured, through ``torchrun``. ``--profile RUN`` prints
 the top operators of one step of RUN (of both paths with ``--compare``). ``--epoch`` trains one real epoch of
 each run on the preprocessed corpus (``--data``; both paths with ``--compare``) and splits it into building the
 run (a distilled run's teacher-target cache), waiting for batches, steps, dev evaluation and checkpoint.
@@ -55,7 +57,7 @@ from signdistill.metrics.efficiency import sync_device
 from signdistill.paths import DATA, DataPaths
 from signdistill.training.recipes import build_model
 from signdistill.training.spec import RunSpec
-from signdistill.training.trainer import REFERENCE_PATH, TrainConfig, Trainer, resolve_device
+from signdistill.training.trainer import REFERENCE_RECIPE, TrainConfig, Trainer, resolve_device
 
 app = benchmark_app(__doc__)
 # (method, run, its teacher run when distilled)
@@ -110,26 +112,32 @@ def step_seconds(config: dict, method: str, run: str, teacher: str | None, vocab
         trainers = {name: build_trainer(config, run, teacher, vocab, device, switches, Path(tmp) / name)
                     for name, switches in variants.items()}
         first = next(iter(trainers.values()))
-        batch = synthetic_batch(params, first.config.batch_size, frames, vocab, teacher is not None)
+        batches = {}
+        for name, trainer in trainers.items():
+            torch.manual_seed(0)
+            batches[name] = synthetic_batch(params, trainer.config.batch_size, frames, vocab, teacher is not None)
         times: dict[str, list[float]] = {name: [] for name in trainers}
         for i in range(repeats + 1):
             for name, trainer in trainers.items():
                 sync_device(trainer.device)
                 start = time.perf_counter()
-                if trainer.train_step(batch) is None:
+                if trainer.train_step(batches[name]) is None:
                     raise SystemExit(f"{run}: the synthetic batch's loss is not finite (too few --frames for "
                                      "its labels?): a skipped step times no backward")
                 sync_device(trainer.device)
                 if i:
                     times[name].append(time.perf_counter() - start)
-        row = {"method": method, "run": run, "batch": first.config.batch_size, "epochs": first.config.epochs,
+        last = list(trainers.values())[-1]
+        row = {"method": method, "run": run, "batch": last.config.batch_size, "epochs": last.config.epochs,
                "device": str(first.device)}
         for name, values in times.items():
             row[f"{name}_step_s" if len(times) > 1 else "step_s"] = statistics.median(values)
+            row[f"{name}_batch"] = trainers[name].config.batch_size
         if len(times) > 1:
             row["step_s"] = row[f"{list(times)[-1]}_step_s"]
         if flops:
-            row["gflop"] = count_flops(lambda: first.train_step(batch)) / 1e9
+            name = list(trainers)[-1]
+            row["gflop"] = count_flops(lambda: last.train_step(batches[name])) / 1e9
     return row
 
 
@@ -168,7 +176,7 @@ def profile_run(config: dict, run: str, teacher: str | None, vocab: Vocabulary, 
 
 def format_table(rows: list[dict], peak: float) -> str:
     compare = "reference_step_s" in rows[0]
-    lines = [f"{'run':<18}{'batch':>6}{'s/step':>9}" + (f"{'ref s':>9}{'speedup':>9}" if compare else "")
+    lines = [f"{'run':<18}{'batch':>6}{'s/step':>9}" + (f"{'ref s':>9}{'per clip':>9}" if compare else "")
              + f"{'GFLOP':>8}{'GFLOP/s':>9}{'% peak':>8}{'epoch min':>10}{'budget min':>11}"]
     for r in rows:
         lines.append(f"{r['run']:<18}{r['batch']:>6}{r['step_s']:>9.3f}"
@@ -215,7 +223,7 @@ def main(env: EnvOption = "base",
     vocab = (Vocabulary.from_dict(json.loads(paths.vocabulary.read_text())) if paths.vocabulary.exists()
              else Vocabulary(tuple(f"G{i:03d}" for i in range(42))))
     new = parse_switches(switches)
-    variants = {"reference": REFERENCE_PATH, "new": new} if compare else {"new": new}
+    variants = {"reference": REFERENCE_RECIPE, "new": new} if compare else {"new": new}
     selected = [(m, r, t) for m, r, t in RUNS
                 if (not runs or r in runs) and (not params or r in config)]  # files read alone: the runs they hold
     if profile is not None:
@@ -234,8 +242,8 @@ def main(env: EnvOption = "base",
     rows = []
     for method, run, teacher in selected:
         row = step_seconds(config, method, run, teacher, vocab, frames, device, repeats, variants, flops=True)
-        if compare:
-            row["speedup"] = row["reference_step_s"] / row["new_step_s"]
+        if compare:  # per clip: the two recipes' batches may differ
+            row["speedup"] = (row["reference_step_s"] / row["reference_batch"]) / (row["new_step_s"] / row["new_batch"])
         row["gflops"] = row["gflop"] / row["step_s"]
         row["peak_fraction"] = row["gflops"] / peak
         row["epoch_min"] = math.ceil(train_videos / row["batch"]) * row["step_s"] / 60
@@ -243,7 +251,8 @@ def main(env: EnvOption = "base",
         if check_steps:
             row["agreement"] = loss_agreement(config, run, teacher, vocab, frames, device, variants, check_steps)
         if epoch:
-            row["epoch"] = epoch_breakdown(config, run, teacher, paths, device, variants)
+            one_process = {k: {**v, "ddp": {}} if k == "reference" else v for k, v in variants.items()}
+            row["epoch"] = epoch_breakdown(config, run, teacher, paths, device, one_process)  # reference: 1 process
         rows.append(row)
         print(json.dumps(row), flush=True)
     atomic_json(out, {"frames": frames, "train_videos": train_videos, "threads": torch.get_num_threads(),

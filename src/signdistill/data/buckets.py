@@ -37,6 +37,23 @@ def length_bucketed(order: Sequence[int], lengths: Sequence[int], batch_size: in
     return [batches[i] for i in shuffle]
 
 
+def epoch_batches(order: Sequence[int], batch_size: int, seed: int, lengths: Sequence[int] | None = None,
+                  window: int = 0, rank: int = 0, world: int = 1) -> list[list[int]]:
+    """One rank's batches of an epoch over the shuffled ``order``: the global batches of ``world x batch_size``
+    (length-bucketed with ``lengths`` and ``window`` > 0), each dealt out to the ranks in turn. Every rank gets as
+    many batches, the ranks of a step hold clips of similar length (no rank waits for a longer one), and with
+    ``world`` 1 these are exactly the single-process batches; without buckets they are ``DistributedSampler``'s
+    (the order padded with its own first indices to a multiple of ``world``)."""
+    order = list(order)
+    order += order[:(-len(order)) % world]
+    span = batch_size * world
+    if lengths is not None and window > 0:
+        global_batches = length_bucketed(order, lengths, span, window, seed)
+    else:
+        global_batches = [order[i:i + span] for i in range(0, len(order), span)]
+    return [batch[rank::world] for batch in global_batches]
+
+
 def padding_fraction(batches: Sequence[Sequence[int]], lengths: Sequence[int]) -> float:
     """Share of the frames a model processes that are padding, when each batch is padded to its longest clip."""
     padded = sum(max(lengths[i] for i in b) * len(b) for b in batches)

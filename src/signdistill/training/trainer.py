@@ -22,10 +22,10 @@ import torch
 import torch.distributed as dist
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
-from torch.utils.data import DataLoader, DistributedSampler
+from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 
-from signdistill.data.buckets import length_bucketed, stored_lengths
+from signdistill.data.buckets import epoch_batches, stored_lengths
 from signdistill.data.clips import SignClipDataset, collate_clips
 from signdistill.training.checkpoint import load_checkpoint, save_atomic
 
@@ -59,9 +59,10 @@ class TrainConfig:
     pin_memory: bool = True
     flush_denormal: bool = True
     # What is learnt from a cheaper epoch: dev evaluation every k epochs (and always after the last), batches of
-    # similar stored lengths (shuffled within windows of ``length_buckets`` batches; 0 = plain shuffle)
+    # similar stored lengths (shuffled within windows of ``length_buckets`` batches; 0 = plain shuffle): a batch
+    # is padded to its longest clip, and each padded frame costs a full forward and backward
     eval_every: int = 1
-    length_buckets: int = 0
+    length_buckets: int = 8
 
     def fingerprint(self) -> str:
         """What a checkpoint must match to be resumed: the switches of SPEED_ONLY do not count, nor the other
@@ -73,10 +74,13 @@ class TrainConfig:
 
 # Switches that change only how fast a step runs (the same maths, up to float rounding of a fused kernel)
 SPEED_ONLY = ("optimizer_kernel", "channels_last", "pin_memory", "flush_denormal")
-# Speed switches that change what an epoch trains on or when the best epoch is picked, at their defaults
+# Speed switches that change what an epoch trains on or when the best epoch is picked, at the values that every
+# run had before they existed (so those runs' checkpoints keep their fingerprints)
 LEARNING_SWITCHES = {"eval_every": 1, "length_buckets": 0}
 # Every speed switch off: the plain reference path that the benchmark's ``--compare`` times against
 REFERENCE_PATH = {"optimizer_kernel": "auto", "channels_last": False, "pin_memory": False, "flush_denormal": False}
+# ... and the plain recipe around it: batches of 2 in one process, every epoch evaluated, no length buckets
+REFERENCE_RECIPE = {**REFERENCE_PATH, "batch_size": 2, "eval_every": 1, "length_buckets": 0}
 
 
 def resolve_device(name: str) -> torch.device:
@@ -207,22 +211,17 @@ class Trainer:
         return True
 
     def _loader(self, epoch: int) -> DataLoader:
-        """Shuffled batches; one process takes the same permutation that ``DistributedSampler`` splits
-        over ranks, so a DDP run sees the same global batches as a single process with world x batch."""
+        """Shuffled batches (``data.buckets.epoch_batches``): every rank takes its share of the same global
+        batches, so a DDP run sees the batches of a single process with world x batch."""
         self.train_set.set_epoch(epoch)
         seed = self.config.seed * 1000 + epoch
-        if self.world_size > 1:
-            sampler = DistributedSampler(self.train_set, self.world_size, self.rank, shuffle=True, seed=seed)
-        else:
-            sampler = torch.randperm(len(self.train_set), generator=torch.Generator().manual_seed(seed)).tolist()
+        order = torch.randperm(len(self.train_set), generator=torch.Generator().manual_seed(seed)).tolist()
+        lengths = stored_lengths(self.train_set) if self.config.length_buckets > 0 else None
+        batches = epoch_batches(order, self.config.batch_size, seed, lengths, self.config.length_buckets,
+                                self.rank, self.world_size)
         pin = self.config.pin_memory and self.device.type == "cuda"
-        if self.config.length_buckets > 0:
-            batches = length_bucketed(list(sampler), stored_lengths(self.train_set), self.config.batch_size,
-                                      self.config.length_buckets, seed)
-            return DataLoader(self.train_set, batch_sampler=batches, num_workers=self.config.num_workers,
-                              collate_fn=collate_clips, pin_memory=pin)
-        return DataLoader(self.train_set, batch_size=self.config.batch_size, sampler=sampler,
-                          num_workers=self.config.num_workers, collate_fn=collate_clips, pin_memory=pin)
+        return DataLoader(self.train_set, batch_sampler=batches, num_workers=self.config.num_workers,
+                          collate_fn=collate_clips, pin_memory=pin)
 
     def train_step(self, batch: dict) -> dict[str, float] | None:
         """One optimiser step on ``batch`` (mixed precision on CUDA, clipping); None when the loss was not finite."""
