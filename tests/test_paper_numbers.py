@@ -123,6 +123,7 @@ def test_signkd_paper_envs_train_as_section_4_1(env: str) -> None:
         train = spec(env, run).train
         assert (train.optimizer, train.lr, train.weight_decay, train.schedule, train.epochs) == (
             "adam", 1.0e-3, 1.0e-3, "cosine", 60), run
+        assert (train.batch_size, spec(env, run).ddp.nproc_per_node) == (2, 1), run  # one GPU, batches of 2
         assert recognizer(env, run)["temporal_scale"] == 0.5, run  # frame-rate augmentation 0.5-1.5
     # eq. 3's adapters (3x3x3 convolutions), not the embedded default's bottlenecks
     assert recognizer(env, "signkd_distilled")["distill"].get("adapter", "conv3d") == "conv3d"
