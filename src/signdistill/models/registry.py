@@ -14,13 +14,13 @@ from collections.abc import Callable
 from dataclasses import asdict, fields
 from typing import Any
 
-import torch
 from torch import nn
 
 from signdistill.models.baseline import BaselineConfig, BaselineRecognizer, build_baseline
 from signdistill.models.ctca import CTCAConfig, CTCARecognizer, build_ctca
 from signdistill.models.lrinet import LRINet, LRINetConfig, build_lrinet
 from signdistill.models.mstnet import MSTNet, MSTNetConfig, MSTNetUpsampled, build_mstnet, build_mstnet_method1
+from signdistill.models.numerics import flush_denormals
 from signdistill.models.package_file import read_package, write_package  # noqa: F401 - the package API
 from signdistill.models.resnet import build_resnet18_frames
 from signdistill.models.signkd import (
@@ -104,7 +104,7 @@ def load_recognizer(package: dict) -> nn.Module:
     inputs = {"gloss_embeddings": state["gloss_embeddings"]} if "gloss_embeddings" in state else {}
     model = build_recognizer(package["kind"], num_classes, config, **inputs)
     model.load_state_dict(package["state_dict"])
-    torch.set_flush_denormal(True)  # inference as trained (TrainConfig.flush_denormal): subnormals are slow on CPUs
+    flush_denormals(True)  # inference as trained (TrainConfig.flush_denormal): subnormals are slow on CPUs
     return model.eval()
 
 

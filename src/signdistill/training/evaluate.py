@@ -14,6 +14,7 @@ from signdistill.data.store import FrameStore
 from signdistill.data.vocabulary import Vocabulary
 from signdistill.decoding.ctc import decode_log_probs
 from signdistill.metrics.wer import score_corpus
+from signdistill.models.numerics import flush_denormals
 from signdistill.training.recipes import clip_dataset
 from signdistill.training.trainer import move_batch
 
@@ -23,7 +24,7 @@ def decode_dataset(model: nn.Module, dataset: SignClipDataset, vocabulary: Vocab
                    beam_width: int = 10, batch_size: int = 2) -> dict[str, str]:
     """``{video id: hypothesis}`` for every sample (model in eval mode, on its own device)."""
     device = next(model.parameters()).device
-    torch.set_flush_denormal(True)  # subnormal activations take the CPU's slow path; they round to zero anyway
+    flush_denormals(True)  # subnormal activations take the CPU's slow path; they round to zero anyway
     model.eval()
     hyps: dict[str, str] = {}
     for raw in DataLoader(dataset, batch_size=batch_size, shuffle=False, collate_fn=collate_clips):

@@ -32,6 +32,7 @@ from tqdm.auto import tqdm
 
 from signdistill.data.clips import SignClipDataset, collate_clips
 from signdistill.distillation.signkd import teacher_inputs
+from signdistill.models.numerics import flush_denormals
 from signdistill.training.checkpoint import load_checkpoint, save_atomic
 
 log = logging.getLogger(__name__)
@@ -81,7 +82,7 @@ class TeacherTargetDataset(Dataset):
     def build(self, teacher: nn.Module, device: torch.device | str = "cpu") -> None:
         """Compute and store every missing view (one teacher forward per clip and view)."""
         device = torch.device(device)
-        torch.set_flush_denormal(True)  # as in training (TrainConfig.flush_denormal): subnormals are slow on CPUs
+        flush_denormals(True)  # as in training (TrainConfig.flush_denormal): subnormals are slow on CPUs
         teacher = teacher.to(device).eval()
         for view in range(self.views):
             path = self.view_path(view)

@@ -27,6 +27,7 @@ from tqdm.auto import tqdm
 
 from signdistill.data.buckets import epoch_batches, stored_lengths
 from signdistill.data.clips import SignClipDataset, collate_clips
+from signdistill.models.numerics import flush_denormals
 from signdistill.training.checkpoint import load_checkpoint, save_atomic
 
 log = logging.getLogger(__name__)
@@ -225,7 +226,7 @@ class Trainer:
 
     def train_step(self, batch: dict) -> dict[str, float] | None:
         """One optimiser step on ``batch`` (mixed precision on CUDA, clipping); None when the loss was not finite."""
-        torch.set_flush_denormal(self.config.flush_denormal)  # per step: benchmarks interleave two trainers
+        flush_denormals(self.config.flush_denormal)  # per step: benchmarks interleave two trainers
         with torch.autocast(self.device.type, enabled=self.use_amp):
             out = self.train_model(move_batch(batch, self.device))
         loss = weighted_loss(out["losses"], self.config.loss_weights)
@@ -304,7 +305,7 @@ class Trainer:
         dev: dict = {"wer": math.inf}
         start = time.perf_counter()
         if evaluate:
-            torch.set_flush_denormal(self.config.flush_denormal)
+            flush_denormals(self.config.flush_denormal)
             self.model.eval()
             with torch.no_grad():
                 dev = self.evaluate(self.model)
