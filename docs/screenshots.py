@@ -17,7 +17,9 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -28,10 +30,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+def free_port(start: int | None = None) -> int:
+    """A free loopback port: any the system hands out, or the first from ``start`` on (Kedro-Viz refuses
+    ports above 49151, where the system's ephemeral range begins)."""
+    for port in [0] if start is None else range(start, 49151):
+        with socket.socket() as sock, contextlib.suppress(OSError):
+            sock.bind(("127.0.0.1", port))
+            return sock.getsockname()[1]
+    sys.exit(f"no free port from {start} to 49151")
 
 
 def wait_for(url: str, process: subprocess.Popen, seconds: float = 300) -> None:
@@ -48,8 +54,9 @@ def wait_for(url: str, process: subprocess.Popen, seconds: float = 300) -> None:
 
 
 def api(base: str, endpoint: str, body: dict) -> dict:
-    request = urllib.request.Request(f"{base}/api/2.0/mlflow/{endpoint}", json.dumps(body).encode(),
-                                     {"Content-Type": "application/json"})
+    request = urllib.request.Request(
+        f"{base}/api/2.0/mlflow/{endpoint}", json.dumps(body).encode(), {"Content-Type": "application/json"}
+    )
     with urllib.request.urlopen(request, timeout=30) as response:
         return json.loads(response.read())
 
@@ -60,10 +67,23 @@ def screenshot(url: str, out: Path, size: str = "1900,1000", budget_ms: int = 15
     if browser is None:
         sys.exit("chromium not found (apt-get install chromium)")
     out.parent.mkdir(parents=True, exist_ok=True)
-    subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
-                    f"--window-size={size}", f"--virtual-time-budget={budget_ms}",
-                    "--run-all-compositor-stages-before-draw", f"--screenshot={out}", url],
-                   check=True, capture_output=True, timeout=300)
+    subprocess.run(
+        [
+            browser,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--hide-scrollbars",
+            f"--window-size={size}",
+            f"--virtual-time-budget={budget_ms}",
+            "--run-all-compositor-stages-before-draw",
+            f"--screenshot={out}",
+            url,
+        ],
+        check=True,
+        capture_output=True,
+        timeout=900,
+    )
     print(f"{out}  <- {url}")
 
 
@@ -72,9 +92,24 @@ def mlflow_ui(store: str) -> Iterator[str]:
     """``mlflow ui`` on the store, on a free loopback port, until the block ends; yields its base URL."""
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    ui = subprocess.Popen([sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", store, "--host",
-                           "127.0.0.1", "--port", str(port), "--workers", "1"],
-                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    ui = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "mlflow",
+            "ui",
+            "--backend-store-uri",
+            store,
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            "1",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         wait_for(f"{base}/health", ui)
         yield base
@@ -90,18 +125,36 @@ MODEL_TRAINING = "workflowType=machine_learning"
 
 def mlflow_compare(store: str, experiment: str, pipeline: str, out: Path) -> None:
     with mlflow_ui(store) as base:
-        exp = json.loads(urllib.request.urlopen(
-            f"{base}/api/2.0/mlflow/experiments/get-by-name?experiment_name={experiment}", timeout=30).read())
+        exp = json.loads(
+            urllib.request.urlopen(
+                f"{base}/api/2.0/mlflow/experiments/get-by-name?experiment_name={experiment}", timeout=30
+            ).read()
+        )
         exp = exp["experiment"]
-        parents = api(base, "runs/search", {"experiment_ids": [exp["experiment_id"]], "max_results": 1,
-                                            "filter": f"attributes.run_name = '{pipeline}'",
-                                            "order_by": ["attributes.start_time DESC"]})["runs"]
+        parents = api(
+            base,
+            "runs/search",
+            {
+                "experiment_ids": [exp["experiment_id"]],
+                "max_results": 1,
+                "filter": f"attributes.run_name = '{pipeline}'",
+                "order_by": ["attributes.start_time DESC"],
+            },
+        )["runs"]
         parent = parents[0]["info"]["run_id"]
-        children = api(base, "runs/search", {"experiment_ids": [exp["experiment_id"]], "max_results": 100,
-                                             "filter": f"tags.mlflow.parentRunId = '{parent}'"})["runs"]
+        children = api(
+            base,
+            "runs/search",
+            {
+                "experiment_ids": [exp["experiment_id"]],
+                "max_results": 100,
+                "filter": f"tags.mlflow.parentRunId = '{parent}'",
+            },
+        )["runs"]
         ids = json.dumps([run["info"]["run_id"] for run in children])
-        query = urllib.parse.urlencode({"runs": ids, "experiments": json.dumps([exp["experiment_id"]]),
-                                        "workflowType": "machine_learning"})
+        query = urllib.parse.urlencode(
+            {"runs": ids, "experiments": json.dumps([exp["experiment_id"]]), "workflowType": "machine_learning"}
+        )
         screenshot(f"{base}/#/compare-runs?{query}", out)
 
 
@@ -109,34 +162,58 @@ def mlflow_registered(store: str, name: str, out_dir: Path) -> None:
     """The newest version of registered model ``name``: its run's model-metrics page and the version's page."""
     with mlflow_ui(store) as base:
         query = urllib.parse.urlencode({"filter": f"name='{name}'", "order_by": "version_number DESC"})
-        versions = json.loads(urllib.request.urlopen(
-            f"{base}/api/2.0/mlflow/model-versions/search?{query}", timeout=30).read()).get("model_versions", [])
+        versions = json.loads(
+            urllib.request.urlopen(f"{base}/api/2.0/mlflow/model-versions/search?{query}", timeout=30).read()
+        ).get("model_versions", [])
         if not versions:
             sys.exit(f"no registered model {name!r} in {store} (run `signdistill register-best` first)")
         version = max(versions, key=lambda v: int(v["version"]))
-        run = json.loads(urllib.request.urlopen(
-            f"{base}/api/2.0/mlflow/runs/get?run_id={version['run_id']}", timeout=30).read())["run"]
+        run = json.loads(
+            urllib.request.urlopen(f"{base}/api/2.0/mlflow/runs/get?run_id={version['run_id']}", timeout=30).read()
+        )["run"]
         experiment = run["info"]["experiment_id"]
         page = f"#/experiments/{experiment}/runs/{version['run_id']}/model-metrics?{MODEL_TRAINING}"
         screenshot(f"{base}/{page}", out_dir / f"mlflow_run_{run['info']['run_name']}.png")
-        screenshot(f"{base}/#/models/{name}/versions/{version['version']}?{MODEL_TRAINING}",
-                   out_dir / f"mlflow_model_{name}.png")
+        screenshot(
+            f"{base}/#/models/{name}/versions/{version['version']}?{MODEL_TRAINING}",
+            out_dir / f"mlflow_model_{name}.png",
+        )
 
 
-def kedro_viz(pipeline: str, out: Path) -> None:
-    port = free_port()
+def kedro_viz(pipeline: str, out: Path, size: str = "1800,1100", crop: str | None = None) -> None:
+    """Kedro-Viz's flowchart of ``pipeline``, fitted to a window of ``size``; ``crop`` (``left,top,right,bottom``
+    in pixels) keeps a part of a large window, where a wide pipeline's labels are legible."""
+    port = free_port(start=4141)
     log = out.with_suffix(".log")  # the server's own output, kept for when it stops early
     out.parent.mkdir(parents=True, exist_ok=True)
-    viz = subprocess.Popen([str(Path(sys.executable).with_name("kedro")), "viz", "run", "--no-browser", "--host",
-                            "127.0.0.1", "--port", str(port)], stdout=open(log, "w"),  # noqa: SIM115
-                           stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    viz = subprocess.Popen(
+        [
+            str(Path(sys.executable).with_name("kedro")),
+            "viz",
+            "run",
+            "--no-browser",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ],
+        stdout=open(log, "w"),  # noqa: SIM115
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     try:
         wait_for(f"http://127.0.0.1:{port}/api/main", viz, seconds=600)
-        screenshot(f"http://127.0.0.1:{port}/?pid={pipeline}", out, size="1800,1100")
-    finally:
-        viz.terminate()
+        screenshot(f"http://127.0.0.1:{port}/?pid={pipeline}", out, size=size)
+    finally:  # the server runs in a child of `kedro viz run`: stop the whole process group
+        os.killpg(viz.pid, signal.SIGTERM)
         viz.wait(30)
     log.unlink()
+    if crop:
+        from PIL import Image  # matplotlib's dependency; only needed here
+
+        with Image.open(out) as image:
+            image.crop(tuple(int(v) for v in crop.split(","))).save(out)
 
 
 def main() -> None:
@@ -145,6 +222,8 @@ def main() -> None:
     parser.add_argument("--experiment", default="signdistill", help="MLflow experiment")
     parser.add_argument("--compare", default="ablations_smkd", help="pipeline whose child runs are compared")
     parser.add_argument("--lineage", default="distill_signkd", help="pipeline drawn by Kedro-Viz")
+    parser.add_argument("--viz-size", default="1800,1100", help="Kedro-Viz window, width,height")
+    parser.add_argument("--viz-crop", help="part of the Kedro-Viz window to keep: left,top,right,bottom")
     parser.add_argument("--out", type=Path, default=Path("docs/img"), help="folder for the PNGs")
     parser.add_argument("--model", default="signdistill_ablations_smkd", help="registered model to show")
     parser.add_argument("--only", choices=("mlflow", "model", "viz"), help="take one kind of screenshot")
@@ -155,7 +234,7 @@ def main() -> None:
     if args.only != "viz":
         mlflow_compare(args.store, args.experiment, args.compare, args.out / f"mlflow_compare_{args.compare}.png")
     if args.only != "mlflow":
-        kedro_viz(args.lineage, args.out / f"kedro_viz_{args.lineage}.png")
+        kedro_viz(args.lineage, args.out / f"kedro_viz_{args.lineage}.png", args.viz_size, args.viz_crop)
 
 
 if __name__ == "__main__":
