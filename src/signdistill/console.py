@@ -182,15 +182,16 @@ def params(env: str = typer.Option("base", metavar="ENV",
 
 
 @app.command()
-def results(reporting: Path = typer.Option(Path("data/08_reporting"), metavar="PATH", help="The pipelines' reports."),
+def results(reporting: list[Path] = typer.Option([Path("data/08_reporting")], metavar="PATH", help="The "
+                                                "pipelines' reports; repeat to merge checkouts (a later one wins)."),
             out: Path = typer.Option(Path("docs/results.md"), metavar="PATH", help="The markdown to write."),
             readme: Path = typer.Option(Path("README.md"), metavar="PATH", help="Its results block is rewritten.")
             ) -> None:
     """Generate docs/results.md (and the README's headline table) from the seed verdicts and main reports."""
     from signdistill.reporting.results import write_results
-    if not reporting.is_dir():
-        fail(f"{reporting}: no such folder (run a pipeline first, e.g. kedro run --pipelines seeds_smkd)")
-    write_results(reporting, out, readme)
+    for folder in (f for f in reporting if not f.is_dir()):
+        fail(f"{folder}: no such folder (run a pipeline first, e.g. kedro run --pipelines seeds_smkd)")
+    write_results(list(reporting), out, readme)
     typer.echo(f"wrote {out}")
 
 

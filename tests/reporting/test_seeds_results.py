@@ -7,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from signdistill.reporting.results import END, START, results_markdown, write_results
+from signdistill.reporting.results import END, START, find_reports, results_markdown, write_results
 from signdistill.reporting.seeds import seeds_inputs, seeds_report
 
 SEEDS = [0, 1, 2]
@@ -44,8 +44,8 @@ def test_results_markdown_and_readme_block(tmp_path: Path) -> None:
     reporting = tmp_path / "08_reporting"
     reporting.mkdir()
     _report()[0].to_csv(reporting / "crkd_seeds.csv", index=False)
-    text = results_markdown(reporting, "abc1234", "2026-01-01")
-    assert "`uv run kedro run --pipelines seeds_crkd`" in text and "abc1234" in text
+    text = results_markdown(find_reports([reporting]), "2026-01-01")
+    assert "`uv run kedro run --pipelines seeds_crkd`" in text and "at commit `" in text
     assert "| CRKD | crkd_distilled vs crkd_scratch | 3 | 32.2 +- 0.6 | 37.1 +- 2.8 |" in text
     assert "`uv run kedro run --pipelines seeds_smkd`" in text  # what is not measured says how to measure it
     readme = tmp_path / "README.md"
@@ -70,8 +70,33 @@ def test_results_of_another_checkout_name_its_commit_and_its_own_paths(tmp_path:
     commit = subprocess.run([*git, "rev-parse", "--short", "HEAD"], check=True, capture_output=True,
                             text=True).stdout.strip()
     text = write_results(reporting, tmp_path / "results.md")
-    assert f"at commit `{commit}` from `data/08_reporting`" in text
-    assert str(tmp_path) not in text and "`data/08_reporting/crkd_seeds.csv`" in text
+    assert "`data/08_reporting/crkd_seeds.csv` (per seed" in text and f"at commit `{commit}`" in text
+    assert str(tmp_path) not in text
+
+
+def test_reports_of_two_checkouts_each_name_their_own_commit(tmp_path: Path) -> None:
+    """Verdicts trained in two checkouts are merged; each section names its own commit, a later folder wins."""
+    import subprocess
+
+    folders = []
+    for name in ("old", "new"):
+        checkout = tmp_path / name
+        reporting = checkout / "data" / "08_reporting"
+        reporting.mkdir(parents=True)
+        git = ["git", "-C", str(checkout), "-c", "user.name=t", "-c", "user.email=t@t"]
+        subprocess.run([*git, "init", "-q"], check=True)
+        subprocess.run([*git, "commit", "-q", "--allow-empty", "-m", name], check=True)
+        folders.append(reporting)
+    commits = [subprocess.run(["git", "-C", str(f.parents[1]), "rev-parse", "--short", "HEAD"], check=True,
+                              capture_output=True, text=True).stdout.strip() for f in folders]
+    table = _report()[0]
+    table.to_csv(folders[0] / "smkd_seeds.csv", index=False)
+    table.to_csv(folders[0] / "crkd_seeds.csv", index=False)
+    table.assign(comparison="crkd_distilled vs crkd_newer").to_csv(folders[1] / "crkd_seeds.csv", index=False)
+    text = write_results(folders, tmp_path / "results.md")
+    smkd, crkd = text.split("## SMKD over seeds")[1], text.split("## CRKD over seeds")[1].split("##")[0]
+    assert f"at commit `{commits[0]}`" in smkd.split("##")[0] and f"at commit `{commits[1]}`" in crkd
+    assert "crkd_newer" in crkd and "crkd_distilled vs crkd_scratch" not in crkd
 
 
 def test_the_readme_shows_each_methods_first_comparison_and_the_doc_all(tmp_path: Path) -> None:
