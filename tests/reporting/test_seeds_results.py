@@ -112,3 +112,13 @@ def test_the_readme_shows_each_methods_first_comparison_and_the_doc_all(tmp_path
     text = write_results(reporting, tmp_path / "results.md", readme)
     assert text.count("crkd_distilled vs crkd_other") == 2  # headline and the method's section
     assert "crkd_distilled vs crkd_scratch" in readme.read_text() and "crkd_other" not in readme.read_text()
+
+
+def test_a_long_title_stays_inside_a_one_panel_figure() -> None:
+    method = [_metrics(30, t) for t in (32.0, 32.8, 31.7)]
+    baseline = [_metrics(40, t) for t in (39.4, 37.8, 34.0)]
+    title = "SignKD: RGB student distilled against from scratch over seeds, a title longer than one panel"
+    _, figure, _ = seeds_report(*method, *baseline, comparisons=[("a", "b")], seeds=SEEDS, title=title)
+    figure.canvas.draw()
+    box = figure._suptitle.get_window_extent()
+    assert box.x0 >= 0 and box.x1 <= figure.bbox.width

@@ -7,6 +7,7 @@ Each comparison is a pair of runs (``smkd`` against ``student_res``) trained at 
 from __future__ import annotations
 
 import math
+import textwrap
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -92,6 +93,7 @@ def seeds_figure(verdicts: list[tuple[Comparison, SeedVerdict, list[dict]]], tit
                      f"Mann-Whitney p={format_p(verdict.mann_whitney_p)}", fontsize=9)
         ax.grid(axis="y", alpha=0.3)
         ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=2, frameon=False)
-    fig.suptitle(title, fontsize=10)
+    # a one-panel figure is narrower than a long title: wrap it to the figure's width
+    fig.suptitle(textwrap.fill(title, width=int(11 * fig.get_figwidth())), fontsize=10)
     fig.tight_layout()
     return fig
