@@ -42,9 +42,10 @@ def test_seeds_pipelines_train_every_seed_and_share_one_teacher() -> None:
     verdict = next(n for n in crkd.nodes if n.name == "crkd_seeds_verdict")
     assert verdict.outputs == ["crkd_seeds", "crkd_seeds_plot", "crkd_seeds_metrics"] and len(verdict.inputs) == 10
     smkd = {n.namespace for n in pipelines["seeds_smkd"].nodes if n.namespace}
-    assert {f"student_res_seed{s}" for s in seeds} <= smkd and "student_res" not in smkd
+    assert {f"student_res{best}_seed{s}" for s in seeds for best in ("", "_best")} <= smkd and "student_res" not in smkd
     ctca = next(n for n in pipelines["seeds_ctca"].nodes if n.name == "ctca_seeds_verdict")
-    assert "ctca_sdpn_seed4.wer_metrics" in ctca.inputs and "ctca_d_seed0.wer_metrics" in ctca.inputs
+    assert {"ctca_sdpn_seed4.wer_metrics", "ctca_d_seed0.wer_metrics", "student_res_best_seed3.wer_metrics"} <= set(
+        ctca.inputs)
     signkd = pipelines["seeds_signkd"]
     assert sum(n.name == "signkd_teacher.train" for n in signkd.nodes) == 1
     combined = pipelines["seeds_combined"]  # against seeds of other methods' students, their teachers trained once

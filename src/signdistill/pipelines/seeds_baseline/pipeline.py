@@ -1,5 +1,6 @@
-"""Wiring of ``seeds_baseline``: the baseline at the student's resolution (``student_res``) over the configured
-seeds, trained and evaluated; what ``seeds_smkd`` and ``seeds_ctca`` judge their methods against."""
+"""Wiring of ``seeds_baseline``: the baseline at the student's resolution over the configured seeds, trained and
+evaluated at the methods' budget (``student_res``) and at its own best recipe (``student_res_best``); what
+``seeds_smkd`` and ``seeds_ctca`` judge their methods against."""
 
 from kedro.pipeline import Pipeline
 
@@ -7,4 +8,5 @@ from signdistill.pipelines.runs import configured_seeds, seed_runs
 
 
 def create_pipeline(**kwargs) -> Pipeline:
-    return seed_runs("student_res", configured_seeds())
+    seeds = configured_seeds()
+    return seed_runs("student_res", seeds) + seed_runs("student_res_best", seeds)

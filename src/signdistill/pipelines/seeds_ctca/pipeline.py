@@ -1,13 +1,15 @@
 """Wiring of ``seeds_ctca``: CTCA's full method (``ctca``, with L_cmd), its SDPN D variant (``ctca_d``, the
 cross-temporal terms alone) and the dual-path network without distillation (``ctca_sdpn``) over the configured
 seeds, against the baseline (``seeds_baseline``, added by the registry) and against ``ctca_sdpn``: a
-distillation loss must beat its own network trained without it."""
+distillation loss must beat its own network trained without it; and against the baseline at its own best recipe
+(``student_res_best``)."""
 
 from kedro.pipeline import Pipeline
 
 from signdistill.pipelines.runs import configured_seeds, seed_runs, seeds_verdict
 
-COMPARISONS = [("ctca", "student_res"), ("ctca_d", "student_res"), ("ctca", "ctca_sdpn"), ("ctca_d", "ctca_sdpn")]
+COMPARISONS = [("ctca", "student_res"), ("ctca_d", "student_res"), ("ctca", "ctca_sdpn"), ("ctca_d", "ctca_sdpn"),
+               ("ctca", "student_res_best"), ("ctca_d", "student_res_best")]
 
 
 def create_pipeline(**kwargs) -> Pipeline:
