@@ -61,9 +61,11 @@ class TrainConfig:
     flush_denormal: bool = True
     # What is learnt from a cheaper epoch: dev evaluation every k epochs (and always after the last), batches of
     # similar stored lengths (shuffled within windows of ``length_buckets`` batches; 0 = plain shuffle): a batch
-    # is padded to its longest clip, and each padded frame costs a full forward and backward
+    # is padded to its longest clip, and each padded frame costs a full forward and backward. Buckets are off:
+    # on the default corpus they saved little of an epoch and trained SMKD worse at the same seeds
+    # (docs/benchmarks.md, "What makes a CPU epoch fast").
     eval_every: int = 1
-    length_buckets: int = 8
+    length_buckets: int = 0
 
     def fingerprint(self) -> str:
         """What a checkpoint must match to be resumed: the switches of SPEED_ONLY do not count, nor the other
