@@ -206,7 +206,8 @@ def kedro_viz(pipeline: str, out: Path, size: str = "1800,1100", crop: str | Non
         wait_for(f"http://127.0.0.1:{port}/api/main", viz, seconds=600)
         screenshot(f"http://127.0.0.1:{port}/?pid={pipeline}", out, size=size)
     finally:  # the server runs in a child of `kedro viz run`: stop the whole process group
-        os.killpg(viz.pid, signal.SIGTERM)
+        with contextlib.suppress(ProcessLookupError):  # the whole group may be gone already
+            os.killpg(viz.pid, signal.SIGTERM)
         viz.wait(30)
     log.unlink()
     if crop:
