@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from signdistill.benchmarks._scaling_estimate import BEGIN, END, render_estimates, write_doc_section
-from signdistill.benchmarks.scaling import exponent, fit, split_sizes
+from signdistill.benchmarks.scaling import _train_params, exponent, fit, settings, split_sizes
 
 
 def _result(per_video_seconds: float, power: float) -> dict:
@@ -53,3 +53,13 @@ def test_estimates_scale_per_frame_costs_and_replace_the_doc_section(tmp_path: P
 def test_held_out_splits_are_a_tenth_each() -> None:
     assert split_sizes(40) == {"train": 32, "dev": 4, "test": 4}
     assert split_sizes(3) == {"train": 1, "dev": 1, "test": 1}
+
+
+@pytest.mark.parametrize("setting", ["base", "paper"])
+def test_the_training_stage_reads_a_store_size_the_settings_build(setting: str) -> None:
+    conf = Path(__file__).resolve().parents[2] / "conf"
+    stage_settings = settings(conf, setting)
+    params = _train_params({"conf": str(conf), "settings": stage_settings})
+    student = stage_settings["preprocess"]["resolutions"]["student"]
+    assert params["store_size"] == student and params["train"]["epochs"] == 1
+    assert 0 < params["crop"] <= student

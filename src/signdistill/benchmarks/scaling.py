@@ -150,8 +150,13 @@ def stage_mediapipe(ctx: dict) -> None:
 
 
 def _train_params(ctx: dict) -> dict:
+    """The baseline's student run for one epoch, on the store size the settings build (conf/paper's student frames
+    are larger than conf/base's), its crop scaled by the same factor."""
     name, run = TRAIN_RUN
     params = yaml.safe_load((Path(ctx["conf"]) / "base" / name).read_text())[run]["recognizer"]
+    student = int(ctx["settings"]["preprocess"]["resolutions"]["student"])
+    params["crop"] = round(int(params["crop"]) * student / int(params["store_size"]))
+    params["store_size"] = student
     params["train"].update({"epochs": 1, "device": "cpu", "num_workers": 0})
     return params
 
@@ -267,6 +272,8 @@ def measure(sizes: list[int], frame_size: tuple[int, int], stages: list[str], se
             executor: dict, workers: int, keep: Path | None = None, compare: bool = False,
             out: Path | None = None) -> dict:
     """Every stage on every corpus size; the fit; optionally the executor comparison on the largest corpus."""
+    if keep is not None:
+        keep.mkdir(parents=True, exist_ok=True)
     base = Path(tempfile.mkdtemp(prefix="scaling-", dir=keep))
     runs = []
     try:
