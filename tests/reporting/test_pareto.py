@@ -8,8 +8,15 @@ import matplotlib
 matplotlib.use("Agg")
 
 import pandas as pd  # noqa: E402
+import pytest  # noqa: E402
 
-from signdistill.reporting.pareto import pareto_front, students_pareto  # noqa: E402
+from signdistill.reporting.pareto import (  # noqa: E402
+    dodged,
+    pareto_front,
+    plot_pareto,
+    seed_students_table,
+    students_pareto,
+)
 
 
 def test_front_keeps_the_runs_nothing_beats() -> None:
@@ -39,7 +46,26 @@ def test_table_and_chart_of_close_runs() -> None:
     renderer = fig.canvas.get_renderer()
     boxes = [t.get_window_extent(renderer) for t in ax.texts]
     assert sorted(t.get_text() for t in ax.texts) == sorted(labels.values())
-    dots = ax.transData.transform(list(zip(table.gmacs, table.test_wer, strict=True)))
+    dots = ax.transData.transform(list(zip(dodged(table.gmacs), table.test_wer, strict=True)))
     for i, box in enumerate(boxes):
         assert not any(box.overlaps(other) for other in boxes[i + 1:]), ax.texts[i].get_text()
         assert not any(box.contains(x, y) for x, y in dots), ax.texts[i].get_text()
+
+
+def test_equal_costs_are_drawn_apart_around_their_value() -> None:
+    x = dodged([0.1, 1.2, 1.2, 1.2, 0.4])
+    assert x[0] == 0.1 and x[4] == 0.4 and x[2] == 1.2
+    assert x[1] < x[2] < x[3] and x[1] * x[3] == pytest.approx(1.2**2)
+
+
+def test_seed_students_are_means_with_their_std_on_the_front() -> None:
+    cost = {run: pd.DataFrame([{"frames": 200, "params_m": 1.0, "gmacs": g, "latency_s": 0.01}])
+            for run, g in (("cheap", 0.1), ("dear", 1.2), ("dear_better", 1.2))}
+    wers = {"dear": [30.0, 34.0], "cheap": [50.0, 52.0, 54.0], "dear_better": [20.0, 22.0]}
+    table = seed_students_table(wers, cost, labels={"cheap": "the cheap one"})
+    assert list(table.run) == ["cheap", "dear", "dear_better"]  # cheapest first, ties in the given order
+    assert table.test_wer.tolist() == [52.0, 32.0, 21.0] and table.seeds.tolist() == [3, 2, 2]
+    assert table.test_wer_std.tolist() == pytest.approx([2.0, 2.0**1.5, 2.0**0.5])
+    assert table.pareto.tolist() == [True, False, True] and table.label.tolist()[0] == "the cheap one"
+    ax = plot_pareto(table, "t").axes[0]
+    assert len(ax.containers) == 1  # the std error bars

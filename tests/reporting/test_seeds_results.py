@@ -122,3 +122,25 @@ def test_a_long_title_stays_inside_a_one_panel_figure() -> None:
     figure.canvas.draw()
     box = figure._suptitle.get_window_extent()
     assert box.x0 >= 0 and box.x1 <= figure.bbox.width
+
+
+def test_every_student_of_the_verdicts_is_listed_once_with_its_cost(tmp_path: Path) -> None:
+    """A run judged in two comparisons (CTCA against two baselines) is one row, the mean of its own seeds."""
+    reporting = tmp_path / "08_reporting"
+    reporting.mkdir()
+    method = [_metrics(30, t) for t in (20.0, 22.0, 24.0)]
+    baselines = [_metrics(40, t) for t in (30.0, 32.0, 34.0, 40.0, 41.0, 42.0)]
+    table = seeds_report(*method, *baselines[:3], *method, *baselines[3:], seeds=SEEDS, title="CTCA over seeds",
+                         comparisons=[("ctca", "student_res"), ("ctca", "ctca_sdpn")])[0]
+    table.to_csv(reporting / "ctca_seeds.csv", index=False)
+    for run, gmacs in (("ctca", 1.2), ("student_res", 1.2), ("ctca_sdpn", 0.9)):
+        pd.DataFrame([{"frames": 200, "params_m": 2.0, "gmacs": gmacs, "latency_s": 0.02}]).to_csv(
+            reporting / f"{run}_seed0_efficiency.csv", index=False)
+    write_results(reporting, tmp_path / "docs" / "results.md")
+    students = pd.read_csv(reporting / "students_pareto_seeds.csv").set_index("run")
+    assert students.seeds.to_dict() == {"ctca_sdpn": 3, "ctca": 3, "student_res": 3}
+    assert students.test_wer.to_dict() == {"ctca_sdpn": 41.0, "ctca": 22.0, "student_res": 32.0}
+    assert students.pareto.to_dict() == {"ctca_sdpn": True, "ctca": True, "student_res": False}
+    text = (tmp_path / "docs" / "results.md").read_text()
+    assert "| CTCA | 3 | 22.0 +- 2.0 | 1.200 |" in text
+    assert (tmp_path / "docs" / "img" / "students_pareto_seeds.png").exists()

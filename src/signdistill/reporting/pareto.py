@@ -13,10 +13,19 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
-from matplotlib.ticker import ScalarFormatter
+from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
 from signdistill.reporting.comparison import paired_tables
 
+# every student the project trains (the networks deployed at test time), as the charts name them
+STUDENT_LABELS = {
+    "teacher_res": "baseline, teacher resolution", "student_res": "baseline, student resolution",
+    "student_res_best": "baseline, student res., best recipe", "smkd": "SMKD", "ctca": "CTCA",
+    "ctca_d": "SDPN-D (CTCA without L_cmd)", "ctca_sdpn": "SDPN scratch",
+    "crkd_scratch": "LRINet scratch", "crkd_distilled": "LRINet, CRKD",
+    "signkd_scratch": "S3D RGB scratch", "signkd_distilled": "S3D RGB, SignKD",
+    "combined_scratch": "S3D low-res scratch", "combined_distilled": "S3D low-res, SignKD teacher",
+}
 COLUMNS = ["run", "label", "test_wer", "dev_wer", "test_del", "test_ins", "params_m", "gmacs", "frames", "latency_s",
            "e2e_latency_s", "e2e_frames", "pareto"]
 # label offsets in points, tried in this order: right, left, above, below, then the diagonals, then further out
@@ -50,28 +59,66 @@ def students_table(latency: dict, *tables: pd.DataFrame, runs: list[str], labels
     return table
 
 
+def seed_students_table(seed_wers: dict[str, list[float]], efficiency: dict[str, pd.DataFrame],
+                        labels: dict[str, str] = STUDENT_LABELS) -> pd.DataFrame:
+    """One row per run trained over seeds: its seeds' mean and std test WER (``seed_wers``), its parameters, MACs
+    and network latency (``efficiency``: the efficiency table of one of its seeds; the network is the same at every
+    seed) and whether its mean is on the Pareto front."""
+    rows = []
+    for run, wers in seed_wers.items():
+        cost = efficiency[run].iloc[0]
+        rows.append({"run": run, "label": labels.get(run, run), "seeds": len(wers),
+                     "test_wer": float(np.mean(wers)), "test_wer_std": float(np.std(wers, ddof=1)) if len(wers) > 1
+                     else float("nan"), "params_m": float(cost["params_m"]), "gmacs": float(cost["gmacs"]),
+                     "frames": int(cost["frames"]), "latency_s": float(cost["latency_s"])})
+    table = pd.DataFrame(rows).sort_values("gmacs", kind="stable").reset_index(drop=True)
+    table["pareto"] = pareto_front(table.gmacs, table.test_wer)
+    return table
+
+
+def dodged(costs: Sequence[float], step: float = 1.05) -> np.ndarray:
+    """``costs`` with runs of equal cost spread apart by factors of ``step`` around it (the x axis is logarithmic),
+    so that their points and error bars stay apart; the table keeps the true costs."""
+    costs = np.asarray(costs, dtype=float)
+    out = costs.copy()
+    for value in np.unique(np.round(costs, 9)):
+        same = np.flatnonzero(np.round(costs, 9) == value)
+        out[same] = costs[same] * step ** (np.arange(len(same)) - (len(same) - 1) / 2)
+    return out
+
+
 def plot_pareto(table: pd.DataFrame, title: str) -> Figure:
-    """Test WER against GMACs (log scale), every run labelled, the front as a staircase through its runs."""
+    """Test WER against GMACs (log scale), every run labelled, the front as a staircase through its runs; with a
+    ``test_wer_std`` column (``seed_students_table``) each point is a mean with its seeds' std as an error bar.
+    Runs of equal cost are drawn slightly apart (``dodged``)."""
     fig, ax = plt.subplots(figsize=(9, 5.6))
-    on_front = table[table.pareto].sort_values("gmacs")
-    ax.scatter(table.gmacs[~table.pareto], table.test_wer[~table.pareto], s=36, color="tab:gray", zorder=3,
+    table = table.assign(x=dodged(table.gmacs))
+    on_front = table[table.pareto].sort_values("x")
+    if "test_wer_std" in table:
+        ax.errorbar(table.x, table.test_wer, yerr=table.test_wer_std.fillna(0.0), fmt="none", ecolor="0.55",
+                    elinewidth=1, capsize=3, zorder=2.5, label="std over seeds")
+    ax.scatter(table.x[~table.pareto], table.test_wer[~table.pareto], s=36, color="tab:gray", zorder=3,
                label="dominated")
-    ax.scatter(on_front.gmacs, on_front.test_wer, s=48, color="tab:red", zorder=3, label="Pareto front")
+    ax.scatter(on_front.x, on_front.test_wer, s=48, color="tab:red", zorder=3, label="Pareto front")
     if len(on_front) > 1:
-        ax.step(on_front.gmacs, on_front.test_wer, where="post", color="tab:red", alpha=0.6, zorder=2)
+        ax.step(on_front.x, on_front.test_wer, where="post", color="tab:red", alpha=0.6, zorder=2)
     ax.set_xscale("log")
-    ax.xaxis.set_major_formatter(ScalarFormatter())
-    low, high = float(table.gmacs.min()), float(table.gmacs.max())
+    ax.xaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))  # a few plain numbers on a short log axis
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
+    ax.xaxis.set_minor_formatter(NullFormatter())
+    low, high = float(table.x.min()), float(table.x.max())
     ax.set_xlim(low / 1.6, high * 1.6)
-    span = float(table.test_wer.max() - table.test_wer.min()) or 1.0
-    ax.set_ylim(float(table.test_wer.min()) - 0.12 * span, float(table.test_wer.max()) + 0.12 * span)
+    spread = table.test_wer_std.fillna(0.0) if "test_wer_std" in table else 0.0
+    low_wer, high_wer = float((table.test_wer - spread).min()), float((table.test_wer + spread).max())
+    span = high_wer - low_wer or 1.0
+    ax.set_ylim(low_wer - 0.12 * span, high_wer + 0.12 * span)
     ax.set_xlabel(f"inference GMACs per {int(table.frames.iloc[0])}-frame clip (log scale)")
     ax.set_ylabel("test WER (%)")
     ax.set_title(title, fontsize=10)
     ax.grid(alpha=0.3, which="both")
     ax.legend(fontsize=8, loc="upper right")
-    points = list(zip(table.gmacs, table.test_wer, strict=True))
-    front = list(zip(on_front.gmacs, on_front.test_wer, strict=True))
+    points = list(zip(table.x, table.test_wer, strict=True))
+    front = list(zip(on_front.x, on_front.test_wer, strict=True))
     place_labels(ax, points, list(table.label), obstacles=staircase(front))
     fig.tight_layout()
     return fig

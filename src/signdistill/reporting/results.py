@@ -14,10 +14,12 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+import matplotlib.pyplot as plt
 import pandas as pd
 
 from signdistill.data.atomic import atomic_write
 from signdistill.metrics.verdict import format_p
+from signdistill.reporting.pareto import plot_pareto, seed_students_table
 
 METHODS = {"signkd": "SignKD", "crkd": "CRKD", "smkd": "SMKD", "ctca": "CTCA", "combined": "Combined"}
 REPORTS = {"signkd_report": "distill_signkd", "crkd_report": "distill_crkd", "smkd_report": "smkd",
@@ -104,6 +106,49 @@ def headline(reports: dict[str, Report], first_only: bool = False) -> list[str]:
     return markdown_table(rows, {"method": "method", **VERDICT_COLUMNS})
 
 
+def seed_students(reports: dict[str, Report]) -> pd.DataFrame | None:
+    """Every run of the seed verdicts, once: its seeds' mean and std test WER, its cost (the efficiency table of
+    its first seed, beside the verdict file) and the commit that trained it (``seed_students_table``)."""
+    wers, costs, commits = {}, {}, {}
+    for method in METHODS:
+        report = reports.get(f"{method}_seeds.csv")
+        if report is None:
+            continue
+        table = pd.read_csv(report.path)
+        seeds = table[table["row"].astype(str).str.startswith("seed ")]
+        for side in ("method", "baseline"):
+            for run, rows in seeds.groupby(side, sort=False):
+                efficiency = sorted(report.path.parent.glob(f"{run}_seed*_efficiency.csv"))
+                if run in wers or not efficiency:
+                    continue
+                once = rows.drop_duplicates("row")  # a run judged against two baselines is listed twice
+                wers[run], costs[run] = once[f"{side}_test_wer"].astype(float).tolist(), pd.read_csv(efficiency[0])
+                commits[run] = report.commit
+    if not wers:
+        return None
+    table = seed_students_table(wers, costs)
+    table["commit"] = table.run.map(commits)
+    return table
+
+
+STUDENT_COLUMNS = {"label": "student", "seeds": "seeds", "wer": "test WER (mean +- std)", "gmacs": "GMACs",
+                   "params_m": "parameters (M)", "latency_ms": "network latency (ms)", "pareto": "Pareto front",
+                   "commit": "commit"}
+PARETO_IMAGE = "img/students_pareto_seeds.png"
+PARETO_TITLE = "Every student over seeds: mean test WER (bars: std) against inference cost (red: the Pareto front)"
+
+
+def _students_section(table: pd.DataFrame) -> list[str]:
+    rows = [{"label": r.label, "seeds": str(r.seeds), "wer": f"{_num(r.test_wer)} +- {_num(r.test_wer_std)}",
+             "gmacs": _num(r.gmacs, 3), "params_m": _num(r.params_m, 2), "latency_ms": _num(1000 * r.latency_s),
+             "pareto": "yes" if r.pareto else "", "commit": f"`{r.commit}`"} for r in table.itertuples()]
+    frames = int(table.frames.iloc[0])
+    return ["## Every student over seeds", "", f"Each run of the verdicts above once, cheapest first: the mean and std "
+            f"of its seeds' test WER, its inference GMACs and network latency per {frames}-frame clip (CPU, one "
+            "thread), and whether its mean is on the Pareto front. `data/08_reporting/students_pareto_seeds.csv`.",
+            "", *markdown_table(rows, STUDENT_COLUMNS), "", f"![Every student over seeds]({PARETO_IMAGE})", ""]
+
+
 def _report_section(name: str, report: Report, pipeline: str) -> list[str]:
     table = pd.read_csv(report.path)
     keep = [c for c in table.columns if not str(c).startswith("Unnamed")]
@@ -136,6 +181,9 @@ def results_markdown(reports: dict[str, Report], today: str) -> str:
                   f"(per seed: dev and test WER of both runs), `{report.shown.with_suffix('.png')}`, "
                   f"{report.measured()}.", "", *markdown_table(verdict_lines(pd.read_csv(report.path)),
                                                                VERDICT_COLUMNS), ""]
+    students = seed_students(reports)
+    if students is not None:
+        lines += _students_section(students)
     sections = [(name, reports[f"{name}.csv"], pipe) for name, pipe in REPORTS.items() if f"{name}.csv" in reports]
     if sections:
         lines += ["## Main pipelines (one seed each)", ""]
@@ -165,10 +213,25 @@ def replace_block(text: str, block: list[str]) -> str:
 def write_results(reporting: Path | list[Path], out: Path, readme: Path | None = None) -> str:
     """Write ``out`` (docs/results.md) from one or more reporting folders (``find_reports``) and, when given,
     rewrite the README's headline block; returns the markdown."""
-    reports = find_reports(reporting if isinstance(reporting, list) else [reporting])
+    folders = reporting if isinstance(reporting, list) else [reporting]
+    reports = find_reports(folders)
     text = results_markdown(reports, dt.datetime.now(dt.UTC).strftime("%Y-%m-%d"))
     atomic_write(out, lambda tmp: tmp.write_text(text))
+    write_students_pareto(reports, out.parent / PARETO_IMAGE, folders[0])
     if readme is not None and readme.exists():
         updated = replace_block(readme.read_text(), headline(reports, first_only=True))
         atomic_write(readme, lambda tmp: tmp.write_text(updated))
     return text
+
+
+def write_students_pareto(reports: dict[str, Report], image: Path, reporting: Path) -> None:
+    """The seed students' chart at ``image`` (next to the results page) and in ``reporting``, with their table."""
+    table = seed_students(reports)
+    if table is None:
+        return
+    figure = plot_pareto(table, PARETO_TITLE)
+    for path in (image, reporting / "students_pareto_seeds.png"):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write(path, lambda tmp: figure.savefig(tmp, format="png", dpi=110))
+    atomic_write(reporting / "students_pareto_seeds.csv", lambda tmp: table.to_csv(tmp, index=False))
+    plt.close(figure)

@@ -6,16 +6,12 @@ from kedro.pipeline import Pipeline, node
 
 from signdistill.pipelines.nodes import students_latency
 from signdistill.pipelines.runs import named
-from signdistill.reporting.pareto import students_pareto
+from signdistill.reporting.pareto import STUDENT_LABELS, students_pareto
 
-# every student the project trains (the networks deployed at test time), as the chart names them
-STUDENTS = {
-    "teacher_res": "baseline, teacher resolution", "student_res": "baseline, student resolution",
-    "smkd": "SMKD", "ctca": "CTCA",
-    "crkd_scratch": "LRINet scratch", "crkd_distilled": "LRINet, CRKD",
-    "signkd_scratch": "S3D RGB scratch", "signkd_distilled": "S3D RGB, SignKD",
-    "combined_scratch": "S3D low-res scratch", "combined_distilled": "S3D low-res, SignKD teacher",
-}
+# every student the main pipelines train
+STUDENTS = {run: STUDENT_LABELS[run] for run in (
+    "teacher_res", "student_res", "smkd", "ctca", "crkd_scratch", "crkd_distilled", "signkd_scratch",
+    "signkd_distilled", "combined_scratch", "combined_distilled")}
 TITLE = "Every student: test WER against inference cost (red: the Pareto front)"
 
 
