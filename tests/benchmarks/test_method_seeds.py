@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 
 from signdistill.benchmarks.method_seeds import apply_overrides, distillation_gains, spread_summary
@@ -81,3 +84,25 @@ def test_pipeline_checkpoints_only_for_the_run_the_pipeline_trains() -> None:
     assert pipeline_checkpoints(params, "smkd_ws", 1, "") is None
     with pytest.raises(SystemExit, match="--set or --epochs"):
         pipeline_checkpoints(params, "smkd_ws", 0, "_e8")
+
+
+def test_a_teacher_is_read_from_the_model_package_the_pipelines_write(tmp_path: Path) -> None:
+    """``--teacher data/06_models/<run>.safetensors`` (what ``kedro run`` leaves) and a torch-saved package."""
+    from signdistill.benchmarks.method_seeds import job_inputs
+    from signdistill.models.registry import build_recognizer, package_model, write_package
+    from signdistill.paths import DataPaths
+    from signdistill.training.checkpoint import save_atomic
+
+    data = DataPaths(tmp_path / "data")
+    data.corpus_index.parent.mkdir(parents=True)
+    data.corpus_index.write_text("id,split,signer,annotation\nv1,train,s1,A B\n")
+    data.vocabulary.parent.mkdir(parents=True)
+    data.vocabulary.write_text(json.dumps({"glosses": ["A", "B"]}))
+    model = build_recognizer("baseline", 3, {"width": 4, "hidden": 16, "lstm_hidden": 8, "lstm_layers": 1})
+    package = package_model("baseline", model, model.state_dict(), {"glosses": ["A", "B"]},
+                            {"store_size": 40, "crop": 36})
+    write_package(package, tmp_path / "teacher.safetensors")
+    save_atomic(package, tmp_path / "teacher.pt")
+    for name in ("teacher.safetensors", "teacher.pt"):
+        teacher = job_inputs({"data": str(data.root), "params": {}, "teacher": str(tmp_path / name)})[-1]
+        assert teacher["kind"] == "baseline" and teacher["state_dict"].keys() == model.state_dict().keys()

@@ -56,6 +56,7 @@ from signdistill.data.store import FrameStore
 from signdistill.data.vocabulary import Vocabulary
 from signdistill.metrics.efficiency import count_parameters
 from signdistill.metrics.verdict import seed_verdict
+from signdistill.models.package_file import read_package
 from signdistill.models.registry import inference_network, load_recognizer
 from signdistill.paths import DATA, DataPaths
 from signdistill.training.checkpoint import load_checkpoint, save_atomic
@@ -71,12 +72,12 @@ app = benchmark_app(__doc__)
 def job_inputs(job: dict) -> tuple[list[dict], dict, Path, FeatureStore | None, dict | None]:
     """What a job's run is trained from, read from the preprocessed corpus under ``job["data"]``: the index, the
     vocabulary, the frame store's root, the feature store (when the run reads streams) and the frozen teacher's
-    package (``job["teacher"]``, a package file)."""
+    package (``job["teacher"]``: a model package, ``data/06_models/<run>.safetensors`` or a torch-saved one)."""
     data = DataPaths(Path(job["data"]))
     index = read_index(data.corpus_index)
     vocabulary = json.loads(data.vocabulary.read_text())
     features = FeatureStore(data.feature_store) if job["params"].get("streams") else None
-    teacher = load_checkpoint(Path(job["teacher"])) if job.get("teacher") else None
+    teacher = read_package(Path(job["teacher"])) if job.get("teacher") else None
     return index, vocabulary, data.frame_store, features, teacher
 
 
