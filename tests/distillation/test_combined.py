@@ -28,7 +28,7 @@ def _package(spec: RunSpec) -> dict:
     return {"data": spec.data_view()}
 
 
-@pytest.mark.parametrize(("env", "student_size", "teacher_size"), [("base", 16, 32), ("phoenix2014", 72, 224)])
+@pytest.mark.parametrize(("env", "student_size", "teacher_size"), [("base", 24, 32), ("phoenix2014", 72, 224)])
 def test_one_crop_two_resolutions(env: str, student_size: int, teacher_size: int) -> None:
     """The combined student reads the crop at its resolution, the teacher at the one it was trained on (its
     package says which); SignKD's own student reads the teacher's frames, CRKD's teacher reads the crop."""
