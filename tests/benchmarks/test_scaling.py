@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from signdistill.benchmarks._scaling_estimate import BEGIN, END, render_estimates, write_doc_section
+from signdistill.benchmarks._scaling_estimate import BEGIN, END, per_frame, render_estimates, write_doc_section
 from signdistill.benchmarks.scaling import _train_params, exponent, fit, settings, split_sizes
 
 
@@ -17,7 +17,11 @@ def _result(per_video_seconds: float, power: float) -> dict:
                                 "peak_rss_bytes": 2**30} for stage in ("frames", "tvl1", "mediapipe")}}
             for n in sizes]
     return {"settings": "paper", "cpus": 2, "workers": 2, "frame_size": [210, 260], "sizes": sizes, "runs": runs,
-            "executors": {"dask_speedup_2_vs_1": 1.6},
+            "fit": fit(runs, ["frames", "tvl1", "mediapipe"]), "load_before": 0.1,
+            "executors": {"videos": 40, "processes": {"frames": 1.0, "tvl1": 9.0},
+                          "dask_1_worker": {"frames": 2.0, "tvl1": 14.0},
+                          "dask_2_workers": {"frames": 1.0, "tvl1": 9.0},
+                          "dask_speedup_2_vs_1": 1.6},
             "stage_settings": {"preprocess": {"resolutions": {"teacher": 256, "flow": 128}},
                                "features": {"flow_size": 128, "keypoint_stride": 1}}}
 
@@ -42,11 +46,15 @@ def test_estimates_scale_per_frame_costs_and_replace_the_doc_section(tmp_path: P
     row = next(line for line in text.splitlines() if line.startswith("| PHOENIX-2014 | 800,000 | tvl1 |"))
     assert row.split(" | ")[3] == f"{800000 * 0.008 / 1.6 / 3600:,.1f}"
     assert "unmeasured" in text
+    # the measured growth: seconds at every size, k of time and bytes, and memory of the smallest and largest corpus
+    assert "| tvl1 | 5.0 | 10.0 | 20.0 | 1.00 | 1.00 | 1,024 -> 1,024 |" in text
+    assert "process pool 10.0 s, Dask with 1 worker 16.0 s, with 2 workers 10.0 s" in text
+    assert "load average 0.1 before measuring" in text
     doc = tmp_path / "scaling.md"
-    doc.write_text(f"intro\n\n{BEGIN}\nold\n{END}\n\nafter\n")
+    doc.write_text(f"intro\n\n{BEGIN}\nstale section\n{END}\n\nafter\n")
     write_doc_section(doc, text)
     written = doc.read_text()
-    assert "old" not in written and written.startswith("intro") and written.endswith("after\n")
+    assert "stale section" not in written and written.startswith("intro") and written.endswith("after\n")
     assert written.count(BEGIN) == 1
 
 
@@ -63,3 +71,10 @@ def test_the_training_stage_reads_a_store_size_the_settings_build(setting: str) 
     student = stage_settings["preprocess"]["resolutions"]["student"]
     assert params["store_size"] == student and params["train"]["epochs"] == 1
     assert 0 < params["crop"] <= student
+
+
+def test_one_workers_time_is_one_workers_cost() -> None:
+    """Parallel efficiency discounts only what several workers did together."""
+    two, one = _result(0.5, 1.0), {**_result(0.5, 1.0), "workers": 1}
+    assert per_frame(two)["tvl1"]["seconds"] == pytest.approx(0.5 * 40 * 2 * 0.8 / 4000)
+    assert per_frame(one)["tvl1"]["seconds"] == pytest.approx(0.5 * 40 / 4000)

@@ -275,6 +275,7 @@ def measure(sizes: list[int], frame_size: tuple[int, int], stages: list[str], se
     if keep is not None:
         keep.mkdir(parents=True, exist_ok=True)
     base = Path(tempfile.mkdtemp(prefix="scaling-", dir=keep))
+    load_before = os.getloadavg()[0]  # how busy the machine was with other work: the estimates say it
     runs = []
     try:
         for videos in sizes:
@@ -290,7 +291,8 @@ def measure(sizes: list[int], frame_size: tuple[int, int], stages: list[str], se
             typer.echo(f"{videos} videos: {json.dumps(row)}", err=True)
             if out:  # what is measured so far survives an interrupted run
                 atomic_json(out, {"sizes": [r["videos"] for r in runs], "runs": runs, "partial": True})
-        result = {"settings": setting, "cpus": os.cpu_count(), "frame_size": list(frame_size), "executor": executor,
+        result = {"settings": setting, "cpus": os.cpu_count(), "load_before": load_before,
+                  "frame_size": list(frame_size), "executor": executor,
                   "workers": workers, "sizes": sizes, "runs": runs, "fit": fit(runs, stages),
                   "stage_settings": settings(conf, setting)}
         if compare:
