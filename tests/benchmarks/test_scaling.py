@@ -6,7 +6,15 @@ from pathlib import Path
 
 import pytest
 
-from signdistill.benchmarks._scaling_estimate import BEGIN, END, per_frame, render_estimates, write_doc_section
+from signdistill.benchmarks._scaling_estimate import (
+    BEGIN,
+    END,
+    cost_source,
+    parallel_efficiency,
+    per_frame,
+    render_estimates,
+    write_doc_section,
+)
 from signdistill.benchmarks.scaling import _train_params, exponent, fit, settings, split_sizes
 
 
@@ -76,5 +84,16 @@ def test_the_training_stage_reads_a_store_size_the_settings_build(setting: str) 
 def test_one_workers_time_is_one_workers_cost() -> None:
     """Parallel efficiency discounts only what several workers did together."""
     two, one = _result(0.5, 1.0), {**_result(0.5, 1.0), "workers": 1}
-    assert per_frame(two)["tvl1"]["seconds"] == pytest.approx(0.5 * 40 * 2 * 0.8 / 4000)
-    assert per_frame(one)["tvl1"]["seconds"] == pytest.approx(0.5 * 40 / 4000)
+    assert per_frame(two, 0.8)["tvl1"]["seconds"] == pytest.approx(0.5 * 40 * 2 * 0.8 / 4000)
+    assert per_frame(one, 0.8)["tvl1"]["seconds"] == pytest.approx(0.5 * 40 / 4000)
+
+
+def test_the_estimates_scale_the_fullest_paper_run_at_the_efficiency_measured_beside_it() -> None:
+    sweep = {**_result(0.5, 1.0), "workers": 1}
+    del sweep["executors"]
+    compared = _result(0.5, 1.0)
+    compared["runs"] = [{**compared["runs"][-1], "stages": {"frames": compared["runs"][-1]["stages"]["frames"]}}]
+    base = {**_result(0.5, 1.0), "settings": "base", "executors": {"dask_speedup_2_vs_1": 2.0}}
+    assert cost_source([base, compared, sweep]) is sweep
+    assert parallel_efficiency([base, compared, sweep], sweep) == pytest.approx(0.8)
+    assert parallel_efficiency([sweep], sweep) == 1.0
