@@ -58,6 +58,13 @@ def markdown_table(rows: list[dict[str, str]], columns: dict[str, str]) -> list[
     return lines
 
 
+BASELINES_LEGEND = (
+    "Which baseline each row is: `<method>_scratch` is the method's own student trained without distillation at "
+    "the same budget; `student_res` the baseline network at the student's resolution at the methods' budget; "
+    "`student_res_best` the same network at its own best recipe (twice the epochs, half the learning rate: "
+    "[baseline.md](methods/baseline.md)); `ctca_sdpn` CTCA's network without its distillation losses; "
+    "`signkd_distilled` and `crkd_distilled` the other methods' distilled students, for the combined student.")
+
 VERDICT_COLUMNS = {"comparison": "method vs baseline", "seeds": "seeds", "method_wer": "method test WER",
                    "baseline_wer": "baseline test WER", "difference": "difference [two-sided 95% CI]",
                    "welch_p": "Welch p (one-sided)", "mann_whitney_p": "Mann-Whitney p", "verdict": "verdict"}
@@ -173,6 +180,7 @@ def results_markdown(reports: dict[str, Report], today: str, students: pd.DataFr
              "section names the file it was read from and the commit of the checkout that trained it. Test WER in "
              "%, lower is better. A method *beats* its baseline when a one-sided Welch t-test on the seeds' test "
              "WER rejects \"not better\" at alpha 0.05; the Mann-Whitney U p-value is given beside it.", "",
+             BASELINES_LEGEND, "",
              "## Headline: each method against its baseline", "", *headline(reports), ""]
     for method, label in METHODS.items():
         report = reports.get(f"{method}_seeds.csv")
