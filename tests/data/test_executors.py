@@ -3,15 +3,17 @@ per-video caches stay the unit of work (a rerun computes only what is missing)."
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
+import dask
 import pytest
 from distributed import LocalCluster
 
 from signdistill.data.corpora import read_corpus
 from signdistill.data.features import FeatureConfig, build_feature_store
-from signdistill.data.parallel import ExecutorSpec
+from signdistill.data.parallel import TRIM_KEY, ExecutorSpec, dask_client
 from signdistill.data.store import build_frame_store
 from signdistill.synth.corpus import generate_corpus, get_preset
 
@@ -85,3 +87,13 @@ def test_executor_section_is_checked() -> None:
     with pytest.raises(ValueError, match="unknown keys \\['adress'\\]"):
         ExecutorSpec.from_params({"kind": "dask", "adress": "tcp://x:8786"})
     assert ExecutorSpec.from_params(None, workers=3) == ExecutorSpec(workers=3)
+
+
+def test_local_workers_start_without_dasks_malloc_trim_setting(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Dask's nanny gives workers MALLOC_TRIM_THRESHOLD_, which slows the torch TV-L1 (``data.parallel``); the
+    LocalCluster the project starts goes without it, in real worker processes."""
+    monkeypatch.delenv("MALLOC_TRIM_THRESHOLD_", raising=False)
+    assert dask.config.get(TRIM_KEY) is not None  # Dask's default, which a worker would otherwise get
+    with dask_client(ExecutorSpec(kind="dask", workers=1)) as client:
+        seen = client.run(lambda: os.environ.get("MALLOC_TRIM_THRESHOLD_"))
+    assert list(seen.values()) == [None]

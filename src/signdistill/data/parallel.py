@@ -106,9 +106,17 @@ def executor_map(fn: Callable[[Any], Any], jobs: Sequence[Any], executor: Execut
             client.cancel(futures)
 
 
+# Dask's nanny starts its workers with MALLOC_TRIM_THRESHOLD_=65536, which also turns glibc's dynamic mmap
+# threshold off: every large temporary of the torch TV-L1 becomes a fresh mmap with its page faults, and a worker
+# computes flow markedly slower than a process of the pool. Local workers start without it (docs/scaling.md says
+# how to do the same for workers started by hand).
+TRIM_KEY = "distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_"
+
+
 @contextlib.contextmanager
 def dask_client(executor: ExecutorSpec) -> Iterator[Any]:
     """A ``distributed.Client`` on ``executor.address``, or on a ``LocalCluster`` closed on exit."""
+    import dask
     from distributed import Client, LocalCluster  # imported here: the core runs without Dask installed
 
     if executor.address:
@@ -116,7 +124,7 @@ def dask_client(executor: ExecutorSpec) -> Iterator[Any]:
             yield client
         return
     workers = executor.workers or os.cpu_count() or 1
-    with LocalCluster(n_workers=workers, threads_per_worker=executor.threads_per_worker,
-                      processes=executor.processes, dashboard_address=":0",
-                      resources=executor.flow_resources or None) as cluster, Client(cluster) as client:
+    with dask.config.set({TRIM_KEY: None}), LocalCluster(
+            n_workers=workers, threads_per_worker=executor.threads_per_worker, processes=executor.processes,
+            dashboard_address=":0", resources=executor.flow_resources or None) as cluster, Client(cluster) as client:
         yield client
