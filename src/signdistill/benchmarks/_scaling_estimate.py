@@ -56,8 +56,8 @@ def parallel_efficiency(results: list[dict], source: dict) -> float:
     measured = [r for r in results if "executors" in r]
     if not measured:
         return 1.0
-    best = next((r for r in [source, *measured] if "executors" in r and r["settings"] == source["settings"]),
-                measured[0])
+    same_settings = [r for r in measured if r["settings"] == source["settings"]]
+    best = source if "executors" in source else (same_settings or measured)[0]
     return min(1.0, best["executors"]["dask_speedup_2_vs_1"] / 2)
 
 
@@ -85,7 +85,7 @@ def growth_table(result: dict, name: str) -> list[str]:
                      + f" | {k[0]} | {k[1]} | {rss} |")
     executors = result.get("executors")
     if executors:
-        totals = {name: sum(executors[name].values()) for name in ("processes", "dask_1_worker", "dask_2_workers")}
+        totals = {kind: sum(executors[kind].values()) for kind in ("processes", "dask_1_worker", "dask_2_workers")}
         lines += ["", f"Frame store + TV-L1 of the {executors['videos']}-video corpus from cold caches: process pool "
                   f"{totals['processes']:,.1f} s, Dask with 1 worker {totals['dask_1_worker']:,.1f} s, with 2 workers "
                   f"{totals['dask_2_workers']:,.1f} s (speed-up of 2 workers over 1: "
