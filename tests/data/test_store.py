@@ -8,7 +8,7 @@ import numpy as np
 
 from signdistill.data.corpora import Sample, read_corpus
 from signdistill.data.records import ctc_min_output_length, too_short_reason
-from signdistill.data.store import FrameStore, build_frame_store
+from signdistill.data.store import FrameStore, PackedFrames, build_frame_store, pack_split
 
 from .conftest import FakeCorpus
 
@@ -69,3 +69,24 @@ def test_pixels_survive_packing(tmp_path: Path) -> None:
     build_frame_store([sample], [4], tmp_path / "s", tmp_path / "c", workers=1, progress=False)
     frames = FrameStore(tmp_path / "s").split(4, "train")["v"]
     assert [tuple(f[2, 2]) for f in frames[:3]] == colours
+
+
+def _rss_file_bytes() -> int:
+    with open("/proc/self/status") as status:
+        return next(int(line.split()[1]) * 1024 for line in status if line.startswith("RssFile:"))
+
+
+def test_reading_every_clip_keeps_the_store_out_of_resident_memory(tmp_path: Path) -> None:
+    """An epoch reads every clip of a split: the pages of the store it read must not stay in the process's
+    resident memory (they did through a memory map, so memory grew with the corpus)."""
+    clips = {f"v{i}": np.random.default_rng(i).integers(0, 255, (40, 64, 64, 3), np.uint8) for i in range(48)}
+    for name, frames in clips.items():
+        np.save(tmp_path / f"{name}.npy", frames)
+    pack_split([(name, str(tmp_path / f"{name}.npy")) for name in clips], tmp_path / "store", "train")
+    packed = PackedFrames(tmp_path / "store", "train")
+    store_bytes = sum(frames.nbytes for frames in clips.values())
+    before = _rss_file_bytes()
+    for name, frames in clips.items():
+        read = packed[name]
+        assert np.array_equal(read, frames) and not read.flags.writeable
+    assert _rss_file_bytes() - before < store_bytes / 4

@@ -100,7 +100,7 @@ def pack_split(paths: Sequence[tuple[str, str]], out_dir: Path, split: str) -> d
             out.write(np.ascontiguousarray(np.load(path), dtype=np.uint8).data)
             offsets[sample_id] = [offset, shape[0]]
             offset += shape[0]
-        if total == 0:  # an empty split still holds one (zero) frame, so that it memory-maps
+        if total == 0:  # an empty split still holds one (zero) frame, so that it is a valid array file
             out.write(bytes(int(np.prod(frame_shape))))
     os.replace(data_tmp, out_dir / f"{split}.frames")
     index = {"split": split, "frame_shape": frame_shape, "num_frames": total, "videos": offsets, "key": key}
@@ -108,22 +108,36 @@ def pack_split(paths: Sequence[tuple[str, str]], out_dir: Path, split: str) -> d
     return index
 
 
-def npy_shape(path: Path) -> tuple[int, ...]:
-    """The array shape in a ``.npy`` file's header, without reading its data."""
+def npy_header(path: Path) -> tuple[tuple[int, ...], np.dtype, int]:
+    """A ``.npy`` file's array shape, dtype and the byte offset where its data starts, without reading the data."""
     with open(path, "rb") as handle:
         version = np.lib.format.read_magic(handle)
         read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
-        shape, _, _ = read_header(handle)
-    return tuple(shape)
+        shape, _, dtype = read_header(handle)
+        return tuple(shape), np.dtype(dtype), handle.tell()
+
+
+def npy_shape(path: Path) -> tuple[int, ...]:
+    """The array shape in a ``.npy`` file's header, without reading its data."""
+    return npy_header(path)[0]
 
 
 class PackedFrames:
-    """Read-only view of one packed split: ``store[video_id] -> uint8 [T, H, W, 3]`` without copying."""
+    """Read-only access to one packed split: ``store[video_id] -> uint8 [T, H, W, 3]``.
+
+    Each clip is read from the file when asked for, not through a memory map: the pages of a mapped file count in
+    the process's resident memory, so an epoch that touches every clip of a mapped store would hold the whole store
+    resident (its memory growing with the corpus). A read costs a copy from the page cache, which the clip's
+    crop and resize make anyway.
+    """
 
     def __init__(self, directory: Path, split: str) -> None:
         self.directory = Path(directory)
         self.index = json.loads((self.directory / f"{split}.index.json").read_text())
-        self._frames = np.load(self.directory / f"{split}.frames", mmap_mode="r")
+        self.path = self.directory / f"{split}.frames"
+        shape, self._dtype, self._data_start = npy_header(self.path)
+        self._frame_shape = shape[1:]
+        self._frame_bytes = int(np.prod(self._frame_shape)) * self._dtype.itemsize
 
     def __len__(self) -> int:
         return len(self.index["videos"])
@@ -136,7 +150,12 @@ class PackedFrames:
 
     def __getitem__(self, video_id: str) -> np.ndarray:
         offset, length = self.index["videos"][video_id]
-        return self._frames[offset:offset + length]
+        with open(self.path, "rb") as handle:
+            handle.seek(self._data_start + offset * self._frame_bytes)
+            frames = np.fromfile(handle, dtype=self._dtype, count=length * self._frame_bytes // self._dtype.itemsize)
+        frames = frames.reshape(length, *self._frame_shape)
+        frames.flags.writeable = False  # one clip, shared by the views a dataset cuts from it
+        return frames
 
 
 class FrameStore:
