@@ -21,6 +21,9 @@ CORPORA = [
     ("1,000 hours at 25 fps", None, 1000 * 3600 * 25),
 ]
 DATA_STAGES = ("frames", "tvl1", "mediapipe")
+# The executors that ``bench scaling --compare-executors`` times, by the names its results carry
+EXECUTOR_VARIANTS = {"processes": {"kind": "processes"}, "dask_1_worker": {"kind": "dask", "workers": 1},
+                     "dask_2_workers": {"kind": "dask", "workers": 2}}
 MACHINES = (("2 cores", 2), ("16 cores", 16), ("Dask, 64 workers", 64), ("Dask, 256 workers", 256))
 BEGIN, END = "<!-- scaling-estimates:begin -->", "<!-- scaling-estimates:end -->"
 
@@ -85,7 +88,7 @@ def growth_table(result: dict, name: str) -> list[str]:
                      + f" | {k[0]} | {k[1]} | {rss} |")
     executors = result.get("executors")
     if executors:
-        totals = {kind: sum(executors[kind].values()) for kind in ("processes", "dask_1_worker", "dask_2_workers")}
+        totals = {kind: sum(executors[kind].values()) for kind in EXECUTOR_VARIANTS}
         lines += ["", f"Frame store + TV-L1 of the {executors['videos']}-video corpus from cold caches: process pool "
                   f"{totals['processes']:,.1f} s, Dask with 1 worker {totals['dask_1_worker']:,.1f} s, with 2 workers "
                   f"{totals['dask_2_workers']:,.1f} s (speed-up of 2 workers over 1: "

@@ -37,7 +37,7 @@ import typer
 import yaml
 
 from signdistill.benchmarks._cli import JSON_HELP, MultiValueCommand, benchmark_app, print_payload
-from signdistill.benchmarks._scaling_estimate import render_estimates, write_doc_section
+from signdistill.benchmarks._scaling_estimate import EXECUTOR_VARIANTS, render_estimates, write_doc_section
 from signdistill.data.atomic import atomic_json
 
 app = benchmark_app(__doc__)
@@ -254,10 +254,8 @@ def fit(runs: list[dict], stages: list[str]) -> dict:
 
 def compare_executors(ctx: dict, workers: int) -> dict:
     """Frame store + flow of one corpus from cold caches: the process pool, Dask with 1 and with 2 workers."""
-    variants = {"processes": {"kind": "processes"}, "dask_1_worker": {"kind": "dask", "workers": 1},
-                "dask_2_workers": {"kind": "dask", "workers": 2}}
     out = {}
-    for name, executor in variants.items():
+    for name, executor in EXECUTOR_VARIANTS.items():
         root = Path(ctx["root"])
         for cold in ("store", "frame_cache", "feature_cache"):
             shutil.rmtree(root / cold, ignore_errors=True)
