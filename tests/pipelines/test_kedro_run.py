@@ -303,6 +303,7 @@ def test_seeds_pipeline_trains_each_seed_and_judges_the_method(project: Path, mo
     monkeypatch.setenv("KEDRO_DISABLE_TELEMETRY", "true")
     bootstrap_project(project)
     params = {"synth": TINY, "student_res": SMALL_BASELINE, "student_res_best": SMALL_BASELINE, "smkd": SMALL_SMKD,
+              "smkd_best": SMALL_SMKD,
               "evaluation": {"profile_frames": 16, "latency_repeats": 1}}
     try:
         with KedroSession.create(project_path=project, runtime_params=params) as session:
@@ -310,14 +311,15 @@ def test_seeds_pipeline_trains_each_seed_and_judges_the_method(project: Path, mo
     finally:
         (project / "conf/local/parameters.yml").unlink()
     data = project / "data"
-    for run in ("smkd", "student_res", "student_res_best"):
+    for run in ("smkd", "smkd_best", "student_res", "student_res_best"):
         for seed in (0, 1):
             assert (data / f"06_models/{run}_seed{seed}.safetensors").exists()
             history = json.loads((data / f"08_reporting/{run}_seed{seed}_history.json").read_text())
             assert len(history["epochs"]) == 1
     table = pd.read_csv(data / "08_reporting/smkd_seeds.csv")
-    assert table.row.tolist() == ["seed 0", "seed 1", "mean", "std", "verdict (test WER)"] * 2
-    assert table.comparison.unique().tolist() == ["smkd vs student_res", "smkd vs student_res_best"]
+    assert table.row.tolist() == ["seed 0", "seed 1", "mean", "std", "verdict (test WER)"] * 3
+    assert table.comparison.unique().tolist() == ["smkd vs student_res", "smkd vs student_res_best",
+                                                  "smkd_best vs student_res_best"]
     assert table.iloc[-1].verdict in ("beats", "does not beat") and 0 <= table.iloc[-1].welch_p <= 1
     assert (data / "08_reporting/smkd_seeds.png").stat().st_size > 10_000
     from mlflow import MlflowClient

@@ -20,7 +20,8 @@ from signdistill.reporting.comparison import paired_tables
 # every student the project trains (the networks deployed at test time), as the charts name them
 STUDENT_LABELS = {
     "teacher_res": "baseline, teacher resolution", "student_res": "baseline, student resolution",
-    "student_res_best": "baseline, student res., best recipe", "smkd": "SMKD", "ctca": "CTCA",
+    "student_res_best": "baseline, student res., best recipe", "smkd": "SMKD",
+    "smkd_best": "SMKD, best recipe", "ctca": "CTCA",
     "ctca_d": "SDPN-D (CTCA without L_cmd)", "ctca_sdpn": "SDPN scratch",
     "crkd_scratch": "LRINet scratch", "crkd_distilled": "LRINet, CRKD",
     "signkd_scratch": "S3D RGB scratch", "signkd_distilled": "S3D RGB, SignKD",
