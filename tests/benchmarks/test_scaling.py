@@ -15,12 +15,12 @@ from signdistill.benchmarks._scaling_estimate import (
     render_estimates,
     write_doc_section,
 )
-from signdistill.benchmarks.scaling import _train_params, exponent, fit, settings, split_sizes
+from signdistill.benchmarks.scaling import _train_params, exponent, fit, settings, split_sizes, stages_to_run
 
 
 def _result(per_video_seconds: float, power: float) -> dict:
     sizes = [10, 20, 40]
-    runs = [{"videos": n, "frames": 100 * n,
+    runs = [{"videos": n, "frames": 100 * n, "longest_train_clip": 150 + n,
              "stages": {stage: {"seconds": per_video_seconds * n ** power, "disk_bytes": 1000 * n,
                                 "peak_rss_bytes": 2**30} for stage in ("frames", "tvl1", "mediapipe")}}
             for n in sizes]
@@ -58,6 +58,7 @@ def test_estimates_scale_per_frame_costs_and_replace_the_doc_section(tmp_path: P
     assert "| tvl1 | 5.0 | 10.0 | 20.0 | 1.00 | 1.00 | 1,024 -> 1,024 |" in text
     assert "process pool 10.0 s, Dask with 1 worker 16.0 s, with 2 workers 10.0 s" in text
     assert "load average 0.1 before measuring" in text
+    assert "Longest training clip (frames), smallest -> largest corpus: 160 -> 170 -> 190." in text
     doc = tmp_path / "scaling.md"
     doc.write_text(f"intro\n\n{BEGIN}\nstale section\n{END}\n\nafter\n")
     write_doc_section(doc, text)
@@ -97,3 +98,9 @@ def test_the_estimates_scale_the_fullest_paper_run_at_the_efficiency_measured_be
     assert cost_source([base, compared, sweep]) is sweep
     assert parallel_efficiency([base, compared, sweep], sweep) == pytest.approx(0.8)
     assert parallel_efficiency([sweep], sweep) == 1.0
+
+
+def test_a_sweep_runs_only_the_stages_that_the_asked_ones_read() -> None:
+    assert stages_to_run(["train_epoch"]) == ["synth", "index", "frames", "train_epoch"]
+    assert stages_to_run(["evaluation", "synth"]) == ["synth", "index", "frames", "train_epoch", "evaluation"]
+    assert stages_to_run(["mediapipe"]) == ["synth", "index", "frames", "tvl1", "mediapipe"]

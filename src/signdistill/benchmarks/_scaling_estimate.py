@@ -86,6 +86,10 @@ def growth_table(result: dict, name: str) -> list[str]:
         rss = f"{rows[0]['peak_rss_bytes'] / 2**20:,.0f} -> {rows[-1]['peak_rss_bytes'] / 2**20:,.0f}"
         lines.append(f"| {stage} | " + " | ".join(f"{row['seconds']:,.1f}" for row in rows)
                      + f" | {k[0]} | {k[1]} | {rss} |")
+    longest = [run.get("longest_train_clip") for run in result["runs"]]
+    if all(longest):
+        lines += ["", "Longest training clip (frames), smallest -> largest corpus: "
+                  f"{' -> '.join(f'{n:,}' for n in longest)}."]
     executors = result.get("executors")
     if executors:
         totals = {kind: sum(executors[kind].values()) for kind in EXECUTOR_VARIANTS}

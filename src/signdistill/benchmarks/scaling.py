@@ -46,6 +46,10 @@ OUTPUTS = {"synth": ["corpus"], "index": ["index"], "frames": ["store", "frame_c
            "tvl1": ["feature_cache/flow"], "mediapipe": ["features", "feature_cache/keypoints"],
            "train_epoch": ["checkpoints", "package.pt"], "evaluation": ["hypotheses.json"]}
 TRAIN_RUN = ("parameters_baseline.yml", "student_res")
+# what each stage reads, so that a sweep of some stages runs only what they need (the training epoch reads the
+# frame store, not flow or keypoints); the MediaPipe stage packs the feature store, flow included
+NEEDS = {"synth": (), "index": ("synth",), "frames": ("index",), "tvl1": ("frames",), "mediapipe": ("tvl1",),
+         "train_epoch": ("frames",), "evaluation": ("train_epoch",)}
 
 
 def settings(conf: Path, name: str) -> dict:
@@ -225,9 +229,24 @@ def _bytes(path: Path) -> int:
     return sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) if path.exists() else 0
 
 
-def _frames(root: Path) -> int:
+def stages_to_run(asked: list[str]) -> list[str]:
+    """The stages asked for and every stage they read, transitively, in pipeline order."""
+    needed, todo = set(), list(asked)
+    while todo:
+        stage = todo.pop()
+        if stage not in needed:
+            needed.add(stage)
+            todo.extend(NEEDS[stage])
+    return [s for s in STAGES if s in needed]
+
+
+def corpus_frames(root: Path) -> dict[str, int]:
+    """Frames of the indexed corpus, and of its longest training clip: a training epoch's peak memory follows the
+    longest padded batch, an extreme of the data that grows slowly with the corpus, so the sweep records it."""
     with open(root / "index" / "index.csv", newline="") as handle:
-        return sum(int(r["num_frames"]) for r in csv.DictReader(handle))
+        rows = list(csv.DictReader(handle))
+    return {"frames": sum(int(r["num_frames"]) for r in rows),
+            "longest_train_clip": max(int(r["num_frames"]) for r in rows if r["split"] == "train")}
 
 
 def exponent(sizes: list[int], costs: list[float]) -> float | None:
@@ -280,10 +299,9 @@ def measure(sizes: list[int], frame_size: tuple[int, int], stages: list[str], se
             ctx = {"root": str(base / str(videos)), "videos": videos, "frame_size": list(frame_size),
                    "settings": settings(conf, setting), "conf": str(conf), "executor": executor, "workers": workers}
             row = {"videos": videos, "stages": {}}
-            # each stage needs the ones before it: all up to the last one asked for run, only those asked are kept
-            for stage in STAGES[:max(STAGES.index(s) for s in stages) + 1]:
+            for stage in stages_to_run(stages):  # only those asked for are kept
                 row["stages"][stage] = run_stage(stage, ctx)
-            row["frames"] = _frames(Path(ctx["root"]))
+            row.update(corpus_frames(Path(ctx["root"])))
             row["stages"] = {s: row["stages"][s] for s in stages}
             runs.append(row)
             typer.echo(f"{videos} videos: {json.dumps(row)}", err=True)
