@@ -59,6 +59,9 @@ def test_estimates_scale_per_frame_costs_and_replace_the_doc_section(tmp_path: P
     assert "process pool 10.0 s, Dask with 1 worker 16.0 s, with 2 workers 10.0 s" in text
     assert "load average 0.1 before measuring" in text
     assert "Longest training clip (frames), smallest -> largest corpus: 160 -> 170 -> 190." in text
+    assert "glibc malloc" not in text
+    tuned = render_estimates([{**_result(0.5, 1.0), "allocator": {"MALLOC_MMAP_THRESHOLD_": "1048576"}}], ["m.json"])
+    assert "glibc malloc with `MALLOC_MMAP_THRESHOLD_=1048576`" in tuned
     doc = tmp_path / "scaling.md"
     doc.write_text(f"intro\n\n{BEGIN}\nstale section\n{END}\n\nafter\n")
     write_doc_section(doc, text)

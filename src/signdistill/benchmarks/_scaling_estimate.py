@@ -68,7 +68,9 @@ def _machine(result: dict) -> str:
     load = result.get("load_before")
     busy = "" if load is None else f", load average {load:.1f} before measuring (0 is an idle machine)"
     workers = result.get("workers") or result.get("cpus")
-    return f"{workers} local worker{'s' * (workers != 1)} on {result.get('cpus', '?')} cores{busy}"
+    malloc = ", ".join(f"`{k}={v}`" for k, v in result.get("allocator", {}).items())
+    malloc = f", glibc malloc with {malloc}" if malloc else ""
+    return f"{workers} local worker{'s' * (workers != 1)} on {result.get('cpus', '?')} cores{busy}{malloc}"
 
 
 def growth_table(result: dict, name: str) -> list[str]:

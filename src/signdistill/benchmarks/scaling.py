@@ -285,6 +285,12 @@ def compare_executors(ctx: dict, workers: int) -> dict:
     return out
 
 
+def allocator() -> dict[str, str]:
+    """glibc malloc's settings from the environment, which the stages' child processes inherit: they decide how
+    much freed memory a long run keeps resident (docs/scaling.md, "Memory")."""
+    return {k: v for k, v in sorted(os.environ.items()) if k.startswith("MALLOC_") or k == "GLIBC_TUNABLES"}
+
+
 def measure(sizes: list[int], frame_size: tuple[int, int], stages: list[str], setting: str, conf: Path,
             executor: dict, workers: int, keep: Path | None = None, compare: bool = False,
             out: Path | None = None) -> dict:
@@ -307,7 +313,7 @@ def measure(sizes: list[int], frame_size: tuple[int, int], stages: list[str], se
             typer.echo(f"{videos} videos: {json.dumps(row)}", err=True)
             if out:  # what is measured so far survives an interrupted run
                 atomic_json(out, {"sizes": [r["videos"] for r in runs], "runs": runs, "partial": True})
-        result = {"settings": setting, "cpus": os.cpu_count(), "load_before": load_before,
+        result = {"settings": setting, "cpus": os.cpu_count(), "load_before": load_before, "allocator": allocator(),
                   "frame_size": list(frame_size), "executor": executor,
                   "workers": workers, "sizes": sizes, "runs": runs, "fit": fit(runs, stages),
                   "stage_settings": settings(conf, setting)}
