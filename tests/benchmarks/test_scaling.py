@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -15,7 +16,15 @@ from signdistill.benchmarks._scaling_estimate import (
     render_estimates,
     write_doc_section,
 )
-from signdistill.benchmarks.scaling import _train_params, exponent, fit, settings, split_sizes, stages_to_run
+from signdistill.benchmarks.scaling import (
+    _train_params,
+    exponent,
+    fit,
+    measure,
+    settings,
+    split_sizes,
+    stages_to_run,
+)
 
 
 def _result(per_video_seconds: float, power: float) -> dict:
@@ -107,3 +116,17 @@ def test_a_sweep_runs_only_the_stages_that_the_asked_ones_read() -> None:
     assert stages_to_run(["train_epoch"]) == ["synth", "index", "frames", "train_epoch"]
     assert stages_to_run(["evaluation", "synth"]) == ["synth", "index", "frames", "train_epoch", "evaluation"]
     assert stages_to_run(["mediapipe"]) == ["synth", "index", "frames", "tvl1", "mediapipe"]
+
+
+def test_the_malloc_comparison_trains_each_setting_in_its_own_process(tmp_path: Path, monkeypatch) -> None:
+    """Real stages on a four-video corpus: the sweep runs only what the training epoch reads, and the comparison's
+    epochs run interleaved, each child under its own malloc setting, with the caller's environment restored."""
+    monkeypatch.delenv("MALLOC_MMAP_THRESHOLD_", raising=False)
+    result = measure([4], (105, 130), ["train_epoch"], "base", Path("conf"), {"kind": "processes"}, 1,
+                     compare_malloc=True)
+    assert list(result["runs"][0]["stages"]) == ["train_epoch"]
+    assert result["runs"][0]["longest_train_clip"] > 0
+    seen = {name: [run["allocator"] for run in runs] for name, runs in result["allocators"].items() if name != "videos"}
+    assert seen == {"glibc_default": [{}, {}], "mmap_threshold_1MiB": [{"MALLOC_MMAP_THRESHOLD_": "1048576"}] * 2}
+    assert all(run["seconds"] > 0 for runs in result["allocators"].values() if isinstance(runs, list) for run in runs)
+    assert "MALLOC_MMAP_THRESHOLD_" not in os.environ

@@ -24,6 +24,8 @@ DATA_STAGES = ("frames", "tvl1", "mediapipe")
 # The executors that ``bench scaling --compare-executors`` times, by the names its results carry
 EXECUTOR_VARIANTS = {"processes": {"kind": "processes"}, "dask_1_worker": {"kind": "dask", "workers": 1},
                      "dask_2_workers": {"kind": "dask", "workers": 2}}
+# glibc malloc as it comes, and with a fixed 1 MiB mmap threshold (docs/scaling.md, "Memory")
+ALLOCATOR_VARIANTS = {"glibc_default": {}, "mmap_threshold_1MiB": {"MALLOC_MMAP_THRESHOLD_": "1048576"}}
 MACHINES = (("2 cores", 2), ("16 cores", 16), ("Dask, 64 workers", 64), ("Dask, 256 workers", 256))
 BEGIN, END = "<!-- scaling-estimates:begin -->", "<!-- scaling-estimates:end -->"
 
@@ -92,6 +94,14 @@ def growth_table(result: dict, name: str) -> list[str]:
     if all(longest):
         lines += ["", "Longest training clip (frames), smallest -> largest corpus: "
                   f"{' -> '.join(f'{n:,}' for n in longest)}."]
+    allocators = result.get("allocators")
+    if allocators:
+        cells = [f"{name} {min(r['seconds'] for r in runs):,.1f} s and "
+                 f"{max(r['peak_rss_bytes'] for r in runs) / 2**20:,.0f} MiB"
+                 for name, runs in allocators.items() if name in ALLOCATOR_VARIANTS]
+        lines += ["", f"One training epoch of the {allocators['videos']}-video corpus under each malloc setting "
+                  f"(best time and highest peak RSS of {len(allocators['glibc_default'])} interleaved runs): "
+                  + ", ".join(cells) + "."]
     executors = result.get("executors")
     if executors:
         totals = {kind: sum(executors[kind].values()) for kind in EXECUTOR_VARIANTS}

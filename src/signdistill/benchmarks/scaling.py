@@ -37,7 +37,12 @@ import typer
 import yaml
 
 from signdistill.benchmarks._cli import JSON_HELP, MultiValueCommand, benchmark_app, print_payload
-from signdistill.benchmarks._scaling_estimate import EXECUTOR_VARIANTS, render_estimates, write_doc_section
+from signdistill.benchmarks._scaling_estimate import (
+    ALLOCATOR_VARIANTS,
+    EXECUTOR_VARIANTS,
+    render_estimates,
+    write_doc_section,
+)
 from signdistill.data.atomic import atomic_json
 
 app = benchmark_app(__doc__)
@@ -206,7 +211,7 @@ def _child(stage: str, ctx: dict, queue: multiprocessing.Queue) -> None:
     STAGE_FUNCTIONS[stage](ctx)
     seconds = time.perf_counter() - start
     rss = max(resource.getrusage(who).ru_maxrss for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
-    queue.put({"seconds": seconds, "peak_rss_bytes": rss * 1024})
+    queue.put({"seconds": seconds, "peak_rss_bytes": rss * 1024, "allocator": allocator()})
 
 
 def run_stage(stage: str, ctx: dict) -> dict:
@@ -285,6 +290,27 @@ def compare_executors(ctx: dict, workers: int) -> dict:
     return out
 
 
+def compare_allocators(ctx: dict, repeats: int = 2) -> dict:
+    """One training epoch of one corpus under each malloc setting, the settings interleaved ``repeats`` times (the
+    children inherit the environment, which glibc reads when a process starts)."""
+    out = {"videos": ctx["videos"], **{name: [] for name in ALLOCATOR_VARIANTS}}
+    saved = {key: os.environ.get(key) for env in ALLOCATOR_VARIANTS.values() for key in env}
+    try:
+        for _ in range(repeats):
+            for name, env in ALLOCATOR_VARIANTS.items():
+                for key in saved:
+                    os.environ.pop(key, None)
+                os.environ.update(env)
+                shutil.rmtree(Path(ctx["root"]) / "checkpoints", ignore_errors=True)  # else it resumes, finished
+                out[name].append(run_stage("train_epoch", ctx))
+    finally:
+        for key, value in saved.items():
+            os.environ.pop(key, None)
+            if value is not None:
+                os.environ[key] = value
+    return out
+
+
 def allocator() -> dict[str, str]:
     """glibc malloc's settings from the environment, which the stages' child processes inherit: they decide how
     much freed memory a long run keeps resident (docs/scaling.md, "Memory")."""
@@ -293,8 +319,9 @@ def allocator() -> dict[str, str]:
 
 def measure(sizes: list[int], frame_size: tuple[int, int], stages: list[str], setting: str, conf: Path,
             executor: dict, workers: int, keep: Path | None = None, compare: bool = False,
-            out: Path | None = None) -> dict:
-    """Every stage on every corpus size; the fit; optionally the executor comparison on the largest corpus."""
+            out: Path | None = None, compare_malloc: bool = False) -> dict:
+    """Every stage on every corpus size; the fit; optionally the executor and malloc comparisons on the largest
+    corpus."""
     if keep is not None:
         keep.mkdir(parents=True, exist_ok=True)
     base = Path(tempfile.mkdtemp(prefix="scaling-", dir=keep))
@@ -317,6 +344,8 @@ def measure(sizes: list[int], frame_size: tuple[int, int], stages: list[str], se
                   "frame_size": list(frame_size), "executor": executor,
                   "workers": workers, "sizes": sizes, "runs": runs, "fit": fit(runs, stages),
                   "stage_settings": settings(conf, setting)}
+        if compare_malloc:
+            result["allocators"] = compare_allocators(ctx)
         if compare:
             result["executors"] = {"videos": sizes[-1], **compare_executors(ctx, workers)}
         return result
@@ -353,6 +382,9 @@ def main(sizes: Annotated[list[int], typer.Option(metavar="N ...", help="Corpus 
          workers: Annotated[int, typer.Option(metavar="N", help="Worker processes (0 = all cores).")] = 0,
          compare: Annotated[bool, typer.Option("--compare-executors", help="Also time frames + flow of the largest "
                                                "corpus on the process pool and on Dask with 1 and 2 workers.")] = False,
+         compare_malloc: Annotated[bool, typer.Option("--compare-allocators", help="Also time one training epoch "
+                                                      "of the largest corpus under glibc malloc's default and with a "
+                                                      "fixed 1 MiB mmap threshold, interleaved.")] = False,
          out: Annotated[Path | None, typer.Option(metavar="FILE", help="Write the measurements as JSON.")] = None,
          keep: Annotated[Path | None, typer.Option(metavar="DIR", help="Keep the corpora and stores under DIR.")
                          ] = None,
@@ -374,13 +406,18 @@ def main(sizes: Annotated[list[int], typer.Option(metavar="N ...", help="Corpus 
         raise typer.BadParameter(f"unknown stages {unknown}; choose from {list(STAGES)}")
     width, height = (int(v) for v in frame_size.lower().split("x"))
     result = measure(sorted(sizes), (width, height), [s for s in STAGES if s in stages], setting, conf,
-                     {"kind": executor}, workers, keep, compare, out)
+                     {"kind": executor}, workers, keep, compare, out, compare_malloc)
     if out:
         atomic_json(out, result)
     if as_json:
         print_payload(result, True)
         return
     typer.echo(table(result))
+    if "allocators" in result:
+        runs = {name: [(round(r["seconds"], 1), round(r["peak_rss_bytes"] / 2**20)) for r in result["allocators"][name]]
+                for name in ALLOCATOR_VARIANTS}
+        typer.echo(f"malloc (train_epoch seconds, peak RSS MiB, {result['allocators']['videos']} videos): "
+                   + json.dumps(runs))
     if "executors" in result:
         typer.echo(f"executors (frames, tvl1 seconds, {result['executors']['videos']} videos): "
                    + json.dumps({k: v for k, v in result["executors"].items() if k != "videos"}))
