@@ -63,11 +63,11 @@ def test_estimates_scale_per_frame_costs_and_replace_the_doc_section(tmp_path: P
     row = next(line for line in text.splitlines() if line.startswith("| PHOENIX-2014 | 800,000 | tvl1 |"))
     assert row.split(" | ")[3] == f"{800000 * 0.008 / 1.6 / 3600:,.1f}"
     assert "unmeasured" in text
-    # the measured growth: seconds at every size, k of time and bytes, and memory of the smallest and largest corpus
-    assert "| tvl1 | 5.0 | 10.0 | 20.0 | 1.00 | 1.00 | 1,024 -> 1,024 |" in text
+    # the measured growth: seconds at every size, k of time and bytes, and memory at every size and its growth
+    assert "| tvl1 | 5.0 | 10.0 | 20.0 | 1.00 | 1.00 | 1,024 / 1,024 / 1,024 (1.00) |" in text
     assert "process pool 10.0 s, Dask with 1 worker 16.0 s, with 2 workers 10.0 s" in text
     assert "load average 0.1 before measuring" in text
-    assert "Longest training clip (frames), smallest -> largest corpus: 160 -> 170 -> 190." in text
+    assert "Longest training clip per size (frames): 160 / 170 / 190." in text
     assert "glibc malloc" not in text
     tuned = render_estimates([{**_result(0.5, 1.0), "allocator": {"MALLOC_MMAP_THRESHOLD_": "1048576"}}], ["m.json"])
     assert "glibc malloc with `MALLOC_MMAP_THRESHOLD_=1048576`" in tuned

@@ -77,23 +77,23 @@ def _machine(result: dict) -> str:
 
 def growth_table(result: dict, name: str) -> list[str]:
     """The measurements of one run as markdown: seconds per stage and corpus size, k of time and of bytes, and
-    peak RSS of the smallest and the largest corpus."""
+    peak RSS per corpus size with its growth from the smallest to the largest."""
     sizes = [run["videos"] for run in result["runs"]]
     lines = [f"**`{result['settings']}` settings** ({name}: {result['frame_size'][0]}x{result['frame_size'][1]} "
              f"SynthSign frames, {_machine(result)}):", "",
              "| stage | " + " | ".join(f"s, {n} videos" for n in sizes)
-             + " | k (time) | k (bytes) | peak RSS MiB, smallest -> largest |",
+             + " | k (time) | k (bytes) | peak RSS MiB per size (largest over smallest) |",
              "|---|" + "---:|" * (len(sizes) + 3)]
     for stage, fitted in result["fit"].items():
         rows = [run["stages"][stage] for run in result["runs"]]
         k = [f"{v:.2f}" if v is not None else "-" for v in (fitted["k_seconds"], fitted["k_bytes"])]
-        rss = f"{rows[0]['peak_rss_bytes'] / 2**20:,.0f} -> {rows[-1]['peak_rss_bytes'] / 2**20:,.0f}"
+        rss = " / ".join(f"{row['peak_rss_bytes'] / 2**20:,.0f}" for row in rows)
+        rss += f" ({fitted['rss_largest_over_smallest']:.2f})"
         lines.append(f"| {stage} | " + " | ".join(f"{row['seconds']:,.1f}" for row in rows)
                      + f" | {k[0]} | {k[1]} | {rss} |")
     longest = [run.get("longest_train_clip") for run in result["runs"]]
     if all(longest):
-        lines += ["", "Longest training clip (frames), smallest -> largest corpus: "
-                  f"{' -> '.join(f'{n:,}' for n in longest)}."]
+        lines += ["", f"Longest training clip per size (frames): {' / '.join(f'{n:,}' for n in longest)}."]
     allocators = result.get("allocators")
     if allocators:
         cells = [f"{name} {min(r['seconds'] for r in runs):,.1f} s and "
