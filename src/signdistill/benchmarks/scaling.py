@@ -7,7 +7,8 @@ the stages a real corpus goes through: SynthSign generation, the index and vocab
 of the baseline at student resolution and the evaluation of dev and test. Each stage runs in a fresh child
 process, so its peak RSS (``ru_maxrss`` of the child and of the worker processes it waited for) is its own.
 The per-video stages run on ``--executor processes|dask``; ``--compare-executors`` also times the frame store
-and flow of the largest corpus on the process pool and on Dask ``LocalCluster``s of one and two workers.
+and flow of the largest corpus on the process pool and on Dask ``LocalCluster``s of one and two workers;
+``--compare-allocators`` one training epoch of it under glibc malloc's default and a fixed 1 MiB mmap threshold.
 
 k is the least-squares slope of log(cost) over log(N): linear growth gives 1. ``--out FILE`` keeps the
 measurements; ``--estimate FILE`` turns them into hours and disk for real corpora
@@ -332,7 +333,9 @@ def measure(sizes: list[int], frame_size: tuple[int, int], stages: list[str], se
             ctx = {"root": str(base / str(videos)), "videos": videos, "frame_size": list(frame_size),
                    "settings": settings(conf, setting), "conf": str(conf), "executor": executor, "workers": workers}
             row = {"videos": videos, "stages": {}}
-            for stage in stages_to_run(stages):  # only those asked for are kept
+            # the comparisons rebuild what they time, from the index or the frame store
+            needed = stages + ["index"] * compare + ["frames"] * compare_malloc
+            for stage in stages_to_run(needed):  # only those asked for are kept
                 row["stages"][stage] = run_stage(stage, ctx)
             row.update(corpus_frames(Path(ctx["root"])))
             row["stages"] = {s: row["stages"][s] for s in stages}
