@@ -16,15 +16,8 @@ from signdistill.benchmarks._scaling_estimate import (
     render_estimates,
     write_doc_section,
 )
-from signdistill.benchmarks.scaling import (
-    _train_params,
-    exponent,
-    fit,
-    measure,
-    settings,
-    split_sizes,
-    stages_to_run,
-)
+from signdistill.benchmarks._scaling_stages import _train_params, settings, split_sizes, stages_to_run
+from signdistill.benchmarks.scaling import exponent, fit, measure
 
 
 def _result(per_video_seconds: float, power: float) -> dict:
