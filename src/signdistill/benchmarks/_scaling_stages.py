@@ -219,8 +219,9 @@ def stages_to_run(asked: list[str]) -> list[str]:
 def corpus_frames(root: Path) -> dict[str, int]:
     """Frames of the indexed corpus, and of its longest training clip: a training epoch's peak memory follows the
     longest padded batch, an extreme of the data that grows slowly with the corpus, so the sweep records it."""
-    with open(root / "index" / "index.csv", newline="") as handle:
-        rows = list(csv.DictReader(handle))
+    from signdistill.training.recipes import read_index
+
+    rows = read_index(root / "index" / "index.csv")
     return {"frames": sum(int(r["num_frames"]) for r in rows),
             "longest_train_clip": max(int(r["num_frames"]) for r in rows if r["split"] == "train")}
 
