@@ -7,7 +7,15 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from signdistill.reporting.results import END, START, find_reports, results_markdown, write_results
+from signdistill.reporting.results import (
+    END,
+    HEADLINE,
+    START,
+    find_reports,
+    page_sections,
+    results_markdown,
+    write_results,
+)
 from signdistill.reporting.seeds import seeds_inputs, seeds_report
 
 SEEDS = [0, 1, 2]
@@ -144,3 +152,31 @@ def test_every_student_of_the_verdicts_is_listed_once_with_its_cost(tmp_path: Pa
     text = (tmp_path / "docs" / "results.md").read_text()
     assert "| CTCA | 3 | 22.0 +- 2.0 | 1.200 |" in text
     assert (tmp_path / "docs" / "img" / "students_pareto_seeds.png").exists()
+
+
+def test_sections_whose_files_are_not_found_stay_as_the_page_had_them(tmp_path: Path) -> None:
+    """Regenerating from one method's verdict replaces that method's section and rows, and keeps every other
+    section of the page (another machine's verdicts, the students section that lists them all) as it was."""
+    first, second = tmp_path / "first", tmp_path / "second"
+    first.mkdir(), second.mkdir()
+    _report()[0].to_csv(first / "crkd_seeds.csv", index=False)
+    baseline = [_metrics(30, t) for t in (20.0, 21.0, 25.0)]
+
+    def smkd(*wers: float) -> pd.DataFrame:
+        return seeds_report(*[_metrics(20, t) for t in wers], *baseline, comparisons=[("smkd", "student_res")],
+                            seeds=SEEDS, title="SMKD over seeds")[0]
+
+    smkd(10.0, 11.0, 12.0).to_csv(first / "smkd_seeds.csv", index=False)
+    page, readme = tmp_path / "results.md", tmp_path / "README.md"
+    readme.write_text(f"{START}\n{END}\n")
+    before = write_results(first, page, readme)
+
+    smkd(9.0, 11.0, 12.0).to_csv(second / "smkd_seeds.csv", index=False)  # measured again elsewhere
+    after = write_results(second, page, readme)
+    sections, old = page_sections(after), page_sections(before)
+    assert sections["## CRKD over seeds"] == old["## CRKD over seeds"]
+    assert sections["## SMKD over seeds"] != old["## SMKD over seeds"]
+    assert "| SMKD | smkd vs student_res | 3 | 10.7 +- 1.5 |" in after
+    assert "| CRKD | crkd_distilled vs crkd_scratch | 3 | 32.2 +- 0.6 |" in after and "| CRKD |" in readme.read_text()
+    assert "seeds_crkd`" not in "".join(line for line in sections[HEADLINE] if "not measured" in line)
+    assert write_results(tmp_path / "empty_does_not_matter", page) == after  # nothing found: the page unchanged

@@ -98,19 +98,58 @@ def find_reports(folders: list[Path]) -> dict[str, Report]:
     return found
 
 
-def headline(reports: dict[str, Report], first_only: bool = False) -> list[str]:
+def headline(reports: dict[str, Report], first_only: bool = False, previous: dict[str, list[str]] | None = None
+             ) -> list[str]:
     """The headline table: every method's verdicts (``first_only``: its first comparison, the method against its
-    baseline, as the README shows it), or how to measure them."""
-    rows = []
+    baseline, as the README shows it); a method without a verdict file keeps its rows of the ``previous`` page
+    (``page_sections``), else says how to measure it."""
+    columns = {"method": "method", **VERDICT_COLUMNS}
+    kept = (previous or {}).get(HEADLINE, [])
+    lines = markdown_table([], columns)
     for method, label in METHODS.items():
         report = reports.get(f"{method}_seeds.csv")
-        if report is None:
-            rows.append({"method": label, "comparison": "not measured yet",
-                         "verdict": f"`uv run kedro run --pipelines seeds_{method}`"})
-            continue
-        lines = verdict_lines(pd.read_csv(report.path))
-        rows += [{"method": label, **line} for line in (lines[:1] if first_only else lines)]
-    return markdown_table(rows, {"method": "method", **VERDICT_COLUMNS})
+        if report is not None:
+            rows = [{"method": label, **line} for line in verdict_lines(pd.read_csv(report.path))]
+            lines += markdown_table(rows[:1] if first_only else rows, columns)[2:]
+        elif old := [line for line in kept if line.startswith(f"| {label} |")]:
+            lines += old[:1] if first_only else old
+        else:
+            lines += markdown_table([{"method": label, "comparison": "not measured yet",
+                                      "verdict": f"`uv run kedro run --pipelines seeds_{method}`"}], columns)[2:]
+    return lines
+
+
+HEADLINE, STUDENTS, MAIN = ("## Headline: each method against its baseline", "## Every student over seeds",
+                            "## Main pipelines (one seed each)")
+
+
+def page_sections(text: str) -> dict[str, list[str]]:
+    """A generated page's blocks by heading line (``## SMKD over seeds``, ``### smkd_report``): the lines after the
+    heading up to the next one, without trailing blank lines."""
+    sections: dict[str, list[str]] = {}
+    current = None
+    for line in text.splitlines():
+        if line.startswith(("## ", "### ")):
+            current = line
+            sections[current] = []
+        elif current is not None:
+            sections[current].append(line)
+    for lines in sections.values():
+        while lines and not lines[-1].strip():
+            lines.pop()
+    return sections
+
+
+def _kept(previous: dict[str, list[str]], heading: str) -> list[str]:
+    return [heading, *previous[heading], ""] if heading in previous else []
+
+
+def students_kept(reports: dict[str, Report], previous: dict[str, list[str]]) -> bool:
+    """Whether the students section stays as the ``previous`` page has it: it lists every method's runs, so it is
+    rebuilt only when every method that page shows has its verdict file at hand."""
+    missing = [m for m, label in METHODS.items() if f"{m}_seeds.csv" not in reports and f"## {label} over seeds"
+               in previous]
+    return bool(missing) and STUDENTS in previous
 
 
 def seed_students(reports: dict[str, Report]) -> pd.DataFrame | None:
@@ -150,7 +189,7 @@ def _students_section(table: pd.DataFrame) -> list[str]:
              "gmacs": _num(r.gmacs, 3), "params_m": _num(r.params_m, 2), "latency_ms": _num(1000 * r.latency_s),
              "pareto": "yes" if r.pareto else "", "commit": f"`{r.commit}`"} for r in table.itertuples()]
     frames = int(table.frames.iloc[0])
-    return ["## Every student over seeds", "", f"Each run of the verdicts above once, cheapest first: the mean and std "
+    return [STUDENTS, "", f"Each run of the verdicts above once, cheapest first: the mean and std "
             f"of its seeds' test WER, its inference GMACs and network latency per {frames}-frame clip (CPU, one "
             "thread), and whether its mean is on the Pareto front. `data/08_reporting/students_pareto_seeds.csv`.",
             "", *markdown_table(rows, STUDENT_COLUMNS), "", f"![Every student over seeds]({PARETO_IMAGE})", ""]
@@ -173,31 +212,35 @@ def reports_checkout(reporting: Path) -> tuple[Path, Path]:
     return Path(), reporting
 
 
-def results_markdown(reports: dict[str, Report], today: str, students: pd.DataFrame | None = None) -> str:
+def results_markdown(reports: dict[str, Report], today: str, students: pd.DataFrame | None = None,
+                     previous: str = "") -> str:
     """The whole of ``docs/results.md`` from ``reports`` (``find_reports``); ``students``: their
-    ``seed_students``, when the caller has it already."""
+    ``seed_students``, when the caller has it already. A method or main report whose file is not among ``reports``
+    keeps its section of the ``previous`` page, as generated then (its date and commit say when and where)."""
+    kept = page_sections(previous)
     lines = ["# Results", "", f"Generated by `uv run signdistill results` on {today}; do not edit by hand. Each "
-             "section names the file it was read from and the commit of the checkout that trained it. Test WER in "
-             "%, lower is better. A method *beats* its baseline when a one-sided Welch t-test on the seeds' test "
-             "WER rejects \"not better\" at alpha 0.05; the Mann-Whitney U p-value is given beside it.", "",
-             BASELINES_LEGEND, "",
-             "## Headline: each method against its baseline", "", *headline(reports), ""]
+             "section names the file it was read from and the commit of the checkout that trained it; a section "
+             "whose file is not found when the page is generated again stays as it was. Test WER in %, lower is "
+             "better. A method *beats* its baseline when a one-sided Welch t-test on the seeds' test WER rejects "
+             "\"not better\" at alpha 0.05; the Mann-Whitney U p-value is given beside it.", "",
+             BASELINES_LEGEND, "", HEADLINE, "", *headline(reports, previous=kept), ""]
     for method, label in METHODS.items():
         report = reports.get(f"{method}_seeds.csv")
         if report is None:
+            lines += _kept(kept, f"## {label} over seeds")
             continue
         lines += [f"## {label} over seeds", "", f"`uv run kedro run --pipelines seeds_{method}`; `{report.shown}` "
                   f"(per seed: dev and test WER of both runs), `{report.shown.with_suffix('.png')}`, "
                   f"{report.measured()}.", "", *markdown_table(verdict_lines(pd.read_csv(report.path)),
                                                                VERDICT_COLUMNS), ""]
-    students = seed_students(reports) if students is None else students
-    if students is not None:
+    if students_kept(reports, kept):
+        lines += _kept(kept, STUDENTS)
+    elif (students := seed_students(reports) if students is None else students) is not None:
         lines += _students_section(students)
-    sections = [(name, reports[f"{name}.csv"], pipe) for name, pipe in REPORTS.items() if f"{name}.csv" in reports]
-    if sections:
-        lines += ["## Main pipelines (one seed each)", ""]
-        for name, report, pipe in sections:
-            lines += _report_section(name, report, pipe)
+    sections = [_report_section(name, reports[f"{name}.csv"], pipe) if f"{name}.csv" in reports
+                else _kept(kept, f"### {name}") for name, pipe in REPORTS.items()]
+    if any(sections):
+        lines += [MAIN, "", *(line for section in sections for line in section)]
     return "\n".join(lines).rstrip() + "\n"
 
 
@@ -220,17 +263,20 @@ def replace_block(text: str, block: list[str]) -> str:
 
 
 def write_results(reporting: Path | list[Path], out: Path, readme: Path | None = None) -> str:
-    """Write ``out`` (docs/results.md) from one or more reporting folders (``find_reports``) and, when given,
-    rewrite the README's headline block; returns the markdown."""
+    """Write ``out`` (docs/results.md) from one or more reporting folders (``find_reports``), keeping the sections of
+    the page already there whose files are not found (``results_markdown``), and, when given, rewrite the README's
+    headline block; returns the markdown."""
     folders = reporting if isinstance(reporting, list) else [reporting]
     reports = find_reports(folders)
-    students = seed_students(reports)
-    text = results_markdown(reports, dt.datetime.now(dt.UTC).strftime("%Y-%m-%d"), students)
+    previous = out.read_text() if out.exists() else ""
+    kept = page_sections(previous)
+    students = None if students_kept(reports, kept) else seed_students(reports)
+    text = results_markdown(reports, dt.datetime.now(dt.UTC).strftime("%Y-%m-%d"), students, previous)
     atomic_write(out, lambda tmp: tmp.write_text(text))
     if students is not None:
         write_students_pareto(students, out.parent / PARETO_IMAGE, folders[0])
     if readme is not None and readme.exists():
-        updated = replace_block(readme.read_text(), headline(reports, first_only=True))
+        updated = replace_block(readme.read_text(), headline(reports, first_only=True, previous=kept))
         atomic_write(readme, lambda tmp: tmp.write_text(updated))
     return text
 
