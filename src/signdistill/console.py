@@ -187,11 +187,11 @@ def results(reporting: list[Path] = typer.Option([Path("data/08_reporting")], me
             out: Path = typer.Option(Path("docs/results.md"), metavar="PATH", help="The markdown to write."),
             readme: Path = typer.Option(Path("README.md"), metavar="PATH", help="Its results block is rewritten.")
             ) -> None:
-    """Generate docs/results.md (and the README's headline table) from the seed verdicts and main reports."""
+    """Generate docs/results.md (and the README's headline table) from the reports and from docs/results/."""
     from signdistill.reporting.results import write_results
-    for folder in (f for f in reporting if not f.is_dir()):
-        fail(f"{folder}: no such folder (run a pipeline first, e.g. kedro run --pipelines seeds_smkd)")
-    write_results(list(reporting), out, readme)
+    if (missing := [f for f in reporting if not f.is_dir()]) and not out.with_suffix("").is_dir():
+        fail(f"{missing[0]}: no such folder (run a pipeline first, e.g. kedro run --pipelines seeds_smkd)")
+    write_results([f for f in reporting if f.is_dir()], out, readme)
     typer.echo(f"wrote {out}")
 
 

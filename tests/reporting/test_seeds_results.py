@@ -180,3 +180,38 @@ def test_sections_whose_files_are_not_found_stay_as_the_page_had_them(tmp_path: 
     assert "| CRKD | crkd_distilled vs crkd_scratch | 3 | 32.2 +- 0.6 |" in after and "| CRKD |" in readme.read_text()
     assert "seeds_crkd`" not in "".join(line for line in sections[HEADLINE] if "not measured" in line)
     assert write_results(tmp_path / "empty_does_not_matter", page) == after  # nothing found: the page unchanged
+
+
+def test_the_page_regenerates_from_the_files_kept_beside_it(tmp_path: Path) -> None:
+    """What a page was generated from is copied beside it (``results/``, with where, when and at which commit each
+    file was written), so that a clone without the reporting folder generates the same page."""
+    reporting = tmp_path / "data" / "08_reporting"
+    reporting.mkdir(parents=True)
+    _report()[0].to_csv(reporting / "crkd_seeds.csv", index=False)
+    for run in ("crkd_distilled", "crkd_scratch"):
+        pd.DataFrame([{"frames": 200, "params_m": 0.1, "gmacs": 1.1, "latency_s": 0.05}]).to_csv(
+            reporting / f"{run}_seed0_efficiency.csv", index=False)
+    page = tmp_path / "docs" / "results.md"
+    first = write_results(reporting, page)
+    kept = tmp_path / "docs" / "results"
+    assert sorted(p.name for p in kept.iterdir()) == [
+        "crkd_distilled_seed0_efficiency.csv", "crkd_scratch_seed0_efficiency.csv", "crkd_seeds.csv",
+        "provenance.json"]
+
+    for path in reporting.iterdir():
+        path.unlink()
+    page.unlink()
+    again = write_results([], page)
+    assert again == first and "`data/08_reporting/crkd_seeds.csv` (per seed" in again
+    assert "| LRINet, CRKD | 3 | 32.2 +- 0.6 |" in again  # the students section reads the kept efficiency tables
+
+
+def test_the_projects_results_page_is_what_its_kept_files_generate() -> None:
+    """docs/results.md is generated, never edited: from docs/results/ (and its own sections whose files are not
+    kept there) the command writes the same page, but for the date it was run."""
+    import re
+
+    docs = Path(__file__).resolve().parents[2] / "docs"
+    page = (docs / "results.md").read_text()
+    today = re.search(r"signdistill results` on (\d{4}-\d\d-\d\d)", page).group(1)
+    assert results_markdown(find_reports([], archive=docs / "results"), today, previous=page) == page
