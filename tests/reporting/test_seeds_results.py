@@ -215,3 +215,14 @@ def test_the_projects_results_page_is_what_its_kept_files_generate() -> None:
     page = (docs / "results.md").read_text()
     today = re.search(r"signdistill results` on (\d{4}-\d\d-\d\d)", page).group(1)
     assert results_markdown(find_reports([], archive=docs / "results"), today, previous=page) == page
+
+
+def test_many_comparisons_wrap_onto_rows_of_three_panels() -> None:
+    runs = [f"run{i}" for i in range(5)]
+    comparisons = [(runs[0], other) for other in runs[1:]]
+    metrics = [_metrics(30, t) for _ in range(2 * len(comparisons)) for t in (20.0, 21.0, 22.0)]
+    figure = seeds_report(*metrics, comparisons=comparisons, seeds=SEEDS, title="four comparisons")[1]
+    panels = [ax for ax in figure.axes if ax.get_visible()]
+    assert len(panels) == 4 and len(figure.axes) == 6  # two rows of three, the last two left empty
+    assert len({round(ax.get_position().y0, 3) for ax in panels}) == 2
+    assert figure.get_figwidth() < 4.2 * 4

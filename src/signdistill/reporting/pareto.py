@@ -24,6 +24,9 @@ STUDENT_LABELS = {
     "smkd_best": "SMKD, best recipe", "ctca": "CTCA",
     "ctca_d": "SDPN-D (CTCA without L_cmd)", "ctca_sdpn": "SDPN scratch",
     "crkd_scratch": "LRINet scratch", "crkd_distilled": "LRINet, CRKD",
+    "crkd_scratch_best": "LRINet scratch, best recipe", "crkd_distilled_best": "LRINet, CRKD, best recipe",
+    "ctca_sdpn_best": "SDPN scratch, best recipe", "ctca_d_best": "SDPN-D, best recipe",
+    "ctca_best": "CTCA, best recipe",
     "signkd_scratch": "S3D RGB scratch", "signkd_distilled": "S3D RGB, SignKD",
     "combined_scratch": "S3D low-res scratch", "combined_distilled": "S3D low-res, SignKD teacher",
 }

@@ -74,11 +74,18 @@ def seeds_inputs(comparisons: list[Comparison], seeds: list[int], dataset: str =
     return [f"{seed_run_name(run, seed)}.{dataset}" for pair in comparisons for run in pair for seed in seeds]
 
 
+PANELS_PER_ROW = 3  # more comparisons wrap onto further rows, so that the figure stays readable at page width
+
+
 def seeds_figure(verdicts: list[tuple[Comparison, SeedVerdict, list[dict]]], title: str) -> Figure:
-    """One panel per comparison: each seed's test WER of both runs as points, the means as bars, the verdict and
-    its p-values in the panel's title."""
-    fig, axes = plt.subplots(1, len(verdicts), figsize=(4.2 * len(verdicts), 3.8), squeeze=False)
-    for ax, ((run, base), verdict, rows) in zip(axes[0], verdicts, strict=True):
+    """One panel per comparison (``PANELS_PER_ROW`` to a row): each seed's test WER of both runs as points, the
+    means as bars, the verdict and its p-values in the panel's title."""
+    columns = min(len(verdicts), PANELS_PER_ROW)
+    lines = math.ceil(len(verdicts) / columns)
+    fig, axes = plt.subplots(lines, columns, figsize=(4.2 * columns, 4.4 * lines - 0.6), squeeze=False)
+    for ax in axes.ravel()[len(verdicts):]:
+        ax.set_visible(False)
+    for ax, ((run, base), verdict, rows) in zip(axes.ravel(), verdicts, strict=False):
         for x, (label, key, colour) in enumerate(((run, "method_test_wer", "tab:blue"),
                                                   (base, "baseline_test_wer", "tab:grey"))):
             values = np.array([r[key] for r in rows])
@@ -94,6 +101,7 @@ def seeds_figure(verdicts: list[tuple[Comparison, SeedVerdict, list[dict]]], tit
         ax.grid(axis="y", alpha=0.3)
         ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=2, frameon=False)
     # a one-panel figure is narrower than a long title: wrap it to the figure's width
-    fig.suptitle(textwrap.fill(title, width=int(11 * fig.get_figwidth())), fontsize=10)
-    fig.tight_layout()
+    wrapped = textwrap.fill(title, width=int(11 * fig.get_figwidth()))
+    fig.suptitle(wrapped, fontsize=10)
+    fig.tight_layout(rect=(0, 0, 1, 1 - (0.2 * (wrapped.count("\n") + 1) + 0.1) / fig.get_figheight()))
     return fig
