@@ -106,6 +106,16 @@ def test_ctca_weights_and_temperature_are_the_papers(env: str) -> None:
             assert (model.frame_stride, model.shared_tam) == (1, 256), run
 
 
+@pytest.mark.parametrize("env", PAPER_ENVS)
+def test_best_recipe_runs_are_at_the_environments_scale(env: str) -> None:
+    """The seeds pipelines' best-recipe runs train at the paper scale there, never at the embedded one."""
+    for best, main in (("crkd_scratch_best", "crkd_scratch"), ("crkd_distilled_best", "crkd_distilled")):
+        assert recognizer(env, best) == recognizer(env, main), best  # the paper's schedule is the best known
+    for best, main in (("ctca_sdpn_best", "ctca_sdpn"), ("ctca_d_best", "ctca_d"), ("ctca_best", "ctca")):
+        assert recognizer(env, best)["model"] == recognizer(env, main)["model"], best
+        assert recognizer(env, best)["train"]["epochs"] == 2 * recognizer(env, main)["train"]["epochs"], best
+
+
 # --------------------------------------------------------------------------- SignKD (paper environments)
 
 @pytest.mark.parametrize("env", ENVS)
