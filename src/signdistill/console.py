@@ -188,8 +188,8 @@ def results(reporting: list[Path] = typer.Option([Path("data/08_reporting")], me
             readme: Path = typer.Option(Path("README.md"), metavar="PATH", help="Its results block is rewritten.")
             ) -> None:
     """Generate docs/results.md (and the README's headline table) from the reports and from docs/results/."""
-    from signdistill.reporting.results import write_results
-    if (missing := [f for f in reporting if not f.is_dir()]) and not out.with_suffix("").is_dir():
+    from signdistill.reporting.results import kept_folder, write_results
+    if (missing := [f for f in reporting if not f.is_dir()]) and not kept_folder(out).is_dir():
         fail(f"{missing[0]}: no such folder (run a pipeline first, e.g. kedro run --pipelines seeds_smkd)")
     write_results([f for f in reporting if f.is_dir()], out, readme)
     typer.echo(f"wrote {out}")

@@ -128,21 +128,26 @@ def report_files(name: str, report: Report) -> list[Path]:
     return [f for f in files if f.exists()]
 
 
+def kept_folder(page: Path) -> Path:
+    """Where the files a results page is generated from are kept: beside it, under its name (docs/results/)."""
+    return page.with_suffix("")
+
+
 def archive_reports(reports: dict[str, Report], archive: Path) -> dict[str, Report]:
     """Copy every report not yet in ``archive`` there (``report_files``) with its provenance, so that the page can
     be generated again from the repository alone; returns the reports as archived."""
+    new = {name: report for name, report in reports.items() if report.path.parent.resolve() != archive.resolve()}
+    if not new:
+        return reports
     index = archive / PROVENANCE
     known = json.loads(index.read_text()) if index.exists() else {}
-    for name, report in reports.items():
-        if report.path.parent.resolve() == archive.resolve():
-            continue
-        archive.mkdir(parents=True, exist_ok=True)
+    archive.mkdir(parents=True, exist_ok=True)
+    for name, report in new.items():
         for source in report_files(name, report):
             atomic_write(archive / source.name, lambda tmp, source=source: shutil.copyfile(source, tmp))
         known[name] = {"shown": str(report.shown), "commit": report.commit, "measured": report.when}
-    if known:
-        atomic_write(index, lambda tmp: tmp.write_text(json.dumps(dict(sorted(known.items())), indent=1) + "\n"))
-    return {**reports, **archived_reports(archive)} if known else reports
+    atomic_write(index, lambda tmp: tmp.write_text(json.dumps(dict(sorted(known.items())), indent=1) + "\n"))
+    return {**reports, **archived_reports(archive)}
 
 
 def headline(reports: dict[str, Report], first_only: bool = False, previous: dict[str, list[str]] | None = None
@@ -316,7 +321,7 @@ def write_results(reporting: Path | list[Path], out: Path, readme: Path | None =
     files are found in neither (``results_markdown``), and, when given, rewrite the README's headline block; returns
     the markdown."""
     folders = reporting if isinstance(reporting, list) else [reporting]
-    reports = archive_reports(find_reports(folders, archive=out.with_suffix("")), out.with_suffix(""))
+    reports = archive_reports(find_reports(folders, archive=kept_folder(out)), kept_folder(out))
     previous = out.read_text() if out.exists() else ""
     kept = page_sections(previous)
     students = None if students_kept(reports, kept) else seed_students(reports)
