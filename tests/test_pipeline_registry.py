@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from collections import Counter
 
+import pytest
+
 from signdistill.pipeline_registry import own_pipelines, register_pipelines, with_producers
 
 
@@ -69,3 +71,23 @@ def test_the_combined_student_shares_the_signkd_teacher() -> None:
                                                                      "combined_distilled"}
     readers = {n.name for n in pipes["students_pareto"].nodes if "signkd_teacher.model" in n.inputs}
     assert {"signkd_distilled.distill", "combined_distilled.distill"} <= readers
+
+
+def test_runs_left_out_are_neither_trained_nor_judged(tmp_path, monkeypatch) -> None:  # noqa: ANN001
+    """``seeds_left_out`` drops a run's seeds and every comparison with it, which the verdict lists as not judged."""
+    from signdistill.pipelines.seeds_ctca import create_pipeline
+
+    base = tmp_path / "conf" / "base"
+    base.mkdir(parents=True)
+    (base / "parameters.yml").write_text("seeds: [0, 1]\nseeds_left_out: [ctca_best, ctca_d_best]\n")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("KEDRO_ENV", raising=False)
+    pipe = create_pipeline()
+    namespaces = {n.namespace for n in pipe.nodes if n.namespace}
+    assert {f"{run}_seed{s}" for run in ("ctca", "ctca_d", "ctca_sdpn", "ctca_sdpn_best") for s in (0, 1)} == namespaces
+    verdict = next(n for n in pipe.nodes if n.name == "ctca_seeds_verdict")
+    assert len(verdict.func.keywords["comparisons"]) == 8 and len(verdict.inputs) == 8 * 2 * 2
+    assert verdict.func.keywords["left_out"] == [("ctca_best", "ctca_sdpn_best"), ("ctca_d_best", "ctca_sdpn_best")]
+    (base / "parameters_wrong.yml").write_text("seeds_left_out: ctca_best\n")
+    with pytest.raises(ValueError, match="seeds_left_out"):
+        create_pipeline()

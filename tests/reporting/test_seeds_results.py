@@ -226,3 +226,18 @@ def test_many_comparisons_wrap_onto_rows_of_three_panels() -> None:
     assert len(panels) == 4 and len(figure.axes) == 6  # two rows of three, the last two left empty
     assert len({round(ax.get_position().y0, 3) for ax in panels}) == 2
     assert figure.get_figwidth() < 4.2 * 4
+
+
+def test_a_comparison_left_out_is_listed_as_not_judged(tmp_path: Path) -> None:
+    method = [_metrics(30, t) for t in (32.0, 32.8, 31.7)]
+    baseline = [_metrics(40, t) for t in (39.4, 37.8, 34.0)]
+    table, figure, metrics = seeds_report(*method, *baseline, comparisons=[("ctca", "ctca_sdpn")], seeds=SEEDS,
+                                          title="CTCA over seeds", left_out=[("ctca_best", "ctca_sdpn_best")])
+    assert table.row.tolist()[-1] == "left out" and len(figure.axes) == 1
+    assert not any(key.startswith("ctca_best") for key in metrics)
+    reporting = tmp_path / "08_reporting"
+    reporting.mkdir()
+    table.to_csv(reporting / "ctca_seeds.csv", index=False)
+    text = results_markdown(find_reports([reporting]), "2026-01-01")
+    assert "| ctca_best vs ctca_sdpn_best | 0 |  |  |  |  |  | not judged (seeds_left_out) |" in text
+    assert "| CTCA | ctca vs ctca_sdpn | 3 | 32.2 +- 0.6 |" in text

@@ -128,15 +128,21 @@ def paper_rows(pipeline: Pipeline) -> dict[str, list[tuple[str, str]]]:
 DEFAULT_SEEDS = (0, 1, 2, 3, 4)
 
 
-def configured_seeds(conf: Path = Path("conf")) -> tuple[int, ...]:
-    """The ``seeds`` parameter as the seeds pipelines are built: from ``conf/base`` and the environment in use
-    (``KEDRO_ENV``, else ``local``; ``kedro run --env`` sets it). The seed list is structure (one namespace per
-    seed), so it is read when the pipelines are built, not from ``--params``."""
-    seeds = None
+def _configured(key: str, conf: Path) -> object:
+    """Parameter ``key`` as the pipelines are built: from ``conf/base`` and the environment in use (``KEDRO_ENV``,
+    else ``local``; ``kedro run --env`` sets it); None when no file sets it."""
+    value = None
     for env in ("base", os.environ.get("KEDRO_ENV") or "local"):
         for path in sorted((conf / env).glob("parameters*.yml")):
-            value = _seeds_in(path, path.stat().st_mtime_ns)
-            seeds = value if value is not None else seeds
+            found = _parameters_in(path, path.stat().st_mtime_ns).get(key)
+            value = found if found is not None else value
+    return value
+
+
+def configured_seeds(conf: Path = Path("conf")) -> tuple[int, ...]:
+    """The ``seeds`` parameter (``_configured``). The seed list is structure (one namespace per seed), so it is
+    read when the pipelines are built, not from ``--params``."""
+    seeds = _configured("seeds", conf)
     if seeds is None:
         return DEFAULT_SEEDS
     if not isinstance(seeds, list) or not seeds or not all(isinstance(s, int) for s in seeds):
@@ -144,23 +150,39 @@ def configured_seeds(conf: Path = Path("conf")) -> tuple[int, ...]:
     return tuple(seeds)
 
 
+def configured_left_out(conf: Path = Path("conf")) -> frozenset[str]:
+    """The ``seeds_left_out`` parameter (``_configured``): runs the seeds pipelines neither train nor judge."""
+    runs = _configured("seeds_left_out", conf) or []
+    if not isinstance(runs, list) or not all(isinstance(r, str) for r in runs):
+        raise ValueError(f"parameter seeds_left_out: expected a list of run names, got {runs!r}")
+    return frozenset(runs)
+
+
 @lru_cache(maxsize=256)
-def _seeds_in(path: Path, mtime_ns: int) -> object:
-    """The ``seeds`` key of one parameters file, parsed once per version of the file (every seeds pipeline asks)."""
-    return (yaml.safe_load(path.read_text()) or {}).get("seeds")
+def _parameters_in(path: Path, mtime_ns: int) -> dict:
+    """One parameters file, parsed once per version of the file (every seeds pipeline asks)."""
+    return yaml.safe_load(path.read_text()) or {}
 
 
 def seed_runs(run: str, seeds: tuple[int, ...], teacher: str | None = None, features: bool = False) -> Pipeline:
     """``run`` trained and evaluated at each seed, one namespace ``<run>_seed<s>`` per seed; a distilled run's
     seeds share the one frozen ``<teacher>.model``."""
+    if run in configured_left_out():
+        return Pipeline([])
     trained = sum((train_run(run, teacher, features, seed=seed) for seed in seeds), Pipeline([]))
     return trained + evaluate_runs([seed_run_name(run, seed) for seed in seeds])
 
 
 def seeds_verdict(method: str, comparisons: list[tuple[str, str]], seeds: tuple[int, ...], title: str) -> Pipeline:
     """``<method>_seeds`` (CSV), ``<method>_seeds_plot`` and ``<method>_seeds_metrics``: each (method run, baseline
-    run) pair over ``seeds``, judged by a one-sided Welch t-test on test WER (``reporting.seeds``)."""
-    func = named(seeds_report, comparisons=comparisons, seeds=list(seeds), title=title)
-    return Pipeline([node(func, seeds_inputs(comparisons, list(seeds)),
+    run) pair over ``seeds``, judged by a one-sided Welch t-test on test WER (``reporting.seeds``). A pair with a
+    run of ``seeds_left_out`` is listed in the table as not judged."""
+    left_out = configured_left_out()
+    judged = [pair for pair in comparisons if not left_out.intersection(pair)]
+    if not judged:
+        return Pipeline([])
+    func = named(seeds_report, comparisons=judged, seeds=list(seeds), title=title,
+                 left_out=[pair for pair in comparisons if pair not in judged])
+    return Pipeline([node(func, seeds_inputs(judged, list(seeds)),
                           [f"{method}_seeds", f"{method}_seeds_plot", f"{method}_seeds_metrics"],
                           name=f"{method}_seeds_verdict")])

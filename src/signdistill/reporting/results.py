@@ -22,6 +22,7 @@ import pandas as pd
 from signdistill.data.atomic import atomic_write
 from signdistill.metrics.verdict import format_p
 from signdistill.reporting.pareto import plot_pareto, seed_students_table
+from signdistill.reporting.seeds import LEFT_OUT
 
 METHODS = {"signkd": "SignKD", "crkd": "CRKD", "smkd": "SMKD", "ctca": "CTCA", "combined": "Combined"}
 REPORTS = {"signkd_report": "distill_signkd", "crkd_report": "distill_crkd", "smkd_report": "smkd",
@@ -42,6 +43,9 @@ def verdict_lines(table: pd.DataFrame) -> list[dict[str, str]]:
     difference with its 95% interval, the p-values and the verdict."""
     out = []
     for name, rows in table.groupby("comparison", sort=False):
+        if (rows["row"] == LEFT_OUT).any():
+            out.append({"comparison": str(name), "seeds": "0", "verdict": str(rows["verdict"].iloc[0])})
+            continue
         seeds = rows[rows["row"].astype(str).str.startswith("seed ")]
         mean, std = rows[rows["row"] == "mean"].iloc[0], rows[rows["row"] == "std"].iloc[0]
         verdict = rows[rows["row"].astype(str).str.startswith("verdict")].iloc[0]

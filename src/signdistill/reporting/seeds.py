@@ -48,10 +48,15 @@ def verdict_rows(comparison: Comparison, seeds: list[int], method: list[dict], b
     return rows, verdict
 
 
-def seeds_report(*run_metrics: dict, comparisons: list[Comparison], seeds: list[int], title: str
-                 ) -> tuple[pd.DataFrame, Figure, dict]:
+LEFT_OUT = "left out"
+
+
+def seeds_report(*run_metrics: dict, comparisons: list[Comparison], seeds: list[int], title: str,
+                 left_out: list[Comparison] = ()) -> tuple[pd.DataFrame, Figure, dict]:
     """``run_metrics``: every comparison's method then baseline ``wer_metrics``, seed by seed (the order of
-    ``seeds_inputs``). Returns the table, the figure and the MLflow metrics of the verdicts."""
+    ``seeds_inputs``). Returns the table, the figure and the MLflow metrics of the verdicts. ``left_out``: pairs
+    the pipeline was built without (``seeds_left_out``), one row each saying so, so that the table tells a
+    reader what it does not judge."""
     rows, verdicts = [], []
     per = len(seeds)
     for i, comparison in enumerate(comparisons):
@@ -59,6 +64,8 @@ def seeds_report(*run_metrics: dict, comparisons: list[Comparison], seeds: list[
         comparison_rows, verdict = verdict_rows(comparison, seeds, list(chunk[:per]), list(chunk[per:]))
         rows += comparison_rows
         verdicts.append((comparison, verdict, comparison_rows[:per]))
+    rows += [{"comparison": f"{run} vs {base}", "method": run, "baseline": base, "row": LEFT_OUT,
+              "verdict": "not judged (seeds_left_out)"} for run, base in left_out]
     metrics = {}
     for (run, base), verdict, _ in verdicts:
         for key in ("difference", "welch_p", "mann_whitney_p", "method_mean", "baseline_mean"):
