@@ -123,39 +123,41 @@ def mlflow_ui(store: str) -> Iterator[str]:
 MODEL_TRAINING = "workflowType=machine_learning"
 
 
-def mlflow_compare(store: str, experiment: str, pipeline: str, out: Path) -> None:
+def newest_children(base: str, experiment_id: str, pipeline: str, runs: list[str] | None = None) -> list[str]:
+    """The child runs of every ``kedro run`` of ``pipeline`` (a seeds pipeline trained in lanes has one parent per
+    lane), the newest of each run name, finished ones first: one column per seed of each run; ``runs``: only
+    those whose ``run`` tag is one of them (the two runs of one comparison)."""
+    search = {"experiment_ids": [experiment_id], "max_results": 1000}
+    parents = api(base, "runs/search", {**search, "filter": f"attributes.run_name = '{pipeline}'"}).get("runs", [])
+    if not parents:
+        sys.exit(f"no run of {pipeline!r} in experiment {experiment_id}")
+    children: dict[str, dict] = {}
+    for parent in parents:
+        child = f"tags.mlflow.parentRunId = '{parent['info']['run_id']}'"
+        for run in api(base, "runs/search", {**search, "filter": child}).get("runs", []):
+            info = run["info"]
+            tags = {tag["key"]: tag["value"] for tag in run["data"].get("tags", [])}
+            if runs and tags.get("run") not in runs:
+                continue
+            rank = (info["status"] == "FINISHED", info["start_time"])
+            kept = children.get(info["run_name"])
+            if kept is None or rank > (kept["status"] == "FINISHED", kept["start_time"]):
+                children[info["run_name"]] = info
+    return [info["run_id"] for _, info in sorted(children.items())]
+
+
+def mlflow_compare(store: str, experiment: str, pipeline: str, out: Path, runs: list[str] | None = None) -> None:
     with mlflow_ui(store) as base:
         exp = json.loads(
             urllib.request.urlopen(
                 f"{base}/api/2.0/mlflow/experiments/get-by-name?experiment_name={experiment}", timeout=30
             ).read()
-        )
-        exp = exp["experiment"]
-        parents = api(
-            base,
-            "runs/search",
-            {
-                "experiment_ids": [exp["experiment_id"]],
-                "max_results": 1,
-                "filter": f"attributes.run_name = '{pipeline}'",
-                "order_by": ["attributes.start_time DESC"],
-            },
-        )["runs"]
-        parent = parents[0]["info"]["run_id"]
-        children = api(
-            base,
-            "runs/search",
-            {
-                "experiment_ids": [exp["experiment_id"]],
-                "max_results": 100,
-                "filter": f"tags.mlflow.parentRunId = '{parent}'",
-            },
-        )["runs"]
-        ids = json.dumps([run["info"]["run_id"] for run in children])
+        )["experiment"]
+        ids = json.dumps(newest_children(base, exp["experiment_id"], pipeline, runs))
         query = urllib.parse.urlencode(
             {"runs": ids, "experiments": json.dumps([exp["experiment_id"]]), "workflowType": "machine_learning"}
         )
-        screenshot(f"{base}/#/compare-runs?{query}", out)
+        screenshot(f"{base}/#/compare-runs?{query}", out, size="3000,2400")
 
 
 def mlflow_registered(store: str, name: str, out_dir: Path) -> None:
@@ -222,6 +224,7 @@ def main() -> None:
     parser.add_argument("--store", default="sqlite:///mlflow.db", help="MLflow tracking store")
     parser.add_argument("--experiment", default="signdistill", help="MLflow experiment")
     parser.add_argument("--compare", default="ablations_smkd", help="pipeline whose child runs are compared")
+    parser.add_argument("--runs", nargs="+", help="compare only these runs' seeds, e.g. smkd student_res")
     parser.add_argument("--lineage", default="distill_signkd", help="pipeline drawn by Kedro-Viz")
     parser.add_argument("--viz-size", default="1800,1100", help="Kedro-Viz window, width,height")
     parser.add_argument("--viz-crop", help="part of the Kedro-Viz window to keep: left,top,right,bottom")
@@ -233,7 +236,8 @@ def main() -> None:
         mlflow_registered(args.store, args.model, args.out)
         return
     if args.only != "viz":
-        mlflow_compare(args.store, args.experiment, args.compare, args.out / f"mlflow_compare_{args.compare}.png")
+        out = args.out / f"mlflow_compare_{args.compare}.png"
+        mlflow_compare(args.store, args.experiment, args.compare, out, args.runs)
     if args.only != "mlflow":
         kedro_viz(args.lineage, args.out / f"kedro_viz_{args.lineage}.png", args.viz_size, args.viz_crop)
 
