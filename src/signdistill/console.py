@@ -14,7 +14,7 @@ import click
 import typer
 from typer.core import TyperCommand, TyperGroup
 
-from signdistill import model_commands
+from signdistill import lanes, model_commands
 from signdistill.benchmarks._cli import JSON_HELP, print_payload
 from signdistill.console_inputs import (
     OneLineErrors,
@@ -35,8 +35,7 @@ BENCHMARKS = ("crosschecks", "data_speed", "distill_cost", "flow", "gsba_accurac
 
 
 class _Benchmarks(TyperGroup):
-    """``signdistill bench``: each benchmark's app, imported only when it runs (torch, matplotlib, MediaPipe...);
-    the listing reads each module's docstring without importing it."""
+    """``signdistill bench``: each benchmark imported only when it runs; the listing reads docstrings alone."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return [name.replace("_", "-") for name in BENCHMARKS]
@@ -73,8 +72,9 @@ bench = typer.Typer(cls=_Benchmarks, no_args_is_help=True, rich_markup_mode=None
                          "of signdistill.benchmarks (also run as `python -m signdistill.benchmarks.<module>`, same "
                          "options); `signdistill bench BENCHMARK --help` for its options.")
 app.add_typer(bench, name="bench")
-app.command("convert-model")(model_commands.convert_model)
-app.command("register-best")(model_commands.register_best)
+for name, command in (("convert-model", model_commands.convert_model), ("register-best", model_commands.register_best),
+                      ("lanes", lanes.lanes)):
+    app.command(name)(command)
 
 
 @app.callback()

@@ -1,0 +1,176 @@
+"""``signdistill lanes``: a seeds pipeline on every core with every seed's MLflow run kept.
+
+Kedro's ``ParallelRunner`` trains seeds side by side but without the MLflow hooks. Here each core gets a *lane*: a
+``kedro run --namespaces`` process of its own, one OpenMP thread each (two processes of two threads on two cores
+run several times slower than one), given seeds of about equal total epochs. Three steps, each a ``kedro run``:
+
+1. what the seeds read and the pipeline makes once (the corpus, the frame store, a teacher), with every thread;
+2. the lanes, side by side, each training and evaluating its seeds (a seed whose model exists is not planned);
+3. the whole pipeline once more: it skips the finished seeds and judges (the verdict node).
+
+A lane that fails stops the command before the verdict with its log named; finished seeds are kept and a killed
+seed resumes from its checkpoint, so the same command continues. The wall time of each step is printed and kept
+in ``<data>/08_reporting/<pipeline>_lanes.json``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from tqdm.auto import tqdm
+
+from signdistill.config import data_root
+from signdistill.data.atomic import atomic_write
+from signdistill.paths import REPORTING
+from signdistill.training.seeds import split_seed_run
+
+LOGS = Path("logs/lanes")
+
+
+@dataclass
+class LanePlan:
+    """What ``lanes`` runs: the datasets step 1 makes (``shared``) and each lane's seed namespaces."""
+    pipeline: str
+    shared: list[str]
+    lanes: list[list[str]]
+    epochs: dict[str, float] = field(default_factory=dict)
+
+
+def balanced_lanes(costs: dict[str, float], lanes: int) -> list[list[str]]:
+    """``costs`` (namespace -> epochs) split into at most ``lanes`` lists of about equal sums: the largest first, each
+    to the lane with the least so far (longest-processing-time first)."""
+    loads: list[tuple[float, list[str]]] = [(0.0, []) for _ in range(max(1, lanes))]
+    for name in sorted(costs, key=lambda n: (-costs[n], n)):
+        index = min(range(len(loads)), key=lambda i: loads[i][0])
+        loads[index] = (loads[index][0] + costs[name], [*loads[index][1], name])
+    return [sorted(names) for _, names in loads if names]
+
+
+def plan_lanes(name: str, pipeline, params: dict, finished, lanes: int) -> LanePlan:  # noqa: ANN001
+    """The plan for registered pipeline ``name``: its seed namespaces (``<run>_seed<s>``) whose ``<ns>.model``
+    ``finished`` does not say exists, split by their runs' epochs; ``shared``: what their nodes read that the
+    pipeline's other nodes make."""
+    seeded = [n for n in pipeline.nodes if n.namespace and split_seed_run(n.namespace)[1] is not None]
+    if not seeded:
+        raise ValueError(f"pipeline {name} trains no seeds (a seeds_<method> pipeline does)")
+    made_by_seeds = {out for n in seeded for out in n.outputs}
+    made_once = {out for n in pipeline.nodes if n not in seeded for out in n.outputs}
+    shared = sorted({i for n in seeded for i in n.inputs if i in made_once and i not in made_by_seeds})
+    costs = {}
+    for namespace in sorted({n.namespace for n in seeded}):
+        if not finished(f"{namespace}.model"):
+            run = split_seed_run(namespace)[0]
+            costs[namespace] = float(params.get(run, {}).get("recognizer", {}).get("train", {}).get("epochs", 1))
+    return LanePlan(name, shared, balanced_lanes(costs, lanes), costs)
+
+
+def kedro_command(pipeline: str, env: str | None, *options: str) -> list[str]:
+    return [sys.executable, "-m", "kedro", "run", "--pipelines", pipeline, *(["--env", env] if env else []), *options]
+
+
+def _run_step(label: str, command: list[str], log: Path, environ: dict[str, str]) -> None:
+    log.parent.mkdir(parents=True, exist_ok=True)
+    print(f"[{label}] {' '.join(command[2:])}  (log: {log})", flush=True)
+    with open(log, "w") as out:
+        code = subprocess.run(command, check=False, stdout=out, stderr=subprocess.STDOUT, env=environ).returncode
+    if code:
+        sys.exit(f"{label} failed (exit {code}): see {log}")
+
+
+def _wait_for_lanes(running: list, plan: LanePlan, finished, poll_s: float = 2.0) -> None:  # noqa: ANN001
+    """Until every lane's process ends: a bar of the seeds whose model is written (``finished``)."""
+    names = [n for lane in plan.lanes for n in lane]
+    with tqdm(total=len(names), desc=f"{plan.pipeline} lanes", unit="seed") as bar:
+        while any(process.poll() is None for *_, process in running):
+            time.sleep(poll_s)
+            bar.update(sum(map(finished, (f"{n}.model" for n in names))) - bar.n)
+
+
+def _run_lanes(plan: LanePlan, env: str | None, threads: int, finished) -> None:  # noqa: ANN001
+    environ = {**os.environ, "OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads)}
+    running = []
+    for i, namespaces in enumerate(plan.lanes, 1):
+        log = LOGS / f"{plan.pipeline}_lane{i}.log"
+        print(f"[lane {i}] {len(namespaces)} seeds, {threads} thread(s)  (log: {log})", flush=True)
+        out = open(log, "w")  # noqa: SIM115 - closed when the lane ends
+        command = kedro_command(plan.pipeline, env, "--namespaces", ",".join(namespaces))
+        running.append((i, log, out, subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=environ,
+                                                      start_new_session=True)))
+    failed = []
+    try:
+        _wait_for_lanes(running, plan, finished)
+        for i, log, out, process in running:
+            if process.wait():
+                failed.append(f"lane {i} (exit {process.returncode}): see {log}")
+            out.close()
+    except KeyboardInterrupt:  # stop every lane: Kedro's hooks end their MLflow runs KILLED, checkpoints stay
+        for *_, process in running:
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGTERM)
+        raise
+    if failed:
+        sys.exit("lanes failed, no verdict (finished seeds are kept; run the command again to resume): "
+                 + "; ".join(failed))
+
+
+def run_lanes(plan: LanePlan, env: str | None, finished, threads: int = 1) -> dict[str, float]:  # noqa: ANN001
+    """Steps 1-3 (module docstring); ``finished``: whether a dataset exists (``DataCatalog.exists``), for the
+    progress bar. Returns and keeps the wall seconds of each step (in the environment's data)."""
+    walls: dict[str, float] = {}
+    start = time.perf_counter()
+    if plan.shared:
+        command = kedro_command(plan.pipeline, env, "--only-missing-outputs", "--to-outputs", ",".join(plan.shared))
+        _run_step("shared", command, LOGS / f"{plan.pipeline}_shared.log", dict(os.environ))
+    walls["shared_s"] = time.perf_counter() - start
+    if plan.lanes:
+        _run_lanes(plan, env, threads, finished)
+    walls["lanes_s"] = time.perf_counter() - start - walls["shared_s"]
+    _run_step("verdict", kedro_command(plan.pipeline, env), LOGS / f"{plan.pipeline}_verdict.log", dict(os.environ))
+    walls["verdict_s"] = time.perf_counter() - start - walls["shared_s"] - walls["lanes_s"]
+    walls["total_s"] = time.perf_counter() - start
+    record = {"pipeline": plan.pipeline, "env": env, "lanes": plan.lanes, "threads_per_lane": threads,
+              "epochs": plan.epochs, **{k: round(v, 1) for k, v in walls.items()}}
+    reporting = (data_root(env) if env else data_root()) / REPORTING
+    atomic_write(reporting / f"{plan.pipeline}_lanes.json", lambda tmp: tmp.write_text(json.dumps(record, indent=2)))
+    return walls
+
+
+def lanes(pipeline: Annotated[str, typer.Argument(metavar="PIPELINE", hidden=True)],
+          count: Annotated[int | None, typer.Option("--lanes", metavar="N", help="Lanes side by side (default: one "
+                                                                                 "per core).")] = None,
+          env: Annotated[str | None, typer.Option(metavar="ENV", help="Kedro environment (kedro run --env).")] = None,
+          dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the plan, run nothing.")] = False) -> None:
+    """Train a seeds pipeline's seeds in parallel kedro runs, one thread each, then judge them.
+
+    PIPELINE is a seeds pipeline (seeds_ctca). Every seed keeps its MLflow run; the same command resumes."""
+    from kedro.framework.project import pipelines
+    from kedro.framework.session import KedroSession
+    from kedro.framework.startup import bootstrap_project
+
+    if env:
+        os.environ["KEDRO_ENV"] = env  # the seed list is read when the pipelines are built (configured_seeds)
+    bootstrap_project(Path.cwd())
+    if pipeline not in pipelines:
+        raise typer.BadParameter(f"no pipeline {pipeline!r} (kedro registry list)", param_hint="PIPELINE")
+    cores = os.cpu_count() or 1
+    with KedroSession.create(project_path=Path.cwd(), env=env) as session:
+        context = session.load_context()
+        catalog, params = context.catalog, context.params
+    plan = plan_lanes(pipeline, pipelines[pipeline], params, catalog.exists, count or cores)
+    typer.echo(f"{pipeline}: {sum(map(len, plan.lanes))} seeds to train in {len(plan.lanes)} lanes"
+               + (f", after {', '.join(plan.shared)}" if plan.shared else ""))
+    for i, namespaces in enumerate(plan.lanes, 1):
+        typer.echo(f"  lane {i}: {', '.join(namespaces)} ({sum(plan.epochs[n] for n in namespaces):.0f} epochs)")
+    if dry_run:
+        return
+    walls = run_lanes(plan, env, catalog.exists, threads=max(1, cores // max(1, len(plan.lanes))))
+    typer.echo(" ".join(f"{k.removesuffix('_s')} {v:.0f} s" for k, v in walls.items()))

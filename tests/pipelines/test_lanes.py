@@ -1,0 +1,73 @@
+"""``signdistill lanes``: a seeds pipeline's seeds split into parallel ``kedro run`` processes, then judged."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+from mlflow import MlflowClient
+
+from signdistill.lanes import balanced_lanes
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_lanes_get_about_equal_epochs() -> None:
+    costs = {"a_seed0": 48, "a_seed1": 48, "b_seed0": 24, "b_seed1": 24, "c_seed0": 24, "c_seed1": 24}
+    lanes = balanced_lanes(costs, 2)
+    assert [sum(costs[n] for n in lane) for lane in lanes] == [96, 96]
+    assert sorted(n for lane in lanes for n in lane) == sorted(costs)
+    assert balanced_lanes({"a_seed0": 3}, 4) == [["a_seed0"]]  # no empty lane
+    assert balanced_lanes({}, 2) == []
+
+
+def _lanes(root: Path, *args: str) -> subprocess.CompletedProcess:
+    command = [str(Path(sys.executable).with_name("signdistill")), "lanes", "seeds_smkd", "--env", "quick", *args]
+    return subprocess.run(command, check=False, cwd=root, capture_output=True, text=True, timeout=900,
+                          env={**os.environ, "KEDRO_DISABLE_TELEMETRY": "true"})
+
+
+def test_lanes_train_the_seeds_side_by_side_then_judge(tmp_path: Path) -> None:
+    """Quick mode, two seeds of ``smkd`` and ``student_res`` (the best-recipe runs left out): two lanes, each its
+    own ``kedro run`` and MLflow parent, then the verdict; a second call finds nothing left to train."""
+    root = tmp_path / "project"
+    root.mkdir()
+    shutil.copy(REPO / "pyproject.toml", root / "pyproject.toml")
+    shutil.copytree(REPO / "conf", root / "conf", ignore=shutil.ignore_patterns("local"))
+    (root / "conf" / "local").mkdir()
+    (root / "src").mkdir()  # the package itself is imported from the installed project
+    (root / "conf/quick/parameters_seeds.yml").write_text(
+        "seeds: [0, 1]\nseeds_left_out: [smkd_best, student_res_best]\n")
+    plan = _lanes(root, "--lanes", "2", "--dry-run")
+    assert plan.returncode == 0, plan.stderr
+    assert "seeds_smkd: 4 seeds to train in 2 lanes" in plan.stdout
+    done = _lanes(root, "--lanes", "2")
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    reporting = root / "data/quick/08_reporting"
+    record = json.loads((reporting / "seeds_smkd_lanes.json").read_text())
+    assert len(record["lanes"]) == 2 and record["threads_per_lane"] >= 1
+    assert sorted(n for lane in record["lanes"] for n in lane) == [
+        "smkd_seed0", "smkd_seed1", "student_res_seed0", "student_res_seed1"]
+    assert record["total_s"] >= record["lanes_s"] > 0
+    table = pd.read_csv(reporting / "smkd_seeds.csv")
+    judged = table[table.row == "verdict (test WER)"]
+    assert judged.comparison.tolist() == ["smkd vs student_res"] and judged.verdict.iloc[0] in ("beats",
+                                                                                                "does not beat")
+    assert (table.row == "left out").sum() == 2
+    client = MlflowClient(f"sqlite:///{root}/mlflow.db")
+    experiment = client.get_experiment_by_name("signdistill_quick")
+    seeds = client.search_runs([experiment.experiment_id], "tags.seed != ''")
+    assert sorted(r.info.run_name for r in seeds) == record_names(record)
+    assert all(r.info.status == "FINISHED" for r in seeds)
+    assert len({r.data.tags["mlflow.parentRunId"] for r in seeds}) == 2  # one kedro run per lane
+    again = _lanes(root, "--dry-run")
+    assert "0 seeds to train" in again.stdout
+
+
+def record_names(record: dict) -> list[str]:
+    return sorted(n for lane in record["lanes"] for n in lane)
