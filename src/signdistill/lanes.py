@@ -2,7 +2,7 @@
 
 Kedro's ``ParallelRunner`` trains seeds side by side but without the MLflow hooks. Here each core gets a *lane*: a
 ``kedro run --namespaces`` process of its own, one OpenMP thread each (two processes of two threads on two cores
-run several times slower than one), given seeds of about equal total epochs. Three steps, each a ``kedro run``:
+run several times slower than one), given seeds of about equal expected time. Three steps, each a ``kedro run``:
 
 1. what the seeds read and the pipeline makes once (the corpus, the frame store, a teacher), with every thread;
 2. the lanes, side by side, each training and evaluating its seeds (a seed whose model exists is not planned);
@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import statistics
 import subprocess
 import sys
 import time
@@ -38,15 +39,21 @@ LOGS = Path("logs/lanes")
 
 @dataclass
 class LanePlan:
-    """What ``lanes`` runs: the datasets step 1 makes (``shared``) and each lane's seed namespaces."""
+    """What ``lanes`` runs: the datasets step 1 makes (``shared``), each lane's seed namespaces and what each seed
+    is expected to cost: seconds (``timed``) or, where no run of the pipeline has trained yet, epochs."""
     pipeline: str
     shared: list[str]
     lanes: list[list[str]]
-    epochs: dict[str, float] = field(default_factory=dict)
+    costs: dict[str, float] = field(default_factory=dict)
+    timed: bool = False
+
+    def cost(self, namespaces: list[str]) -> str:
+        total = sum(self.costs[n] for n in namespaces)
+        return f"~{total / 60:.0f} min" if self.timed else f"{total:.0f} epochs"
 
 
 def balanced_lanes(costs: dict[str, float], lanes: int) -> list[list[str]]:
-    """``costs`` (namespace -> epochs) split into at most ``lanes`` lists of about equal sums: the largest first, each
+    """``costs`` (namespace -> cost) split into at most ``lanes`` lists of about equal sums: the largest first, each
     to the lane with the least so far (longest-processing-time first)."""
     loads: list[tuple[float, list[str]]] = [(0.0, []) for _ in range(max(1, lanes))]
     for name in sorted(costs, key=lambda n: (-costs[n], n)):
@@ -55,22 +62,38 @@ def balanced_lanes(costs: dict[str, float], lanes: int) -> list[list[str]]:
     return [sorted(names) for _, names in loads if names]
 
 
-def plan_lanes(name: str, pipeline, params: dict, finished, lanes: int) -> LanePlan:  # noqa: ANN001
+def epoch_seconds(history: dict | None) -> float | None:
+    """The median wall seconds of an epoch (training, dev evaluation, checkpoint) of a run's ``history``."""
+    epochs = (history or {}).get("epochs", [])
+    times = [sum(e.get(k, 0.0) for k in ("training_s", "eval_s", "checkpoint_s")) for e in epochs]
+    return statistics.median(times) if any(times) else None
+
+
+def plan_lanes(name: str, pipeline, params: dict, finished, lanes: int, history=lambda namespace: None  # noqa: ANN001
+               ) -> LanePlan:
     """The plan for registered pipeline ``name``: its seed namespaces (``<run>_seed<s>``) whose ``<ns>.model``
-    ``finished`` does not say exists, split by their runs' epochs; ``shared``: what their nodes read that the
-    pipeline's other nodes make."""
+    ``finished`` does not say exists, split by cost: the run's epochs times its seconds per epoch as any of its
+    seeds' ``history`` (namespace -> training history or None) measured it, the median of the measured runs' for
+    a run not measured yet; ``shared``: what their nodes read that the pipeline's other nodes make."""
     seeded = [n for n in pipeline.nodes if n.namespace and split_seed_run(n.namespace)[1] is not None]
     if not seeded:
         raise ValueError(f"pipeline {name} trains no seeds (a seeds_<method> pipeline does)")
     made_by_seeds = {out for n in seeded for out in n.outputs}
     made_once = {out for n in pipeline.nodes if n not in seeded for out in n.outputs}
     shared = sorted({i for n in seeded for i in n.inputs if i in made_once and i not in made_by_seeds})
+    namespaces = sorted({n.namespace for n in seeded})
+    per_epoch: dict[str, float] = {}
+    for namespace in namespaces:
+        run = split_seed_run(namespace)[0]
+        if run not in per_epoch and (seconds := epoch_seconds(history(namespace))):
+            per_epoch[run] = seconds
+    typical = statistics.median(per_epoch.values()) if per_epoch else 1.0
     costs = {}
-    for namespace in sorted({n.namespace for n in seeded}):
-        if not finished(f"{namespace}.model"):
-            run = split_seed_run(namespace)[0]
-            costs[namespace] = float(params.get(run, {}).get("recognizer", {}).get("train", {}).get("epochs", 1))
-    return LanePlan(name, shared, balanced_lanes(costs, lanes), costs)
+    for namespace in (n for n in namespaces if not finished(f"{n}.model")):
+        run = split_seed_run(namespace)[0]
+        epochs = float(params.get(run, {}).get("recognizer", {}).get("train", {}).get("epochs", 1))
+        costs[namespace] = epochs * per_epoch.get(run, typical)
+    return LanePlan(name, shared, balanced_lanes(costs, lanes), costs, timed=bool(per_epoch))
 
 
 def kedro_command(pipeline: str, env: str | None, *options: str) -> list[str]:
@@ -138,7 +161,8 @@ def run_lanes(plan: LanePlan, env: str | None, finished, threads: int = 1) -> di
     walls["verdict_s"] = time.perf_counter() - start - walls["shared_s"] - walls["lanes_s"]
     walls["total_s"] = time.perf_counter() - start
     record = {"pipeline": plan.pipeline, "env": env, "lanes": plan.lanes, "threads_per_lane": threads,
-              "epochs": plan.epochs, **{k: round(v, 1) for k, v in walls.items()}}
+              "planned": {n: plan.cost([n]) for lane in plan.lanes for n in lane},
+              **{k: round(v, 1) for k, v in walls.items()}}
     reporting = (data_root(env) if env else data_root()) / REPORTING
     atomic_write(reporting / f"{plan.pipeline}_lanes.json", lambda tmp: tmp.write_text(json.dumps(record, indent=2)))
     return walls
@@ -165,11 +189,14 @@ def lanes(pipeline: Annotated[str, typer.Argument(metavar="PIPELINE", hidden=Tru
     with KedroSession.create(project_path=Path.cwd(), env=env) as session:
         context = session.load_context()
         catalog, params = context.catalog, context.params
-    plan = plan_lanes(pipeline, pipelines[pipeline], params, catalog.exists, count or cores)
+    def history(namespace: str) -> dict | None:
+        return catalog.load(f"{namespace}.history") if catalog.exists(f"{namespace}.history") else None
+
+    plan = plan_lanes(pipeline, pipelines[pipeline], params, catalog.exists, count or cores, history)
     typer.echo(f"{pipeline}: {sum(map(len, plan.lanes))} seeds to train in {len(plan.lanes)} lanes"
                + (f", after {', '.join(plan.shared)}" if plan.shared else ""))
     for i, namespaces in enumerate(plan.lanes, 1):
-        typer.echo(f"  lane {i}: {', '.join(namespaces)} ({sum(plan.epochs[n] for n in namespaces):.0f} epochs)")
+        typer.echo(f"  lane {i}: {', '.join(namespaces)} ({plan.cost(namespaces)})")
     if dry_run:
         return
     walls = run_lanes(plan, env, catalog.exists, threads=max(1, cores // max(1, len(plan.lanes))))

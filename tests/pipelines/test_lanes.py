@@ -12,7 +12,7 @@ from pathlib import Path
 import pandas as pd
 from mlflow import MlflowClient
 
-from signdistill.lanes import balanced_lanes
+from signdistill.lanes import balanced_lanes, plan_lanes
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -24,6 +24,28 @@ def test_lanes_get_about_equal_epochs() -> None:
     assert sorted(n for lane in lanes for n in lane) == sorted(costs)
     assert balanced_lanes({"a_seed0": 3}, 4) == [["a_seed0"]]  # no empty lane
     assert balanced_lanes({}, 2) == []
+
+
+def test_a_plan_leaves_finished_seeds_out_and_costs_the_others_by_their_measured_epochs(tmp_path: Path,
+                                                                                       monkeypatch) -> None:
+    """A seed with a model is not planned; a run's cost is its epochs times the seconds per epoch its trained seeds
+    measured, the median of the measured runs' for one not measured yet; the lanes start after the data stages."""
+    from signdistill.pipeline_registry import register_pipelines
+
+    (tmp_path / "conf" / "base").mkdir(parents=True)
+    (tmp_path / "conf" / "base" / "parameters.yml").write_text("seeds: [0, 1]\n")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("KEDRO_ENV", raising=False)
+    params = {"smkd": {"recognizer": {"train": {"epochs": 24}}}, "smkd_best": {"recognizer": {"train": {"epochs": 48}}}}
+    histories = {"smkd_seed0": {"epochs": [{"training_s": 9.0, "eval_s": 1.0}, {"training_s": 11.0, "eval_s": 1.0}]}}
+    finished = {"smkd_seed0.model"}.__contains__
+    plan = plan_lanes("seeds_smkd", register_pipelines()["seeds_smkd"], params, finished, 2, histories.get)
+    assert plan.costs == {"smkd_seed1": 24 * 11.0, "smkd_best_seed0": 48 * 11.0, "smkd_best_seed1": 48 * 11.0,
+                          "student_res_seed0": 11.0, "student_res_seed1": 11.0, "student_res_best_seed0": 11.0,
+                          "student_res_best_seed1": 11.0}  # no epochs in params: 1
+    loads = [sum(plan.costs[n] for n in lane) for lane in plan.lanes]
+    assert plan.timed and len(loads) == 2 and abs(loads[0] - loads[1]) <= max(plan.costs.values())
+    assert plan.shared == ["corpus_index", "frame_store", "vocabulary"]
 
 
 def _lanes(root: Path, *args: str) -> subprocess.CompletedProcess:

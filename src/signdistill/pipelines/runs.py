@@ -134,7 +134,7 @@ def _configured(key: str, conf: Path) -> object:
     value = None
     for env in ("base", os.environ.get("KEDRO_ENV") or "local"):
         for path in sorted((conf / env).glob("parameters*.yml")):
-            found = _parameters_in(path, path.stat().st_mtime_ns).get(key)
+            found = _parameters_in(path.resolve(), path.stat().st_mtime_ns).get(key)
             value = found if found is not None else value
     return value
 
