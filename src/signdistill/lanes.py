@@ -110,12 +110,19 @@ def _run_step(label: str, command: list[str], log: Path, environ: dict[str, str]
 
 
 def _wait_for_lanes(running: list, plan: LanePlan, finished, poll_s: float = 2.0) -> None:  # noqa: ANN001
-    """Until every lane's process ends: a bar of the seeds whose model is written (``finished``)."""
+    """Until every lane's process ends: a bar of the seeds whose model is written (``finished``), and a line as
+    each lane ends (a failed one at once, not after the others)."""
     names = [n for lane in plan.lanes for n in lane]
+    open_lanes = {i for i, *_ in running}
     with tqdm(total=len(names), desc=f"{plan.pipeline} lanes", unit="seed") as bar:
-        while any(process.poll() is None for *_, process in running):
+        while open_lanes:
             time.sleep(poll_s)
             bar.update(sum(map(finished, (f"{n}.model" for n in names))) - bar.n)
+            for i, log, _, process in running:
+                if i in open_lanes and process.poll() is not None:
+                    open_lanes.discard(i)
+                    tqdm.write(f"[lane {i}] " + (f"failed (exit {process.returncode}): see {log}"
+                                                 if process.returncode else "done"))
 
 
 def _run_lanes(plan: LanePlan, env: str | None, threads: int, finished) -> None:  # noqa: ANN001

@@ -55,8 +55,9 @@ def _lanes(root: Path, *args: str) -> subprocess.CompletedProcess:
 
 
 def test_lanes_train_the_seeds_side_by_side_then_judge(tmp_path: Path) -> None:
-    """Quick mode, two seeds of ``smkd`` and ``student_res`` (the best-recipe runs left out): two lanes, each its
-    own ``kedro run`` and MLflow parent, then the verdict; a second call finds nothing left to train."""
+    """Quick mode, two seeds of ``smkd`` and ``student_res`` (the best-recipe runs left out): a lane that fails
+    stops the command before the verdict; then two lanes, each its own ``kedro run`` and MLflow parent, and the
+    verdict; a last call finds nothing left to train."""
     root = tmp_path / "project"
     root.mkdir()
     shutil.copy(REPO / "pyproject.toml", root / "pyproject.toml")
@@ -68,9 +69,15 @@ def test_lanes_train_the_seeds_side_by_side_then_judge(tmp_path: Path) -> None:
     plan = _lanes(root, "--lanes", "2", "--dry-run")
     assert plan.returncode == 0, plan.stderr
     assert "seeds_smkd: 4 seeds to train in 2 lanes" in plan.stdout
+    reporting = root / "data/quick/08_reporting"
+    broken = root / "conf/quick/parameters_broken.yml"  # a lane that fails stops the command before the verdict
+    broken.write_text("smkd:\n  recognizer: {kind: no_such_network}\n")
+    failed = _lanes(root, "--lanes", "2")
+    assert failed.returncode != 0 and "no verdict" in failed.stderr and "logs/lanes/seeds_smkd_lane" in failed.stderr
+    assert not (reporting / "smkd_seeds.csv").exists()
+    broken.unlink()
     done = _lanes(root, "--lanes", "2")
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    reporting = root / "data/quick/08_reporting"
     record = json.loads((reporting / "seeds_smkd_lanes.json").read_text())
     assert len(record["lanes"]) == 2 and record["threads_per_lane"] >= 1
     assert sorted(n for lane in record["lanes"] for n in lane) == [
