@@ -165,7 +165,8 @@ def headline(reports: dict[str, Report], first_only: bool = False, previous: dic
     for method, label in METHODS.items():
         report = reports.get(f"{method}_seeds.csv")
         if report is not None:
-            rows = [{"method": label, **line} for line in verdict_lines(pd.read_csv(report.path))]
+            rows = [{"method": label, **line} for line in verdict_lines(pd.read_csv(report.path))
+                    if line["seeds"] != "0"]  # a comparison left out is listed in the method's own section
             lines += markdown_table(rows[:1] if first_only else rows, columns)[2:]
         elif old := [line for line in kept if line.startswith(f"| {label} |")]:
             lines += old[:1] if first_only else old
