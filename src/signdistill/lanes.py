@@ -197,7 +197,8 @@ def lanes(pipeline: Annotated[str, typer.Argument(metavar="PIPELINE", hidden=Tru
         context = session.load_context()
         catalog, params = context.catalog, context.params
     def history(namespace: str) -> dict | None:
-        return catalog.load(f"{namespace}.history") if catalog.exists(f"{namespace}.history") else None
+        dataset = catalog.get(f"{namespace}.history")  # the dataset's own load: the catalog logs every load
+        return dataset.load() if dataset is not None and dataset.exists() else None
 
     plan = plan_lanes(pipeline, pipelines[pipeline], params, catalog.exists, count or cores, history)
     typer.echo(f"{pipeline}: {sum(map(len, plan.lanes))} seeds to train in {len(plan.lanes)} lanes"
