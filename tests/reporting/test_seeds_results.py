@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import shutil
 from pathlib import Path
 
 import pandas as pd
@@ -204,6 +206,22 @@ def test_the_page_regenerates_from_the_files_kept_beside_it(tmp_path: Path) -> N
     again = write_results([], page)
     assert again == first and "`data/08_reporting/crkd_seeds.csv` (per seed" in again
     assert "| LRINet, CRKD | 3 | 32.2 +- 0.6 |" in again  # the students section reads the kept efficiency tables
+
+
+def test_a_kept_file_found_again_keeps_when_and_where_it_was_written(tmp_path: Path) -> None:
+    """The same verdict file in a reporting folder keeps the kept provenance (the checkout may have moved on since
+    it trained); a changed one takes the folder's."""
+    archive, reporting = tmp_path / "docs" / "results", tmp_path / "08_reporting"
+    archive.mkdir(parents=True)
+    reporting.mkdir()
+    _report()[0].to_csv(archive / "crkd_seeds.csv", index=False)
+    (archive / "provenance.json").write_text(json.dumps({"crkd_seeds.csv": {
+        "shown": "data/08_reporting/crkd_seeds.csv", "commit": "abc1234", "measured": "2026-01-01 00:00 UTC"}}))
+    shutil.copyfile(archive / "crkd_seeds.csv", reporting / "crkd_seeds.csv")
+    assert find_reports([reporting], archive=archive)["crkd_seeds.csv"].commit == "abc1234"
+    (reporting / "crkd_seeds.csv").write_text((archive / "crkd_seeds.csv").read_text().replace("32.8", "32.9"))
+    changed = find_reports([reporting], archive=archive)["crkd_seeds.csv"]
+    assert changed.path == reporting / "crkd_seeds.csv" and changed.commit != "abc1234"
 
 
 def test_the_projects_results_page_is_what_its_kept_files_generate() -> None:

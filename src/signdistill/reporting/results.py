@@ -9,6 +9,7 @@ rewrites between its markers), never in prose, so that they cannot drift from th
 from __future__ import annotations
 
 import datetime as dt
+import filecmp
 import json
 import math
 import shutil
@@ -102,14 +103,18 @@ PROVENANCE = "provenance.json"
 def find_reports(folders: list[Path], archive: Path | None = None) -> dict[str, Report]:
     """Every seed verdict and main report in the ``archive`` (``archive_reports``) and under ``folders``, by file
     name; a later folder's file replaces an earlier one's (e.g. the verdicts of one checkout over those of another),
-    and any folder's the archive's."""
-    found = archived_reports(archive) if archive is not None else {}
+    and any folder's the archive's, unless it is the same file: that keeps when and where it was first written
+    (a checkout's commit now need not be the one that trained it)."""
+    kept = archived_reports(archive) if archive is not None else {}
+    found = dict(kept)
+    names = [f"{method}_seeds.csv" for method in METHODS] + [f"{name}.csv" for name in REPORTS]
     for folder in folders:
         root, shown = reports_checkout(folder)
         commit = git_commit(root)
-        names = [f"{method}_seeds.csv" for method in METHODS] + [f"{name}.csv" for name in REPORTS]
-        found |= {name: Report(folder / name, shown / name, commit, _measured_on(folder / name))
-                  for name in names if (folder / name).exists()}
+        for name in (n for n in names if (folder / n).exists()):
+            same = name in kept and filecmp.cmp(folder / name, kept[name].path, shallow=False)
+            found[name] = kept[name] if same else Report(folder / name, shown / name, commit,
+                                                         _measured_on(folder / name))
     return found
 
 
