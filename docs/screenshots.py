@@ -131,7 +131,7 @@ def newest_children(base: str, experiment_id: str, pipeline: str, runs: list[str
     parents = api(base, "runs/search", {**search, "filter": f"attributes.run_name = '{pipeline}'"}).get("runs", [])
     if not parents:
         sys.exit(f"no run of {pipeline!r} in experiment {experiment_id}")
-    children: dict[str, dict] = {}
+    children: dict[str, tuple[tuple[bool, int], str]] = {}  # run name -> (rank, run id)
     for parent in parents:
         child = f"tags.mlflow.parentRunId = '{parent['info']['run_id']}'"
         for run in api(base, "runs/search", {**search, "filter": child}).get("runs", []):
@@ -140,10 +140,9 @@ def newest_children(base: str, experiment_id: str, pipeline: str, runs: list[str
             if runs and tags.get("run") not in runs:
                 continue
             rank = (info["status"] == "FINISHED", info["start_time"])
-            kept = children.get(info["run_name"])
-            if kept is None or rank > (kept["status"] == "FINISHED", kept["start_time"]):
-                children[info["run_name"]] = info
-    return [info["run_id"] for _, info in sorted(children.items())]
+            if info["run_name"] not in children or rank > children[info["run_name"]][0]:
+                children[info["run_name"]] = (rank, info["run_id"])
+    return [run_id for _, (_, run_id) in sorted(children.items())]
 
 
 def mlflow_compare(store: str, experiment: str, pipeline: str, out: Path, runs: list[str] | None = None) -> None:

@@ -75,6 +75,7 @@ def plan_lanes(name: str, pipeline, params: dict, finished, lanes: int, history=
     ``finished`` does not say exists, split by cost: the run's epochs times its seconds per epoch as any of its
     seeds' ``history`` (namespace -> training history or None) measured it, the median of the measured runs' for
     a run not measured yet; ``shared``: what their nodes read that the pipeline's other nodes make."""
+    from signdistill.training.trainer import TrainConfig  # torch: not for every `signdistill` start
     seeded = [n for n in pipeline.nodes if n.namespace and split_seed_run(n.namespace)[1] is not None]
     if not seeded:
         raise ValueError(f"pipeline {name} trains no seeds (a seeds_<method> pipeline does)")
@@ -91,7 +92,7 @@ def plan_lanes(name: str, pipeline, params: dict, finished, lanes: int, history=
     costs = {}
     for namespace in (n for n in namespaces if not finished(f"{n}.model")):
         run = split_seed_run(namespace)[0]
-        epochs = float(params.get(run, {}).get("recognizer", {}).get("train", {}).get("epochs", 1))
+        epochs = float(params.get(run, {}).get("recognizer", {}).get("train", {}).get("epochs", TrainConfig.epochs))
         costs[namespace] = epochs * per_epoch.get(run, typical)
     return LanePlan(name, shared, balanced_lanes(costs, lanes), costs, timed=bool(per_epoch))
 
@@ -109,11 +110,11 @@ def _run_step(label: str, command: list[str], log: Path, environ: dict[str, str]
         sys.exit(f"{label} failed (exit {code}): see {log}")
 
 
-def _wait_for_lanes(running: list, plan: LanePlan, finished, poll_s: float = 2.0) -> None:  # noqa: ANN001
+def _wait_for_lanes(running: list, plan: LanePlan, finished, poll_s: float = 2.0) -> list[str]:  # noqa: ANN001
     """Until every lane's process ends: a bar of the seeds whose model is written (``finished``), and a line as
-    each lane ends (a failed one at once, not after the others)."""
+    each lane ends (a failed one at once, not after the others). Returns the failed lanes, each with its log."""
     names = [n for lane in plan.lanes for n in lane]
-    open_lanes = {i for i, *_ in running}
+    open_lanes, failed = {i for i, *_ in running}, []
     with tqdm(total=len(names), desc=f"{plan.pipeline} lanes", unit="seed") as bar:
         while open_lanes:
             time.sleep(poll_s)
@@ -121,8 +122,10 @@ def _wait_for_lanes(running: list, plan: LanePlan, finished, poll_s: float = 2.0
             for i, log, _, process in running:
                 if i in open_lanes and process.poll() is not None:
                     open_lanes.discard(i)
-                    tqdm.write(f"[lane {i}] " + (f"failed (exit {process.returncode}): see {log}"
-                                                 if process.returncode else "done"))
+                    if process.returncode:
+                        failed.append(f"lane {i} (exit {process.returncode}): see {log}")
+                    tqdm.write(f"[lane {i}] " + ("failed" if process.returncode else "done"))
+    return failed
 
 
 def _run_lanes(plan: LanePlan, env: str | None, threads: int, finished) -> None:  # noqa: ANN001
@@ -131,22 +134,20 @@ def _run_lanes(plan: LanePlan, env: str | None, threads: int, finished) -> None:
     for i, namespaces in enumerate(plan.lanes, 1):
         log = LOGS / f"{plan.pipeline}_lane{i}.log"
         print(f"[lane {i}] {len(namespaces)} seeds, {threads} thread(s)  (log: {log})", flush=True)
-        out = open(log, "w")  # noqa: SIM115 - closed when the lane ends
+        out = open(log, "w")  # noqa: SIM115 - closed when the lanes end
         command = kedro_command(plan.pipeline, env, "--namespaces", ",".join(namespaces))
         running.append((i, log, out, subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=environ,
                                                       start_new_session=True)))
-    failed = []
     try:
-        _wait_for_lanes(running, plan, finished)
-        for i, log, out, process in running:
-            if process.wait():
-                failed.append(f"lane {i} (exit {process.returncode}): see {log}")
-            out.close()
+        failed = _wait_for_lanes(running, plan, finished)
     except KeyboardInterrupt:  # stop every lane: Kedro's hooks end their MLflow runs KILLED, checkpoints stay
         for *_, process in running:
             if process.poll() is None:
                 os.killpg(process.pid, signal.SIGTERM)
         raise
+    finally:
+        for _, _, out, _ in running:
+            out.close()
     if failed:
         sys.exit("lanes failed, no verdict (finished seeds are kept; run the command again to resume): "
                  + "; ".join(failed))
@@ -155,18 +156,18 @@ def _run_lanes(plan: LanePlan, env: str | None, threads: int, finished) -> None:
 def run_lanes(plan: LanePlan, env: str | None, finished, threads: int = 1) -> dict[str, float]:  # noqa: ANN001
     """Steps 1-3 (module docstring); ``finished``: whether a dataset exists (``DataCatalog.exists``), for the
     progress bar. Returns and keeps the wall seconds of each step (in the environment's data)."""
-    walls: dict[str, float] = {}
-    start = time.perf_counter()
+    marks = [time.perf_counter()]
     if plan.shared:
         command = kedro_command(plan.pipeline, env, "--only-missing-outputs", "--to-outputs", ",".join(plan.shared))
         _run_step("shared", command, LOGS / f"{plan.pipeline}_shared.log", dict(os.environ))
-    walls["shared_s"] = time.perf_counter() - start
+    marks.append(time.perf_counter())
     if plan.lanes:
         _run_lanes(plan, env, threads, finished)
-    walls["lanes_s"] = time.perf_counter() - start - walls["shared_s"]
+    marks.append(time.perf_counter())
     _run_step("verdict", kedro_command(plan.pipeline, env), LOGS / f"{plan.pipeline}_verdict.log", dict(os.environ))
-    walls["verdict_s"] = time.perf_counter() - start - walls["shared_s"] - walls["lanes_s"]
-    walls["total_s"] = time.perf_counter() - start
+    marks.append(time.perf_counter())
+    walls = {"shared_s": marks[1] - marks[0], "lanes_s": marks[2] - marks[1], "verdict_s": marks[3] - marks[2],
+             "total_s": marks[3] - marks[0]}
     record = {"pipeline": plan.pipeline, "env": env, "lanes": plan.lanes, "threads_per_lane": threads,
               "planned": {n: plan.cost([n]) for lane in plan.lanes for n in lane},
               **{k: round(v, 1) for k, v in walls.items()}}

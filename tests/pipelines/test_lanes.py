@@ -13,6 +13,7 @@ import pandas as pd
 from mlflow import MlflowClient
 
 from signdistill.lanes import balanced_lanes, plan_lanes
+from signdistill.training.trainer import TrainConfig
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -41,8 +42,8 @@ def test_a_plan_leaves_finished_seeds_out_and_costs_the_others_by_their_measured
     finished = {"smkd_seed0.model"}.__contains__
     plan = plan_lanes("seeds_smkd", register_pipelines()["seeds_smkd"], params, finished, 2, histories.get)
     assert plan.costs == {"smkd_seed1": 24 * 11.0, "smkd_best_seed0": 48 * 11.0, "smkd_best_seed1": 48 * 11.0,
-                          "student_res_seed0": 11.0, "student_res_seed1": 11.0, "student_res_best_seed0": 11.0,
-                          "student_res_best_seed1": 11.0}  # no epochs in params: 1
+                          **dict.fromkeys(["student_res_seed0", "student_res_seed1", "student_res_best_seed0",
+                                           "student_res_best_seed1"], TrainConfig.epochs * 11.0)}  # the default
     loads = [sum(plan.costs[n] for n in lane) for lane in plan.lanes]
     assert plan.timed and len(loads) == 2 and abs(loads[0] - loads[1]) <= max(plan.costs.values())
     assert plan.shared == ["corpus_index", "frame_store", "vocabulary"]
