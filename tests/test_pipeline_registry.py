@@ -87,7 +87,8 @@ def test_runs_left_out_are_neither_trained_nor_judged(tmp_path, monkeypatch) -> 
     assert {f"{run}_seed{s}" for run in ("ctca", "ctca_d", "ctca_sdpn", "ctca_sdpn_best") for s in (0, 1)} == namespaces
     verdict = next(n for n in pipe.nodes if n.name == "ctca_seeds_verdict")
     assert len(verdict.func.keywords["comparisons"]) == 8 and len(verdict.inputs) == 8 * 2 * 2
-    assert verdict.func.keywords["left_out"] == [("ctca_best", "ctca_sdpn_best"), ("ctca_d_best", "ctca_sdpn_best")]
+    assert verdict.func.keywords["left_out"] == [("ctca_best", "ctca_sdpn_best"), ("ctca_d_best", "ctca_sdpn_best"),
+                                                 ("ctca_best", "student_res_best"), ("ctca_d_best", "student_res_best")]
     (base / "parameters_wrong.yml").write_text("seeds_left_out: ctca_best\n")
     with pytest.raises(ValueError, match="seeds_left_out"):
         create_pipeline()
