@@ -132,7 +132,7 @@ def render_estimates(results: list[dict], names: list[str]) -> str:
         "",
         f"Parallel efficiency (Dask, 2 workers over 1, halved): {efficiency:.2f}. "
         "One GPU's TV-L1 throughput (frame pairs per second): unmeasured (no GPU was available; "
-        "`signdistill bench flow --device cuda` measures it).",
+        "`signdistill bench flow` measures it on a machine with CUDA).",
         "",
         "| corpus | frames | stage | " + " | ".join(f"hours, {m}" for m, _ in MACHINES) + " | disk GB |",
         "|---|---:|---|" + "---:|" * (len(MACHINES) + 1),
