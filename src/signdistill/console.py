@@ -329,13 +329,13 @@ def pose(source: Path = typer.Argument(..., metavar="SOURCE", hidden=True),
         fail(str(err), err)
     with HolisticExtractor() as extractor:
         result = extractor.extract(frames)
+    if not result.flags("body").any():
+        typer.echo(f"warning: {source}: no person found in its {len(frames)} frame(s); every score is 0", err=True)
     if out is not None:
         from signdistill.data.atomic import atomic_write
-
         atomic_write(out, lambda tmp: np.save(tmp, result.keypoints), ".tmp.npy")
-    payload = {"source": str(source), "layout": "coco_wholebody_133", "frames": len(frames),
-               "frame_size": list(frames.shape[1:3]),
-               "detected": {part: float(result.flags(part).mean()) for part in PARTS}}
+    payload = {"source": str(source), "layout": "coco_wholebody_133", "frames": len(frames), "frame_size":
+               list(frames.shape[1:3]), "detected": {part: float(result.flags(part).mean()) for part in PARTS}}
     if as_json:
         payload["keypoints"] = np.round(result.keypoints, 2).tolist()
     print_payload(payload, as_json)

@@ -131,6 +131,18 @@ def test_phoenix2014_missing_split_file_and_bad_header(tmp_path: Path) -> None:
     write_table(tmp_path / "annotations/manual/test.corpus.csv", "id|path|annotation", ["x|y|A"])
     (problem,) = read_corpus(tmp_path).problems
     assert problem.id == "*" and problem.reason.startswith("header lacks column(s) folder, signer")
+    assert problem.path == str(csv)
+
+
+def test_empty_and_unreadable_split_files_are_problems_naming_the_file(tmp_path: Path) -> None:
+    make_phoenix2014(tmp_path, bad=False, splits=("train", "dev", "test"))
+    csv = tmp_path / "annotations/manual/test.corpus.csv"
+    csv.write_bytes(b"")
+    assert read_corpus(tmp_path).problems == [Problem("*", "test", str(csv), "split file is empty (no header line)")]
+    csv.write_bytes(b"id|folder|signer|annotation\n\xff\xfe\xfa|x|y|A\n")
+    (problem,) = read_corpus(tmp_path).problems
+    assert (problem.id, problem.split, problem.path) == ("*", "test", str(csv))
+    assert problem.reason.startswith("split file cannot be read") and "utf-8" in problem.reason
 
 
 def test_duplicate_ids_keep_the_first(tmp_path: Path) -> None:

@@ -93,8 +93,10 @@ def test_keypoints_follow_twostream_format(built) -> None:
 
 
 def test_problems_are_reported_per_video(built) -> None:
-    _, summary = built
+    root, summary = built
     reasons = {(p["id"], p["reason"].split(" (")[0]) for p in summary["problems"]}
+    assert {p["id"]: p["path"] for p in summary["problems"]} == {
+        "nobody": str(root / "raw" / "nobody"), "still": str(root / "raw" / "still")}
     assert ("nobody", "no person found") in reasons
     assert ("still", "too few frames for optical flow") in reasons
     assert not any(video == "signer" for video, _ in reasons)

@@ -105,6 +105,18 @@ def test_bad_videos_raise_naming_the_file(tmp_path: Path) -> None:
         read_frames(tmp_path / "gone.mp4")
 
 
+def test_a_truncated_video_raises_instead_of_reading_short(tmp_path: Path) -> None:
+    """A file cut in half keeps its header's frame count, which the corpus index trusts: reading it must fail,
+    naming the file and how many frames were missing, not return the first half."""
+    whole = write_video(tmp_path / "whole.avi", 60)
+    assert len(read_frames(whole)) == 60
+    cut = tmp_path / "cut.avi"
+    cut.write_bytes(whole.read_bytes()[: whole.stat().st_size // 2])
+    assert count_frames(cut) == 60
+    with pytest.raises(FrameReadError, match=r"cut.avi: decoded \d+ of the 60 frames .*truncated or corrupt"):
+        read_frames(cut)
+
+
 def test_count_frames_folder(tmp_path: Path) -> None:
     write_frames(tmp_path / "a", 4, ext=".jpg")
     (tmp_path / "b").mkdir()

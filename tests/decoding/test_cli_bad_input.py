@@ -113,3 +113,10 @@ def test_bad_input_gets_one_line_and_exit_2(bad: dict[str, Path], line: str, say
     lines = [text for text in result.output.splitlines() if text.strip()]
     assert result.exit_code == 2, (args, result.output, result.exception)
     assert len(lines) == 1 and lines[0].startswith("error: ") and says in lines[0], lines
+
+
+def test_pose_says_when_it_finds_nobody(bad: dict[str, Path]) -> None:
+    """Noise has no person in it: the keypoints are still printed (all scores 0), with a line saying so."""
+    result = CliRunner().invoke(app, ["pose", str(bad["root"] / "a.png")])
+    assert result.exit_code == 0, result.output
+    assert f"warning: {bad['root'] / 'a.png'}: no person found in its 1 frame(s)" in result.output

@@ -242,11 +242,19 @@ class VideoFrames:
         self._capture, self._next, self._first, self._kept = _open_video(self.path), 0, 0, []
 
 
+def _truncated(decoded: int, declared: int) -> bool:
+    """Whether decoding stopped well short of the header's count: a cut or damaged file. Headers may differ from
+    decoding by a frame or two (edit lists, B-frames), so a shortfall up to ``max(2, 5%)`` is not flagged."""
+    return declared > 0 and declared - decoded > max(2, declared // 20)
+
+
 def _read_video(path: Path, size: tuple[int, int] | None) -> np.ndarray:
-    """Decode every frame of a video file as RGB."""
+    """Decode every frame of a video file as RGB; a file that ends well before its header's frame count raises
+    (the corpus index counts frames from the header, so a silently shorter clip could no longer fit its label)."""
     capture = _open_video(path)
     frames: list[np.ndarray] = []
     try:
+        declared = int(capture.get(cv2.CAP_PROP_FRAME_COUNT))
         while True:
             ok, image = capture.read()
             if not ok:
@@ -256,6 +264,9 @@ def _read_video(path: Path, size: tuple[int, int] | None) -> np.ndarray:
         capture.release()
     if not frames:
         raise FrameReadError(path, "video contains no decodable frames")
+    if _truncated(len(frames), declared):
+        raise FrameReadError(path, f"decoded {len(frames)} of the {declared} frames its header declares "
+                                   "(truncated or corrupt)")
     return np.stack(frames)
 
 
