@@ -12,6 +12,7 @@ import torch
 from typer.testing import CliRunner
 
 from signdistill.console import app
+from signdistill.errors import MissingInputError
 from signdistill.models.package_file import ModelFileError, convert_pickled_package
 from signdistill.models.registry import build_recognizer, load_recognizer, package_model, read_package, write_package
 from signdistill.training.checkpoint import CheckpointError, load_checkpoint, save_atomic
@@ -111,6 +112,25 @@ def test_other_files_are_refused_with_one_line_naming_them(tmp_path: Path) -> No
         with pytest.raises(ModelFileError, match=problem) as refused:
             read_package(path)
         assert str(path) in str(refused.value) and "\n" not in str(refused.value)
+
+
+def test_a_damaged_package_or_checkpoint_is_named_as_such(tmp_path: Path) -> None:
+    """A cut checkpoint is called truncated (not code that could run), a package whose spec lacks what rebuilds the
+    network or that is missing says so: each one line naming the file, an ``InputError`` ``kedro run`` prints."""
+    checkpoint = tmp_path / "last.pt"
+    save_atomic({"epoch": 1, "model": {"w": torch.ones(256)}}, checkpoint)
+    checkpoint.write_bytes(checkpoint.read_bytes()[: checkpoint.stat().st_size // 2])
+    with pytest.raises(CheckpointError, match="is truncated or corrupt; delete it to start afresh") as cut:
+        load_checkpoint(checkpoint)
+    assert str(checkpoint) in str(cut.value) and "could run code" not in str(cut.value)
+    from safetensors.torch import save_file
+
+    no_kind = tmp_path / "no_kind.safetensors"
+    save_file({"w": torch.ones(1)}, str(no_kind), metadata={"signdistill.package": '{"format": 1, "config": {}}'})
+    with pytest.raises(ModelFileError, match=f"{no_kind} has a model spec without kind"):
+        read_package(no_kind)
+    with pytest.raises(MissingInputError, match=f"no model package at {tmp_path / 'gone.safetensors'}"):
+        read_package(tmp_path / "gone.safetensors")
 
 
 def test_convert_model_rewrites_a_trusted_pickle(tmp_path: Path) -> None:

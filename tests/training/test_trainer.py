@@ -11,6 +11,7 @@ import torch
 
 from signdistill.data.clips import AlignedStreams, Augmentation, ClipRecord, SignClipDataset, collate_clips
 from signdistill.data.vocabulary import Vocabulary
+from signdistill.errors import InputError
 from signdistill.flow.quantise import quantise_flow
 from signdistill.models.baseline import BaselineConfig, BaselineRecognizer, temporal_length
 from signdistill.training.trainer import TrainConfig, Trainer
@@ -110,7 +111,7 @@ class _NaNOnce(BaselineRecognizer):
         return out
 
 
-def test_nan_batches_are_skipped_and_counted(tmp_path: Path) -> None:
+def test_nan_batches_are_skipped_and_counted(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     torch.manual_seed(0)
     model = _NaNOnce(BaselineConfig(num_classes=len(VOCAB), width=4, hidden=8, lstm_hidden=8, lstm_layers=1))
     result = Trainer(model, _dataset(), lambda m: {"wer": 0.5}, TrainConfig(**{**CONFIG, "epochs": 2}),
@@ -118,6 +119,37 @@ def test_nan_batches_are_skipped_and_counted(tmp_path: Path) -> None:
     assert result.skipped_batches == 2  # one batch per epoch holds v2
     assert result.history[-1]["skipped_batches"] == 2
     assert all(torch.isfinite(p).all() for p in model.parameters())
+    assert "non-finite loss (nan) in batch" in caplog.text and "v2" in caplog.text
+
+
+class _DivergesAfterEpoch1(BaselineRecognizer):
+    """Trains normally until ``diverged`` is set, then every loss is NaN."""
+
+    diverged = False
+
+    def forward(self, batch: dict) -> dict:
+        out = super().forward(batch)
+        if self.diverged:
+            out["losses"]["ctc"] = out["losses"]["ctc"] * float("nan")
+        return out
+
+
+def test_an_epoch_of_nothing_but_nan_stops_the_run_and_keeps_the_last_checkpoint(tmp_path: Path) -> None:
+    """Divergence is not skipped silently epoch after epoch: the run stops naming its checkpoints, and the epoch
+    that learned nothing is not saved over the last good one."""
+    model = _DivergesAfterEpoch1(BaselineConfig(num_classes=len(VOCAB), width=4, hidden=8, lstm_hidden=8,
+                                                lstm_layers=1))
+    saved: list[bytes] = []
+
+    def after_epoch(epoch: int, metrics: dict) -> None:
+        saved.append((tmp_path / "last.pt").read_bytes())
+        model.diverged = True
+
+    trainer = Trainer(model, _dataset(), lambda m: {"wer": 0.5}, TrainConfig(**{**CONFIG, "epochs": 3}), tmp_path,
+                      on_epoch=after_epoch)
+    with pytest.raises(InputError, match=f"{tmp_path}: every batch of epoch 2 had a non-finite loss"):
+        trainer.fit()
+    assert len(saved) == 1 and (tmp_path / "last.pt").read_bytes() == saved[0]
 
 
 def test_loss_weights_scale_named_terms(tmp_path: Path) -> None:

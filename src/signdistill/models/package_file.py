@@ -21,10 +21,11 @@ from safetensors import SafetensorError, safe_open
 from safetensors.torch import save_file
 
 from signdistill.data.atomic import atomic_write
-from signdistill.errors import InputError
+from signdistill.errors import InputError, MissingInputError
 
 SPEC_KEY = "signdistill.package"
 FORMAT_VERSION = 1
+SPEC_FIELDS = {"kind", "config"}  # what rebuilding the network needs (``registry.load_recognizer``)
 SUFFIX = ".safetensors"
 # what a pickle (protocol 2+) and a torch.save zip archive start with
 PICKLE_MAGIC, ZIP_MAGIC = b"\x80", b"PK\x03\x04"
@@ -47,7 +48,7 @@ def read_package(path: str | Path) -> dict:
     naming the file. Tensors come back on the CPU."""
     path = Path(path)
     if not path.exists():
-        raise FileNotFoundError(f"no model package at {path}")
+        raise MissingInputError(f"no model package at {path}")
     if path.is_dir():
         raise ModelFileError(f"{path} is a directory, not a model package (data/06_models/<run>{SUFFIX})")
     with open(path, "rb") as handle:
@@ -71,9 +72,11 @@ def read_package(path: str | Path) -> dict:
         spec = json.loads(metadata[SPEC_KEY])
     except json.JSONDecodeError as error:
         raise ModelFileError(f"{path} has an unreadable model spec ({error})") from error
-    if spec.pop("format", None) != FORMAT_VERSION:
+    if not isinstance(spec, dict) or spec.pop("format", None) != FORMAT_VERSION:
         raise ModelFileError(f"{path} is a model package of another format version (this one reads "
                              f"{FORMAT_VERSION})")
+    if missing := sorted(SPEC_FIELDS - set(spec)):
+        raise ModelFileError(f"{path} has a model spec without {', '.join(missing)}")
     return {**spec, "state_dict": state}
 
 
@@ -84,11 +87,17 @@ def load_tensors_only(path: Path, error_type: type[Exception], advice: str = "")
     try:
         with open(path, "rb") as handle:  # a handle: torch.load would pick its reader by the file's name
             return torch.load(handle, map_location="cpu", weights_only=True)
-    except (pickle.UnpicklingError, RuntimeError, EOFError, OSError) as error:
-        lines = [line.strip() for line in str(error).splitlines() if line.strip()]
-        culprit = [line for line in lines if "nsupported" in line] or lines[-1:] or [type(error).__name__]
+    except pickle.UnpicklingError as error:  # what the weights-only unpickler raises for anything it refuses
         raise error_type(f"{path} holds more than tensors and plain values and could run code when opened, so it "
-                         f"is not loaded{advice} ({culprit[0][:160]})") from error
+                         f"is not loaded{advice} ({_culprit(error)})") from error
+    except (RuntimeError, EOFError, OSError) as error:  # a cut or damaged zip archive, an empty file
+        raise error_type(f"{path} is truncated or corrupt{advice} ({_culprit(error)})") from error
+
+
+def _culprit(error: Exception) -> str:
+    """The line of a torch.load error that says what went wrong (they run to many lines)."""
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    return ([line for line in lines if "nsupported" in line] or lines[-1:] or [type(error).__name__])[0][:160]
 
 
 def _read_torch_package(path: Path) -> dict:

@@ -27,6 +27,7 @@ from tqdm.auto import tqdm
 
 from signdistill.data.buckets import epoch_batches, stored_lengths
 from signdistill.data.clips import SignClipDataset, collate_clips
+from signdistill.errors import InputError
 from signdistill.models.numerics import flush_denormals
 from signdistill.training.checkpoint import load_checkpoint, save_atomic
 
@@ -280,6 +281,9 @@ class Trainer:
             steps += 1
             for k, v in values.items():
                 totals[k] = totals.get(k, 0.0) + v
+        if samples and not steps:
+            raise InputError(f"{self.checkpoint_dir}: every batch of epoch {epoch + 1} had a non-finite loss "
+                             "(training diverged); the epoch was not saved. Lower train.lr or the loss weights")
         metrics = {f"train_{k}": v / max(steps, 1) for k, v in totals.items()}
         elapsed = time.perf_counter() - start
         metrics["samples_per_s"] = samples / elapsed
