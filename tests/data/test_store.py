@@ -5,10 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from signdistill.data.corpora import Sample, read_corpus
 from signdistill.data.records import ctc_min_output_length, too_short_reason
 from signdistill.data.store import FrameStore, PackedFrames, build_frame_store, pack_split
+from signdistill.errors import InputError, MissingInputError
 
 from .conftest import FakeCorpus
 
@@ -44,6 +46,35 @@ def test_build_read_and_rebuild(phoenix2014: FakeCorpus, tmp_path: Path) -> None
     stamps = [f.stat().st_mtime_ns for f in cache_files]
     build_frame_store(index.samples, [16, 8], tmp_path / "store", tmp_path / "cache", workers=1, progress=False)
     assert [f.stat().st_mtime_ns for f in cache_files] == stamps  # nothing decoded twice
+
+
+def test_a_damaged_store_is_named_and_packed_again(phoenix2014: FakeCorpus, tmp_path: Path) -> None:
+    """Reading a missing, cut or garbled store file is one ``InputError`` naming it and saying how to rebuild;
+    building over a damaged pack packs it again instead of trusting its index."""
+    index = read_corpus(phoenix2014.root)
+
+    def build() -> None:
+        build_frame_store(index.samples, [8], tmp_path / "store", tmp_path / "cache", workers=1, progress=False)
+
+    build()
+    folder = tmp_path / "store" / "8"
+    frames, index_file = folder / "train.frames", folder / "train.index.json"
+    whole, text = frames.read_bytes(), index_file.read_text()
+    frames.write_bytes(whole[: len(whole) // 2])
+    with pytest.raises(InputError, match=f"{frames}: frame store file is truncated .*preprocess"):
+        PackedFrames(folder, "train")
+    frames.write_bytes(b"")
+    with pytest.raises(InputError, match=f"{frames}: frame store file is corrupt"):
+        PackedFrames(folder, "train")
+    frames.write_bytes(whole)
+    index_file.write_text(text[:-10])
+    with pytest.raises(InputError, match=f"{index_file}: frame store index is corrupt"):
+        PackedFrames(folder, "train")
+    build()
+    assert index_file.read_text() == text and frames.read_bytes() == whole
+    frames.unlink()
+    with pytest.raises(MissingInputError, match=f"{frames}: frame store file is missing"):
+        PackedFrames(folder, "train")
 
 
 def test_corrupt_frame_becomes_a_problem(phoenix2014: FakeCorpus, tmp_path: Path) -> None:

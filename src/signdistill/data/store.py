@@ -23,6 +23,7 @@ from signdistill.data.atomic import atomic_json, atomic_write
 from signdistill.data.corpora import SPLITS, Problem, Sample, problems_to_records
 from signdistill.data.frames import FrameReadError, frames_fingerprint, read_frames
 from signdistill.data.parallel import ExecutorSpec, executor_map
+from signdistill.errors import InputError, MissingInputError
 
 log = logging.getLogger(__name__)
 
@@ -81,9 +82,13 @@ def pack_split(paths: Sequence[tuple[str, str]], out_dir: Path, split: str) -> d
     key = hashlib.sha1("\n".join(f"{i}:{Path(p).name}" for i, p in paths).encode()).hexdigest()
     index_path = out_dir / f"{split}.index.json"
     if index_path.exists() and (out_dir / f"{split}.frames").exists():
-        existing = json.loads(index_path.read_text())
-        if existing.get("key") == key:
-            return existing
+        try:
+            existing = open_pack(out_dir, split)[0]
+        except InputError as error:
+            log.warning("%s: packing it again", error)
+        else:
+            if existing.get("key") == key:
+                return existing
     shapes = [(sample_id, path, npy_shape(Path(path))) for sample_id, path in paths]
     frame_shape = list(shapes[0][2][1:]) if shapes else [0, 0, 3]
     for _, path, shape in shapes:
@@ -122,6 +127,33 @@ def npy_shape(path: Path) -> tuple[int, ...]:
     return npy_header(path)[0]
 
 
+STORE_ADVICE = "run the preprocess pipeline again (`kedro run --pipelines preprocess`) to rebuild it"
+
+
+def open_pack(directory: Path, split: str) -> tuple[dict, tuple[int, ...], np.dtype, int]:
+    """One packed split's index and its data file's shape, dtype and data offset, checked against each other:
+    a missing, unreadable or cut file is an ``InputError`` naming it."""
+    index_path, data_path = Path(directory) / f"{split}.index.json", Path(directory) / f"{split}.frames"
+    for path in (index_path, data_path):
+        if not path.exists():
+            raise MissingInputError(f"{path}: frame store file is missing; {STORE_ADVICE}")
+    try:
+        index = json.loads(index_path.read_text())
+        frames = int(index["num_frames"])
+        if not isinstance(index["videos"], dict):
+            raise TypeError("'videos' is not a mapping of video ids to [offset, length]")
+    except (ValueError, KeyError, TypeError) as error:  # bad JSON or text, or not this index's fields
+        raise InputError(f"{index_path}: frame store index is corrupt ({error}); {STORE_ADVICE}") from error
+    try:
+        shape, dtype, start = npy_header(data_path)
+    except (ValueError, EOFError, OSError) as error:
+        raise InputError(f"{data_path}: frame store file is corrupt ({error}); {STORE_ADVICE}") from error
+    expected = start + max(frames, 1) * int(np.prod(shape[1:])) * dtype.itemsize
+    if (size := data_path.stat().st_size) < expected:
+        raise InputError(f"{data_path}: frame store file is truncated ({size} of {expected} bytes); {STORE_ADVICE}")
+    return index, shape, dtype, start
+
+
 class PackedFrames:
     """Read-only access to one packed split: ``store[video_id] -> uint8 [T, H, W, 3]``.
 
@@ -133,9 +165,8 @@ class PackedFrames:
 
     def __init__(self, directory: Path, split: str) -> None:
         self.directory = Path(directory)
-        self.index = json.loads((self.directory / f"{split}.index.json").read_text())
+        self.index, shape, self._dtype, self._data_start = open_pack(self.directory, split)
         self.path = self.directory / f"{split}.frames"
-        shape, self._dtype, self._data_start = npy_header(self.path)
         self._frame_shape = shape[1:]
         self._frame_bytes = int(np.prod(self._frame_shape)) * self._dtype.itemsize
 
