@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pickle
+import shutil
 from pathlib import Path
 
 import cv2
@@ -12,6 +13,7 @@ import pytest
 from signdistill.data.corpora import Sample
 from signdistill.data.features import FeatureConfig, FeatureStore, build_feature_store
 from signdistill.data.store import build_frame_store
+from signdistill.errors import InputError, MissingInputError
 from signdistill.flow.quantise import dequantise_flow
 from signdistill.flow.synthetic import Texture
 from signdistill.synth.corpus import get_preset, plan_corpus, render_video
@@ -128,3 +130,29 @@ def test_supplied_keypoints_replace_mediapipe_and_are_checked(corpus, built, tmp
     assert "too few frames" in reasons["still"] and "no keypoints for this video" in reasons["still"]
     keypoints = FeatureStore(root / "features_hrnet").keypoints()
     assert list(keypoints) == ["signer"] and np.array_equal(keypoints["signer"]["keypoints"], good)
+
+
+def test_a_damaged_feature_store_is_named_with_how_to_rebuild_it(corpus, built, tmp_path) -> None:
+    root, samples = corpus
+    store = tmp_path / "features"
+    shutil.copytree(root / "features", store)
+    keypoints = store / "keypoints.pkl"
+    keypoints.write_bytes(keypoints.read_bytes()[:50])
+    with pytest.raises(InputError, match=f"{keypoints}: feature store file is corrupt .*pipelines features"):
+        FeatureStore(store).keypoints()
+    keypoints.unlink()
+    with pytest.raises(MissingInputError, match=f"{keypoints}: feature store file is missing"):
+        FeatureStore(store).keypoints()
+    flow = next((store / "flow").iterdir()) / "dev.frames"
+    flow.write_bytes(flow.read_bytes()[:200])
+    with pytest.raises(InputError, match=f"{flow}: store file is truncated .*pipelines features"):
+        FeatureStore(store).flow("dev")
+    shutil.rmtree(store / "flow")
+    with pytest.raises(MissingInputError, match=f"{store / 'flow'}: the feature store holds no flow"):
+        FeatureStore(store).flow("dev")
+    supplied = tmp_path / "hrnet.pkl"
+    supplied.write_bytes(b"\x80\x04\x95")
+    with pytest.raises(InputError, match=f"{supplied}: keypoints file .* is corrupt"):
+        _build(root, samples, FeatureConfig(keypoints_file=str(supplied)), name="features_bad")
+    with pytest.raises(MissingInputError, match=f"{tmp_path / 'gone.pkl'}: keypoints file .* is missing"):
+        _build(root, samples, FeatureConfig(keypoints_file=str(tmp_path / "gone.pkl")), name="features_gone")

@@ -61,19 +61,19 @@ def test_a_damaged_store_is_named_and_packed_again(phoenix2014: FakeCorpus, tmp_
     frames, index_file = folder / "train.frames", folder / "train.index.json"
     whole, text = frames.read_bytes(), index_file.read_text()
     frames.write_bytes(whole[: len(whole) // 2])
-    with pytest.raises(InputError, match=f"{frames}: frame store file is truncated .*preprocess"):
+    with pytest.raises(InputError, match=f"{frames}: store file is truncated .*preprocess"):
         PackedFrames(folder, "train")
     frames.write_bytes(b"")
-    with pytest.raises(InputError, match=f"{frames}: frame store file is corrupt"):
+    with pytest.raises(InputError, match=f"{frames}: store file is corrupt"):
         PackedFrames(folder, "train")
     frames.write_bytes(whole)
     index_file.write_text(text[:-10])
-    with pytest.raises(InputError, match=f"{index_file}: frame store index is corrupt"):
+    with pytest.raises(InputError, match=f"{index_file}: store index is corrupt"):
         PackedFrames(folder, "train")
     build()
     assert index_file.read_text() == text and frames.read_bytes() == whole
     frames.unlink()
-    with pytest.raises(MissingInputError, match=f"{frames}: frame store file is missing"):
+    with pytest.raises(MissingInputError, match=f"{frames}: store file is missing"):
         PackedFrames(folder, "train")
 
 

@@ -32,7 +32,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field, fields
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -41,6 +41,7 @@ from signdistill.data.corpora import SPLITS, Sample
 from signdistill.data.frames import FrameReadError, frame_size, frames_fingerprint, read_frames
 from signdistill.data.parallel import ExecutorSpec, executor_map
 from signdistill.data.store import PackedFrames, npy_shape, pack_split
+from signdistill.errors import InputError, MissingInputError
 from signdistill.pose.layout import NUM_KEYPOINTS
 
 if TYPE_CHECKING:  # torch and TV-L1 load when flow is computed, not with the stores that read features
@@ -48,6 +49,7 @@ if TYPE_CHECKING:  # torch and TV-L1 load when flow is computed, not with the st
 
 log = logging.getLogger(__name__)
 
+FEATURES_ADVICE = "run the features pipeline again (`kedro run --pipelines features`) to rebuild it"
 FEATURES_VERSION = "1"  # bump when the computation changes in a way the parameters do not capture
 
 
@@ -285,13 +287,25 @@ class _StreamedDict:
         return dict, (), None, None, self._counted()
 
 
+def read_pickle(path: Path, what: str, advice: str) -> Any:
+    """A keypoints pickle (the project's own store or a user's TwoStream file, both trusted); missing or damaged,
+    an ``InputError`` naming it, ``what`` it is and ``advice``."""
+    if not Path(path).is_file():
+        raise MissingInputError(f"{path}: {what} is missing; {advice}")
+    try:
+        with open(path, "rb") as handle:
+            return pickle.load(handle)
+    except (pickle.UnpicklingError, EOFError, ValueError, AttributeError, ImportError) as error:
+        raise InputError(f"{path}: {what} is corrupt ({error}); {advice}") from error
+
+
 def supplied_keypoints(path: Path, results: list[VideoFeatures], samples: dict[str, Sample],
                        num_frames: dict[str, int]) -> dict:
     """Check a TwoStream-style pickle against the corpus; videos missing or misshapen become problems."""
-    with open(path, "rb") as handle:
-        supplied = pickle.load(handle)
+    supplied = read_pickle(path, "keypoints file (features.keypoints_file)", "point features.keypoints_file at a "
+                           "TwoStream-style keypoints pickle")
     if not isinstance(supplied, dict):
-        raise ValueError(f"{path}: expected a dict {{video_id: {{'keypoints': [T, 133, 3]}}}}, got {type(supplied)}")
+        raise InputError(f"{path}: expected a dict {{video_id: {{'keypoints': [T, 133, 3]}}}}, got {type(supplied)}")
     table = {}
     for r in results:
         entry = supplied.get(r.id) or supplied.get(Path(str(samples[r.id].source)).name)
@@ -367,11 +381,12 @@ class FeatureStore:
         self.flow_size = flow_size or (sizes[-1] if sizes else None)
 
     def flow(self, split: str) -> PackedFrames:
-        return PackedFrames(self.root / "flow" / str(self.flow_size), split)
+        if self.flow_size is None:
+            raise MissingInputError(f"{self.root / 'flow'}: the feature store holds no flow; {FEATURES_ADVICE}")
+        return PackedFrames(self.root / "flow" / str(self.flow_size), split, FEATURES_ADVICE)
 
     def keypoints(self) -> dict:
-        with open(self.root / "keypoints.pkl", "rb") as handle:
-            return pickle.load(handle)
+        return read_pickle(self.root / "keypoints.pkl", "feature store file", FEATURES_ADVICE)
 
     def summary(self) -> dict:
         path = self.root / "summary.json"

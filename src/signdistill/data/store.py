@@ -130,27 +130,28 @@ def npy_shape(path: Path) -> tuple[int, ...]:
 STORE_ADVICE = "run the preprocess pipeline again (`kedro run --pipelines preprocess`) to rebuild it"
 
 
-def open_pack(directory: Path, split: str) -> tuple[dict, tuple[int, ...], np.dtype, int]:
+def open_pack(directory: Path, split: str, advice: str = STORE_ADVICE,
+              ) -> tuple[dict, tuple[int, ...], np.dtype, int]:
     """One packed split's index and its data file's shape, dtype and data offset, checked against each other:
-    a missing, unreadable or cut file is an ``InputError`` naming it."""
+    a missing, unreadable or cut file is an ``InputError`` naming it, with ``advice`` on rebuilding it."""
     index_path, data_path = Path(directory) / f"{split}.index.json", Path(directory) / f"{split}.frames"
     for path in (index_path, data_path):
         if not path.exists():
-            raise MissingInputError(f"{path}: frame store file is missing; {STORE_ADVICE}")
+            raise MissingInputError(f"{path}: store file is missing; {advice}")
     try:
         index = json.loads(index_path.read_text())
         frames = int(index["num_frames"])
         if not isinstance(index["videos"], dict):
             raise TypeError("'videos' is not a mapping of video ids to [offset, length]")
     except (ValueError, KeyError, TypeError) as error:  # bad JSON or text, or not this index's fields
-        raise InputError(f"{index_path}: frame store index is corrupt ({error}); {STORE_ADVICE}") from error
+        raise InputError(f"{index_path}: store index is corrupt ({error}); {advice}") from error
     try:
         shape, dtype, start = npy_header(data_path)
     except (ValueError, EOFError, OSError) as error:
-        raise InputError(f"{data_path}: frame store file is corrupt ({error}); {STORE_ADVICE}") from error
+        raise InputError(f"{data_path}: store file is corrupt ({error}); {advice}") from error
     expected = start + max(frames, 1) * int(np.prod(shape[1:])) * dtype.itemsize
     if (size := data_path.stat().st_size) < expected:
-        raise InputError(f"{data_path}: frame store file is truncated ({size} of {expected} bytes); {STORE_ADVICE}")
+        raise InputError(f"{data_path}: store file is truncated ({size} of {expected} bytes); {advice}")
     return index, shape, dtype, start
 
 
@@ -163,9 +164,9 @@ class PackedFrames:
     crop and resize make anyway.
     """
 
-    def __init__(self, directory: Path, split: str) -> None:
+    def __init__(self, directory: Path, split: str, advice: str = STORE_ADVICE) -> None:
         self.directory = Path(directory)
-        self.index, shape, self._dtype, self._data_start = open_pack(self.directory, split)
+        self.index, shape, self._dtype, self._data_start = open_pack(self.directory, split, advice)
         self.path = self.directory / f"{split}.frames"
         self._frame_shape = shape[1:]
         self._frame_bytes = int(np.prod(self._frame_shape)) * self._dtype.itemsize
