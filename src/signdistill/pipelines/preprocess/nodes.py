@@ -72,6 +72,11 @@ def preprocess_report(corpus: CorpusIndex, index: pd.DataFrame, vocabulary: dict
     oov = {split: dict(Counter(g for ann in index[index.split == split].annotation for g in ann.split()
                                if g not in vocab).most_common())
            for split in ("dev", "test")}
+    oov_samples = unknown_gloss_samples(index[index.split != "train"], vocab)
+    if oov_samples:
+        first = oov_samples[0]
+        log.warning("%d dev/test samples hold glosses the training vocabulary lacks (scored as errors), e.g. %s "
+                    "(%s): %s", len(oov_samples), first["id"], first["path"], " ".join(first["glosses"]))
     problems = problems_to_records(corpus.problems) + excluded + decode_problems
     usable = index[~index.id.isin(failed)]
     return {
@@ -79,5 +84,13 @@ def preprocess_report(corpus: CorpusIndex, index: pd.DataFrame, vocabulary: dict
         "samples": {s: int((usable.split == s).sum()) for s in SPLITS},
         "frames": {s: int(usable[usable.split == s].num_frames.sum()) for s in SPLITS},
         "vocabulary_size": len(vocab.glosses), "num_classes": len(vocab),
-        "unknown_glosses": oov, "problem_count": len(problems), "problems": problems,
+        "unknown_glosses": oov, "unknown_gloss_samples": oov_samples, "problem_count": len(problems),
+        "problems": problems,
     }
+
+
+def unknown_gloss_samples(index: pd.DataFrame, vocab: Vocabulary) -> list[dict]:
+    """Each sample of ``index`` whose label holds glosses outside ``vocab``: its id, split, video and those glosses."""
+    rows = [{"id": row.id, "split": row.split, "path": row.source,
+             "glosses": [g for g in row.annotation.split() if g not in vocab]} for row in index.itertuples()]
+    return [row for row in rows if row["glosses"]]
