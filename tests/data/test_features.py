@@ -156,3 +156,14 @@ def test_a_damaged_feature_store_is_named_with_how_to_rebuild_it(corpus, built, 
         _build(root, samples, FeatureConfig(keypoints_file=str(supplied)), name="features_bad")
     with pytest.raises(MissingInputError, match=f"{tmp_path / 'gone.pkl'}: keypoints file .* is missing"):
         _build(root, samples, FeatureConfig(keypoints_file=str(tmp_path / "gone.pkl")), name="features_gone")
+
+
+@pytest.mark.parametrize("params,says", [
+    ({"keypoint_strides": 4}, "parameters features: unknown key(s) ['keypoint_strides']"),
+    ({"keypoint_stride": "4"}, "parameters features.keypoint_stride must be an integer, got '4'"),
+    ({"flow_bound": None}, "parameters features.flow_bound must be a number, got None"),
+])
+def test_a_wrong_features_parameter_is_named(params: dict, says: str) -> None:
+    with pytest.raises(InputError) as error:
+        FeatureConfig.from_params(params)
+    assert str(error.value).startswith(says)

@@ -29,7 +29,7 @@ import os
 import pickle
 import threading
 from collections.abc import Iterator, Sequence
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -41,7 +41,7 @@ from signdistill.data.corpora import SPLITS, Sample
 from signdistill.data.frames import FrameReadError, frame_size, frames_fingerprint, read_frames
 from signdistill.data.parallel import ExecutorSpec, executor_map
 from signdistill.data.store import PackedFrames, npy_shape, pack_split
-from signdistill.errors import InputError, MissingInputError
+from signdistill.errors import InputError, MissingInputError, check_section
 from signdistill.pose.layout import NUM_KEYPOINTS
 
 if TYPE_CHECKING:  # torch and TV-L1 load when flow is computed, not with the stores that read features
@@ -50,6 +50,7 @@ if TYPE_CHECKING:  # torch and TV-L1 load when flow is computed, not with the st
 log = logging.getLogger(__name__)
 
 FEATURES_ADVICE = "run the features pipeline again (`kedro run --pipelines features`) to rebuild it"
+SECTION_KEYS = ("workers", "executor", "heatmap_crop", "heatmap_sigma", "preview_videos", "preview_frames")
 FEATURES_VERSION = "1"  # bump when the computation changes in a way the parameters do not capture
 
 
@@ -83,9 +84,9 @@ class FeatureConfig:
 
     @classmethod
     def from_params(cls, params: dict) -> FeatureConfig:
-        """The fields of a ``features`` parameters section (other keys, e.g. preview sizes, are not features')."""
-        names = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in params.items() if k in names})
+        """The fields of a ``features`` parameters section, checked (``SECTION_KEYS``, the section's other keys,
+        are read by the executor and the previews)."""
+        return cls(**check_section("features", cls, params, SECTION_KEYS))
 
     def flow_params(self) -> TVL1Params:
         from signdistill.flow.tvl1 import TVL1Params

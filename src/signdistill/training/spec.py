@@ -7,14 +7,12 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import types
-import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from signdistill.data.features import FeatureStore
-from signdistill.errors import InputError
+from signdistill.errors import InputError, check_types
 from signdistill.losses import crkd as crkd_losses
 from signdistill.losses import ctc as ctc_losses
 from signdistill.losses import ctca as ctca_losses
@@ -234,56 +232,6 @@ def run_fingerprint(params: dict, vocabulary: dict) -> str:
     kept.update(loss_revisions(params))
     text = json.dumps({"params": kept, "vocabulary": vocabulary}, sort_keys=True, default=str)
     return hashlib.sha1(text.encode()).hexdigest()[:12]
-
-
-def check_types(spec: type, values: dict[str, Any], prefix: str) -> None:
-    """A ValueError naming the first of ``values`` whose type is not that of ``spec``'s field of its name
-    (``prefix`` + key: ``train.epochs``), so that ``epochs=abc`` fails where the run starts, not hours later."""
-    hints = typing.get_type_hints(spec)
-    for key, value in values.items():
-        if key in hints and not _is_a(value, hints[key]):
-            raise ValueError(f"{prefix}{key} must be {_type_name(hints[key])}, got {value!r}")
-
-
-def _is_a(value: Any, kind: Any) -> bool:
-    """Whether ``value``, as YAML or ``--params`` gives it, is a ``kind`` (an int is a float, a list a tuple)."""
-    origin, args = typing.get_origin(kind), typing.get_args(kind)
-    if origin in (types.UnionType, typing.Union):
-        return any(_is_a(value, arg) for arg in args)
-    if kind is type(None):
-        return value is None
-    if kind is bool:
-        return isinstance(value, bool)
-    if kind is int:
-        return isinstance(value, int) and not isinstance(value, bool)
-    if kind is float:
-        return isinstance(value, int | float) and not isinstance(value, bool)
-    if origin in (list, tuple):
-        if not isinstance(value, list | tuple):
-            return False
-        if origin is tuple and args and args[-1] is not Ellipsis:  # a fixed length
-            return len(value) == len(args) and all(_is_a(v, a) for v, a in zip(value, args, strict=True))
-        return all(_is_a(v, args[0]) for v in value) if args else True
-    if origin is dict:
-        return isinstance(value, dict) and all(_is_a(v, args[1]) for v in value.values())
-    return isinstance(value, origin or kind)
-
-
-def _type_name(kind: Any) -> str:
-    names = {int: "an integer", float: "a number", bool: "true or false", str: "a string"}
-    if kind in names:
-        return names[kind]
-    args = [a for a in typing.get_args(kind) if a is not type(None)]
-    if typing.get_origin(kind) in (types.UnionType, typing.Union):
-        return " or ".join([*map(_type_name, args), "null"] if len(args) < len(typing.get_args(kind)) else
-                           map(_type_name, args))
-    if typing.get_origin(kind) is tuple and args and args[-1] is not Ellipsis:
-        return f"a list of {len(args)} {_type_name(args[0]).removeprefix('an ').removeprefix('a ')}s"
-    if typing.get_origin(kind) in (list, tuple):
-        return f"a list of {_type_name(args[0]).removeprefix('an ').removeprefix('a ')}s" if args else "a list"
-    if typing.get_origin(kind) is dict:
-        return f"a mapping of names to {_type_name(args[1]).removeprefix('an ').removeprefix('a ')}s"
-    return getattr(kind, "__name__", str(kind))
 
 
 def data_view(params: dict) -> dict:

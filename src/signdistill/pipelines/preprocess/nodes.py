@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
+from dataclasses import dataclass
 
 import pandas as pd
 
@@ -12,9 +13,24 @@ from signdistill.data.parallel import ExecutorSpec
 from signdistill.data.records import too_short_reason
 from signdistill.data.store import FrameStore
 from signdistill.data.vocabulary import Vocabulary
-from signdistill.errors import InputError
+from signdistill.errors import InputError, check_section
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class PreprocessParams:
+    """The ``preprocess`` parameters section (conf/base/parameters_preprocess.yml explains each)."""
+
+    resolutions: dict[str, int]
+    temporal_downsample: int
+    temporal_context: int = 0
+    workers: int = 0
+    executor: dict | None = None
+
+    @classmethod
+    def from_params(cls, params: dict) -> PreprocessParams:
+        return cls(**check_section("preprocess", cls, params))
 
 
 def index_corpus(corpus: CorpusIndex, preprocess: dict) -> tuple[pd.DataFrame, dict, list[dict]]:
@@ -24,10 +40,11 @@ def index_corpus(corpus: CorpusIndex, preprocess: dict) -> tuple[pd.DataFrame, d
     glosses unknown to the training vocabulary are kept in dev/test (they count as errors, as in the
     official scoring) and listed in the report.
     """
+    settings = PreprocessParams.from_params(preprocess)
     rows, excluded = [], []
     for sample in corpus.samples:
-        reason = too_short_reason(sample, sample.num_frames or 0, int(preprocess["temporal_downsample"]),
-                                  int(preprocess.get("temporal_context", 0)))
+        reason = too_short_reason(sample, sample.num_frames or 0, settings.temporal_downsample,
+                                  settings.temporal_context)
         if reason:
             log.warning("excluded %s (%s): %s", sample.id, sample.split, reason)
             excluded.append({"id": sample.id, "split": sample.split, "path": str(sample.source), "reason": reason})
@@ -56,10 +73,11 @@ def rejection_summary(problems: list, excluded: list[dict]) -> str:
 
 def plan_frame_store(index: pd.DataFrame, corpus: CorpusIndex, preprocess: dict) -> dict:
     """Which samples to decode and at which sizes (the ``frame_store`` dataset does the writing)."""
+    settings = PreprocessParams.from_params(preprocess)
     keep = set(index.id)
     samples = [s for s in corpus.samples if s.id in keep]
-    sizes = sorted({int(v) for v in preprocess["resolutions"].values()})
-    executor = ExecutorSpec.from_params(preprocess.get("executor"), int(preprocess.get("workers", 0)))
+    sizes = sorted(set(settings.resolutions.values()))
+    executor = ExecutorSpec.from_params(settings.executor, settings.workers)
     return {"samples": samples, "sizes": sizes, "executor": executor.to_params()}
 
 
