@@ -173,3 +173,20 @@ def test_runs_leave_the_shared_defaults_out() -> None:
                        and not (key == "rules" and env in PAPER_RULES)]  # there: the corpus' rules, said once
             spelled += ["checkpoint_dir"] * (section.get("checkpoint_dir") == f"{params['checkpoint_root']}/{run}")
             assert not spelled, f"{env}: {run} spells the default {spelled}"
+
+
+@pytest.mark.parametrize("env", ["base", "quick", "phoenix2014", "phoenix2014t", "csl_daily"])
+def test_every_run_of_every_env_parses_with_its_model_types_checked(env: str) -> None:
+    """Each run's ``recognizer`` section, model values' types included, is valid as configured: a wrong type in
+    a shipped configuration fails here, not when its pipeline reaches it."""
+    from signdistill.training.spec import RunSpec
+
+    params = _loader(env)["parameters"]
+    runs = {name: section["recognizer"] for name, section in params.items()
+            if isinstance(section, dict) and isinstance(section.get("recognizer"), dict)}
+    assert len(runs) > 20
+    for name, recognizer in runs.items():
+        RunSpec.from_params(recognizer, name)
+    broken = {**runs["smkd"], "model": {**runs["smkd"]["model"], "width": "wide"}}
+    with pytest.raises(ValueError, match="^run 'smkd': model.width must be an integer, got 'wide'$"):
+        RunSpec.from_params(broken, "smkd")

@@ -16,6 +16,7 @@ from typing import Any
 
 from torch import nn
 
+from signdistill.errors import check_types
 from signdistill.models.baseline import BaselineConfig, BaselineRecognizer, build_baseline
 from signdistill.models.ctca import CTCAConfig, CTCARecognizer, build_ctca
 from signdistill.models.lrinet import LRINet, LRINetConfig, build_lrinet
@@ -80,6 +81,7 @@ def recognizer_config(kind: str, num_classes: int, config: dict[str, Any]) -> An
     if unknown:
         takes = sorted(known - {"num_classes", "vocab_size"})
         raise ValueError(f"{kind} has no parameters {unknown}; it takes {takes}")
+    check_types(config_type, config, "model.")
     values = {k: tuple(v) if isinstance(v, list) else v for k, v in config.items()}
     classes = "num_classes" if "num_classes" in known else "vocab_size"  # SignKD's configs say vocab_size
     return config_type(**{**values, classes: num_classes})
