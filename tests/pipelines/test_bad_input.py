@@ -39,6 +39,18 @@ def _corpus_at(project: Path, path: Path) -> None:
         f"corpus:\n  type: signdistill.datasets.CorpusDataset\n  path: {path}\n  layout: auto\n  generate: false\n")
 
 
+def _corpus_without_videos(project: Path, tmp_path: Path) -> Path:
+    """A PHOENIX-2014 layout whose split files list one video each and whose frame folders hold none."""
+    root = tmp_path / "phoenix"
+    manual = root / "annotations/manual"
+    manual.mkdir(parents=True)
+    (root / "features/fullFrame-210x260px").mkdir(parents=True)
+    for split in ("train", "dev", "test"):
+        (manual / f"{split}.corpus.csv").write_text(f"id|folder|signer|annotation\n{split}1|{split}1/1/*.png|S1|A B\n")
+    _corpus_at(project, root)
+    return root
+
+
 def _run(*args: str):
     return CliRunner().invoke(cli, ["run", "--pipelines", "preprocess", *args])
 
@@ -66,13 +78,7 @@ def test_empty_corpus_folder_and_verbose(project: Path, tmp_path: Path) -> None:
 
 
 def test_every_sample_rejected(project: Path, tmp_path: Path) -> None:
-    root = tmp_path / "phoenix"
-    manual = root / "annotations/manual"
-    manual.mkdir(parents=True)
-    (root / "features/fullFrame-210x260px").mkdir(parents=True)  # the layout's frame folders, none of the videos
-    for split in ("train", "dev", "test"):
-        (manual / f"{split}.corpus.csv").write_text(f"id|folder|signer|annotation\n{split}1|{split}1/1/*.png|S1|A B\n")
-    _corpus_at(project, root)
+    root = _corpus_without_videos(project, tmp_path)
     _one_clear_line(_run(), f"no usable training video in the corpus at {root}", "frame folder does not exist")
 
 
@@ -80,3 +86,11 @@ def test_unknown_pipeline(project: Path) -> None:
     result = CliRunner().invoke(cli, ["run", "--pipelines", "ablations_smkdd"])
     assert result.exit_code == 1 and "Traceback" not in result.output
     assert "unknown pipeline 'ablations_smkdd' (did you mean ablations_smkd" in result.output
+
+
+def test_a_mistyped_parameter_stops_the_run_with_one_line(project: Path, tmp_path: Path) -> None:
+    """A typo in a parameters section reaches the user as the section and key, before any work: here the
+    preprocess step of a corpus that exists."""
+    _corpus_without_videos(project, tmp_path)
+    result = _run("--params", "preprocess.temporal_downsampel=4")
+    _one_clear_line(result, "parameters preprocess: unknown key(s) ['temporal_downsampel']")
