@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from signdistill.data.atomic import atomic_write
+
 # Corpus facts (published sizes); CSL-Daily's frame count is taken at PHOENIX-2014-T's mean frames per video,
 # and the 1,000-hour corpus at 25 fps.
 CORPORA = [
@@ -156,4 +158,4 @@ def write_doc_section(path: Path, section: str) -> None:
         text = text[:text.index(BEGIN)] + section + text[text.index(END) + len(END):]
     else:
         text = text.rstrip("\n") + "\n\n" + section + "\n"
-    Path(path).write_text(text)
+    atomic_write(Path(path), lambda tmp: tmp.write_text(text))

@@ -49,7 +49,7 @@ from signdistill.benchmarks.method_seeds import (  # noqa: E402
     job_inputs,
     run_params,
 )
-from signdistill.data.atomic import atomic_json  # noqa: E402
+from signdistill.data.atomic import atomic_json, atomic_write  # noqa: E402
 from signdistill.data.store import FrameStore  # noqa: E402
 from signdistill.data.vocabulary import Vocabulary  # noqa: E402
 from signdistill.metrics.efficiency import count_parameters  # noqa: E402
@@ -157,7 +157,7 @@ def plot(records: list[dict], path: Path) -> None:
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    atomic_write(Path(path), lambda tmp: fig.savefig(tmp, dpi=110, format="png"))
     plt.close(fig)
 
 

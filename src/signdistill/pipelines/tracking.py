@@ -35,6 +35,8 @@ from mlflow import MlflowClient
 from mlflow.entities import Metric, Param, RunStatus
 from mlflow.exceptions import MlflowException
 
+from signdistill.data.atomic import atomic_write
+
 log = logging.getLogger(__name__)
 
 RUN_FILE = "mlflow_run.json"
@@ -136,10 +138,10 @@ class ChildRun:
                     **({"checkpoint_dir": str(params["checkpoint_dir"])} if params else {})}
         if run_id is None:
             run_id = client.create_run(experiment_id, run_name=name, tags=all_tags).info.run_id
-            if record is not None:
-                record.parent.mkdir(parents=True, exist_ok=True)
-                record.write_text(json.dumps({"run_id": run_id, "experiment_id": experiment_id, "identity": key,
-                                              "tracking_uri": client.tracking_uri}, indent=1))
+            if record is not None:  # atomic: a half-written record would orphan the run on the next resume
+                atomic_write(record, lambda tmp: tmp.write_text(json.dumps(
+                    {"run_id": run_id, "experiment_id": experiment_id, "identity": key,
+                     "tracking_uri": client.tracking_uri}, indent=1)))
             log.info("MLflow run %r (%s) created under %s", name, run_id, parent_id)
             child = cls(client, run_id, name)
         else:  # it stays under its first kedro run; it is RUNNING again only once it trains (log_epoch)
