@@ -7,6 +7,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 
+import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
@@ -52,10 +53,13 @@ def test_table_and_chart_of_close_runs() -> None:
         assert not any(box.contains(x, y) for x, y in dots), ax.texts[i].get_text()
 
 
-def test_equal_costs_are_drawn_apart_around_their_value() -> None:
+def test_equal_costs_are_drawn_apart_without_passing_another_cost() -> None:
     x = dodged([0.1, 1.2, 1.2, 1.2, 0.4])
-    assert x[0] == 0.1 and x[4] == 0.4 and x[2] == 1.2
-    assert x[1] < x[2] < x[3] and x[1] * x[3] == pytest.approx(1.2**2)
+    assert x[0] == 0.1 and x[4] == 0.4 and x[1] == 1.2  # the group spreads away from 0.4, its only neighbour
+    assert x[1] < x[2] < x[3] and x[3] == pytest.approx(1.2 * 1.05**2)
+    near = dodged([1.152, 1.152, 1.221, 1.221, 1.221, 1.221, 1.221, 1.221, 0.408, 0.408])
+    assert near[:2].max() < near[2:8].min() and near[8:].max() < near[:2].min()  # each group stays on its side
+    assert len(set(np.round(near, 9))) == 10 and near[2] == 1.221
 
 
 def test_seed_students_are_means_with_their_std_on_the_front() -> None:

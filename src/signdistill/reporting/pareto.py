@@ -81,13 +81,21 @@ def seed_students_table(seed_wers: dict[str, list[float]], efficiency: dict[str,
 
 
 def dodged(costs: Sequence[float], step: float = 1.05) -> np.ndarray:
-    """``costs`` with runs of equal cost spread apart by factors of ``step`` around it (the x axis is logarithmic),
-    so that their points and error bars stay apart; the table keeps the true costs."""
+    """``costs`` with runs of equal cost spread apart by factors of ``step`` (the x axis is logarithmic), so that
+    their points and error bars stay apart; the table keeps the true costs. A group spreads from its cost towards
+    its farther neighbour, by a step small enough never to reach it: a dodged point is never drawn on the wrong
+    side of a run of another cost (six runs of one cost spread around it drew SMKD left of a cheaper LRINet)."""
     costs = np.asarray(costs, dtype=float)
     out = costs.copy()
-    for value in np.unique(np.round(costs, 9)):
+    values = np.unique(np.round(costs, 9))
+    for i, value in enumerate(values):
         same = np.flatnonzero(np.round(costs, 9) == value)
-        out[same] = costs[same] * step ** (np.arange(len(same)) - (len(same) - 1) / 2)
+        if len(same) < 2:
+            continue
+        below = value / values[i - 1] if i else np.inf
+        above = values[i + 1] / value if i + 1 < len(values) else np.inf
+        factor = min(step, max(below, above) ** (1 / len(same)))
+        out[same] = value * factor ** (np.arange(len(same)) * (1 if above >= below else -1))
     return out
 
 
