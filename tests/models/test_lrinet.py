@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 
 import pytest
 import torch
@@ -12,6 +13,7 @@ from typer.testing import CliRunner
 from signdistill.console import app
 from signdistill.losses.ctc import ctc_loss
 from signdistill.metrics.efficiency import count_macs, count_parameters
+from signdistill.models import lrinet
 from signdistill.models.lrinet import (
     LRINet,
     LRINetConfig,
@@ -180,7 +182,7 @@ def test_meta_count_equals_a_real_count() -> None:
     assert count_macs(model, (batch,)) == count_macs(meta, (meta_batch,)) > 0
 
 
-def test_stochastic_gradient_stop_keeps_values_and_stops_some_gradients() -> None:
+def test_stochastic_gradient_stop_keeps_values_and_stops_some_gradients(monkeypatch: pytest.MonkeyPatch) -> None:
     torch.manual_seed(0)
     layer, x = nn.Linear(3, 2), torch.randn(64, 3, requires_grad=True)
     out = stochastic_gradient_stop(layer, x, stop=0.5)
@@ -188,7 +190,23 @@ def test_stochastic_gradient_stop_keeps_values_and_stops_some_gradients() -> Non
     out.sum().backward()
     tracked = (x.grad.abs().sum(1) > 0).sum().item()
     assert 1 <= tracked < 64
-    assert stochastic_gradient_stop(layer, x, stop=0.0) is not None
+    x.grad = None
+    stochastic_gradient_stop(layer, x, stop=0.0).sum().backward()
+    assert (x.grad.abs().sum(1) > 0).all()  # nothing stopped
+    x.grad = None
+    stochastic_gradient_stop(layer, x, stop=1.0).sum().backward()
+    assert (x.grad.abs().sum(1) > 0).sum().item() == 1  # all stopped but the one frame kept learning
+    stops: list[float] = []
+
+    def spy(fn: Callable, frames: torch.Tensor, stop: float) -> torch.Tensor:
+        stops.append(stop)
+        return stochastic_gradient_stop(fn, frames, stop)
+
+    monkeypatch.setattr(lrinet, "stochastic_gradient_stop", spy)
     model = tiny(gradient_stop=0.5).train()
-    model(clip([6]) | {"labels": torch.tensor([1]), "label_lengths": torch.tensor([1])})["losses"]["ctc"].backward()
-    assert model.stem[0][0][0].weight.grad is not None
+    batch = clip([6]) | {"labels": torch.tensor([1]), "label_lengths": torch.tensor([1])}
+    model(batch)["losses"]["ctc"].backward()
+    assert model.stem[0][0][0].weight.grad.abs().sum() > 0
+    with torch.no_grad():
+        model.eval()(batch)
+    assert stops == [0.5, 0.0]  # the configured share in training, none at evaluation

@@ -160,7 +160,11 @@ def test_rows_without_weight_norm_have_the_baseline_trunk_and_head():
     base = BaselineRecognizer(BaselineConfig(num_classes=6, **TINY))
     for name, model in rows.items():
         net = configured(model)
-        net.load_state_dict(base.state_dict(), strict=False)  # a baseline checkpoint loads into SMKD
+        loaded = net.load_state_dict(base.state_dict(), strict=False)  # a baseline checkpoint loads into SMKD:
+        assert not loaded.unexpected_keys, name  # every baseline tensor has its place, SMKD adds only its own
+        assert set(loaded.missing_keys) == {"decoupled", "visual_classifier.weight", "visual_classifier.bias"}, name
+        for key, value in base.state_dict().items():
+            assert torch.equal(net.state_dict()[key], value), (name, key)
         assert count_parameters(net.export()) == count_parameters(base), name
 
 

@@ -11,6 +11,7 @@ from click.testing import CliRunner
 from kedro.framework.startup import bootstrap_project
 
 from signdistill.cli import cli
+from signdistill.errors import InputError
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -74,7 +75,7 @@ def test_empty_corpus_folder_and_verbose(project: Path, tmp_path: Path) -> None:
     _one_clear_line(_run(), f"no known corpus layout under {tmp_path / 'empty'}")
     verbose = _run("--verbose")
     assert verbose.exit_code == 1 and "no known corpus layout" in str(verbose.exception)
-    assert verbose.exc_info is not None  # the traceback is the user's with --verbose
+    assert isinstance(verbose.exception, InputError)  # raised to the user, traceback and all, with --verbose
 
 
 def test_every_sample_rejected(project: Path, tmp_path: Path) -> None:

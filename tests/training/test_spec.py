@@ -37,8 +37,9 @@ def test_one_schema_says_the_defaults_and_fingerprints_the_run() -> None:
     from signdistill.training.spec import DATA_DEFAULTS
     from signdistill.training.trainer import TrainConfig
 
-    spec_defaults = {f.name: f.default for f in dataclasses.fields(RunSpec) if f.name in DATA_DEFAULTS}
-    assert DATA_DEFAULTS == spec_defaults
+    # pinned: changing a default changes the fingerprint of every run that leaves it out (they start afresh)
+    assert DATA_DEFAULTS == {"kind": "baseline", "resize": None, "flip": True, "temporal_scale": 0.2,
+                             "temporal_context": 12, "crop_scale": None, "streams": None, "rules": "none"}
     vocabulary = {"glosses": ["A", "B"]}
     spec = RunSpec.from_params(PARAMS, "run")
     train_defaults = {f.name: getattr(TrainConfig(), f.name) for f in dataclasses.fields(TrainConfig)
