@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 from kedro.config import MissingConfigException
+from omegaconf.errors import InterpolationResolutionError
 
 from signdistill.config import SignDistillConfigLoader
 
@@ -147,7 +148,8 @@ def test_env_yml_stacks_folders_between_base_and_the_env(tmp_path: Path) -> None
     loader = SignDistillConfigLoader(str(conf), env="top", base_env="base", default_run_env="local")
     assert loader["parameters"] == {"a": {"x": "base"}, "b": {"y": "mid"}, "c": "top"}  # whole keys replaced
     loader = SignDistillConfigLoader(str(conf), env="mid", base_env="base", default_run_env="local")
-    with pytest.raises(Exception, match="Globals key .c. not found"):  # conf/mid alone has no globals to read
+    # conf/mid alone has no globals to read
+    with pytest.raises(InterpolationResolutionError, match="Globals key .c. not found"):
         loader["parameters"]
     (conf / "top" / "parameters.yml").unlink()
     loader = SignDistillConfigLoader(str(conf), env="top", base_env="base", default_run_env="local")

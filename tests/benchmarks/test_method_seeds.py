@@ -43,7 +43,7 @@ def test_overrides_parse_numbers_and_reject_unknown_keys() -> None:
     params = {"train": {"lr": 0.001, "epochs": 8}}
     out = apply_overrides(params, ["train.lr=2e-3", "train.epochs=3"])
     assert out == {"train": {"lr": 0.002, "epochs": 3}} and params["train"]["lr"] == 0.001
-    with pytest.raises(KeyError):
+    with pytest.raises(KeyError, match="no parameter 'train.lrr'"):
         apply_overrides(params, ["train.lrr=1"])
 
 

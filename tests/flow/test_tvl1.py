@@ -79,9 +79,9 @@ def test_pyramid_reaches_about_16_px():
     assert params.num_scales(112, 112) == 4  # 112, 56, 28, 14
     assert params.num_scales(224, 224) == 5  # ... 14
     assert params.num_scales(10, 10) == 1
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="median must be 0 or an odd kernel size >= 3, got 4"):
         TVL1Params(median=4)
-    with pytest.raises(TypeError):
+    with pytest.raises(TypeError, match="not_a_parameter"):
         tvl1_flow(torch.zeros(8, 8), torch.zeros(8, 8), not_a_parameter=1)
 
 

@@ -25,7 +25,7 @@ def test_multilevel_ctc_is_the_sum_of_the_levels() -> None:
     assert torch.allclose(total, expected)
     assert torch.allclose(multilevel_ctc_loss(levels[:1], lengths[:1], labels, label_lengths),
                           ctc_loss(levels[0], lengths[0], labels, label_lengths))
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="one length tensor per level"):
         multilevel_ctc_loss(levels, lengths[:2], labels, label_lengths)
 
 

@@ -87,7 +87,9 @@ def test_profile_cli() -> None:
     out = json.loads(result.stdout)
     model, inputs = MODEL_BUILDERS["resnet18_frames"](resolution=32, frames=2, vocab=10)
     assert out["params"] == sum(p.numel() for p in model.parameters())
-    assert out["macs"] == count_macs(model, inputs) and out["gmacs"] == pytest.approx(out["macs"] / 1e9)
+    assert out["params"] == 11_176_512 + 512 * 10 + 10  # torchvision's ResNet-18 without its ImageNet head, + ours
+    assert out["macs"] == count_macs(model, inputs) == 2 * 37_016_576  # two 32 px frames
+    assert out["gmacs"] == pytest.approx(out["macs"] / 1e9)
     assert out["latency_s"] > 0 and out["channels"] is None
     gray = runner.invoke(app, [*args[:-1], "--channels", "1"])
     assert gray.exit_code == 0 and "channels: 1" in gray.stdout

@@ -14,6 +14,7 @@ from signdistill.data.buckets import epoch_batches, length_bucketed, padding_fra
 from signdistill.data.clips import Augmentation, ClipRecord, SignClipDataset, collate_clips
 from signdistill.data.vocabulary import Vocabulary
 from signdistill.models.baseline import BaselineConfig, BaselineRecognizer
+from signdistill.training.checkpoint import load_checkpoint
 from signdistill.training.trainer import REFERENCE_PATH, TrainConfig, Trainer, to_channels_last
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -102,7 +103,13 @@ def test_a_reference_path_checkpoint_resumes_on_the_fused_path(tmp_path: Path) -
     Trainer(_model(), _dataset(4), lambda m: {"wer": 1.0}, TrainConfig(**{**CONFIG, **REFERENCE_PATH}), tmp_path).fit()
     resumed = Trainer(_model(), _dataset(4), lambda m: {"wer": 1.0}, TrainConfig(**CONFIG), tmp_path)
     assert resumed.resume() and resumed.start_epoch == 2
-    assert resumed.train_step(collate_clips([_dataset()[i] for i in (0, 1)])) is not None  # the loaded moments step
+    saved = load_checkpoint(tmp_path / "last.pt")["optimizer"]["state"]
+    loaded = resumed.optimizer.state_dict()["state"]
+    assert saved.keys() == loaded.keys() and saved
+    for key, moments in saved.items():  # the fused optimiser holds the reference path's Adam moments
+        assert all(torch.equal(moments[name], loaded[key][name]) for name in ("step", "exp_avg", "exp_avg_sq"))
+    assert resumed.train_step(collate_clips([_dataset()[i] for i in (0, 1)])) is not None  # and they step
+    assert all(resumed.optimizer.state_dict()["state"][k]["step"] == saved[k]["step"] + 1 for k in saved)
 
 
 def test_eval_every_evaluates_every_kth_and_the_last_epoch_and_trains_the_same(tmp_path: Path) -> None:
@@ -156,6 +163,14 @@ def test_ranks_share_out_the_single_process_batches(n: int) -> None:
 
 
 def test_length_bucketed_epochs_train(tmp_path: Path) -> None:
-    result = Trainer(_model(), _dataset(), lambda m: {"wer": 1.0}, TrainConfig(**{**CONFIG, "length_buckets": 3}),
-                     tmp_path).fit()
+    """The trainer draws its batches from the buckets (the same as ``epoch_batches`` with the window), and trains."""
+    config = TrainConfig(**{**CONFIG, "length_buckets": 3})
+    trainer = Trainer(_model(), _dataset(), lambda m: {"wer": 1.0}, config, tmp_path)
+    drawn = [list(batch["ids"]) for batch in trainer._loader(0)]
+    order = torch.randperm(6, generator=torch.Generator().manual_seed(config.seed * 1000)).tolist()
+    lengths = stored_lengths(_dataset())
+    expected = [[f"v{i}" for i in b] for b in epoch_batches(order, 2, seed=config.seed * 1000, lengths=lengths,
+                                                              window=3)]
+    assert drawn == expected != [[f"v{i}" for i in order[j:j + 2]] for j in range(0, 6, 2)]
+    result = trainer.fit()
     assert all(np.isfinite(h["train_loss"]) for h in result.history) and result.skipped_batches == 0

@@ -282,6 +282,22 @@ def test_a_random_resized_window_keeps_the_streams_aligned(epoch: int) -> None:
         assert float(wrist[0]) == pytest.approx(4 - 1 - x if flipped else x)
 
 
+@pytest.mark.parametrize("crop_scale", [None, (0.8, 0.8)])
+def test_the_epochs_of_the_alignment_tests_draw_both_flipped_and_plain_clips(crop_scale: tuple | None) -> None:
+    """The two tests above check a flipped and a plain clip differently; over their epochs both must occur, or
+    one of the branches would never be checked."""
+    frames, records, streams = _streams_data()
+    aug = Augmentation(crop=16 if crop_scale is None else 8, train=True, crop_scale=crop_scale)
+    data = SignClipDataset(frames, records, VOCAB, aug, seed=1, streams=streams)
+    flips = set()
+    for epoch in range(4):
+        data.set_epoch(epoch)
+        for i in range(3):
+            red = data[i]["video"][0, 0, :, 0].numpy().astype(int)
+            flips.add(bool(red[0] > red[-1]))
+    assert flips == {True, False}
+
+
 def test_crop_scale_draws_windows_across_its_range() -> None:
     frames, records, _ = _streams_data()
     data = SignClipDataset(frames, records, VOCAB, Augmentation(crop=8, train=True, crop_scale=(0.5, 1.0)), seed=2)
