@@ -75,7 +75,10 @@ def test_empty_corpus_folder_and_verbose(project: Path, tmp_path: Path) -> None:
     _one_clear_line(_run(), f"no known corpus layout under {tmp_path / 'empty'}")
     verbose = _run("--verbose")
     assert verbose.exit_code == 1 and "no known corpus layout" in str(verbose.exception)
-    assert isinstance(verbose.exception, InputError)  # raised to the user, traceback and all, with --verbose
+    cause = verbose.exception  # with --verbose the error itself is raised (Kedro wraps it), not an exit status
+    while cause is not None and not isinstance(cause, InputError):
+        cause = cause.__cause__ or cause.__context__
+    assert cause is not None and "no known corpus layout" in str(cause)
 
 
 def test_every_sample_rejected(project: Path, tmp_path: Path) -> None:
