@@ -62,6 +62,26 @@ def test_equal_costs_are_drawn_apart_without_passing_another_cost() -> None:
     assert len(set(np.round(near, 9))) == 10 and near[2] == 1.221
 
 
+def test_a_crowd_of_one_cost_stays_near_it_marked_and_its_labels_readable() -> None:
+    """Ten students of one network: drawn within 45% of their cost, a bracket with a tick at the cost they share,
+    and no label over another (a crowded label crosses an error bar instead)."""
+    wers = [41.1, 26.3, 16.4, 4.3, 35.5, 11.7, 39.0, 30.6, 10.5, 9.5, 42.7, 8.3]
+    costs = [1.152, 1.152] + [1.221] * 10
+    x = dodged(costs)
+    assert x[2] == 1.221 and x[2:].max() <= 1.221 * 1.45 + 1e-9 and len(set(np.round(x, 9))) == 12
+    table = pd.DataFrame({"label": [f"a student of network {i}" for i in range(12)], "test_wer": wers,
+                          "test_wer_std": [2.0] * 12, "gmacs": costs, "frames": 200,
+                          "pareto": pareto_front(costs, wers)})
+    fig = plot_pareto(table, "t")
+    ax = fig.axes[0]
+    assert any(t.get_text() == "10 runs of 1.221 GMACs" for t in ax.texts)  # the pair at 1.152 gets no mark
+    renderer = fig.canvas.get_renderer()
+    boxes = [t.get_window_extent(renderer) for t in ax.texts if t.get_text().startswith("a student")]
+    assert len(boxes) == 12
+    assert not any(box.overlaps(other) for i, box in enumerate(boxes) for other in boxes[i + 1:])
+    assert min(ax.get_yticks()) >= 0
+
+
 def test_seed_students_are_means_with_their_std_on_the_front() -> None:
     cost = {run: pd.DataFrame([{"frames": 200, "params_m": 1.0, "gmacs": g, "latency_s": 0.01}])
             for run, g in (("cheap", 0.1), ("dear", 1.2), ("dear_better", 1.2))}

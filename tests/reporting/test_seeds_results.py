@@ -259,3 +259,33 @@ def test_a_comparison_left_out_is_listed_as_not_judged(tmp_path: Path) -> None:
     text = results_markdown(find_reports([reporting]), "2026-01-01")
     assert "| ctca_best vs ctca_sdpn_best | 0 |  |  |  |  |  | not judged (seeds_left_out) |" in text
     assert "| CTCA | ctca vs ctca_sdpn | 3 | 32.2 +- 0.6 |" in text and "| CTCA | ctca_best" not in text
+
+
+def test_students_of_a_verdict_not_at_hand_keep_their_rows_and_the_front_is_drawn_over_all(tmp_path: Path) -> None:
+    """Regenerating from one method's verdict replaces that method's students and keeps every other student of
+    the page (trained elsewhere, with its commit), so the table never mixes an old verdict with a new one."""
+    first, second = tmp_path / "first", tmp_path / "second"
+    for folder, wers in ((first, (10.0, 11.0, 12.0)), (second, (30.0, 31.0, 32.0))):
+        folder.mkdir()
+        seeds_report(*[_metrics(20, t) for t in wers], *[_metrics(30, t) for t in (40.0, 41.0, 42.0)],
+                     comparisons=[("smkd", "student_res")], seeds=SEEDS, title="SMKD")[0].to_csv(
+            folder / "smkd_seeds.csv", index=False)
+        for run in ("smkd", "student_res"):
+            pd.DataFrame([{"frames": 200, "params_m": 2.0, "gmacs": 1.2, "latency_s": 0.02}]).to_csv(
+                folder / f"{run}_seed0_efficiency.csv", index=False)
+    _report()[0].to_csv(first / "crkd_seeds.csv", index=False)
+    for run in ("crkd_distilled", "crkd_scratch"):
+        pd.DataFrame([{"frames": 200, "params_m": 0.1, "gmacs": 1.1, "latency_s": 0.05}]).to_csv(
+            first / f"{run}_seed0_efficiency.csv", index=False)
+    page = tmp_path / "docs" / "results.md"
+    write_results(first, page)
+    shutil.rmtree(page.parent / "results")  # the first folder's files are found no more
+    text = write_results(second, page)
+    students = pd.read_csv(second / "students_pareto_seeds.csv").set_index("run")
+    assert students.test_wer.round(1).to_dict() == {"crkd_distilled": 32.2, "crkd_scratch": 37.1, "smkd": 31.0,
+                                                    "student_res": 41.0}
+    assert students.pareto.to_dict() == {"crkd_distilled": True, "crkd_scratch": False, "smkd": True,
+                                         "student_res": False}  # SMKD's new mean no longer dominates LRINet's
+    assert "| LRINet, CRKD | 3 | 32.2 +- 0.6 | 1.100 | 0.10 | 50.0 | yes |" in text
+    assert "| SMKD | 3 | 31.0 +- 1.0 | 1.200 |" in text and "11.0 +- 1.0" not in text
+    assert write_results(second, page) == text  # the kept rows read back as they were written

@@ -33,7 +33,7 @@ STUDENT_LABELS = {
 COLUMNS = ["run", "label", "test_wer", "dev_wer", "test_del", "test_ins", "params_m", "gmacs", "frames", "latency_s",
            "e2e_latency_s", "e2e_frames", "pareto"]
 # label offsets in points, tried in this order: right, left, above, below, then the diagonals, then further out
-OFFSETS = [(dx * r, dy * r) for r in (8, 18, 30) for dx, dy in ((1, 0), (-1, 0), (0, 1), (0, -1), (1, 1), (-1, 1),
+OFFSETS = [(dx * r, dy * r) for r in (8, 18, 30, 45) for dx, dy in ((1, 0), (-1, 0), (0, 1), (0, -1), (1, 1), (-1, 1),
                                                                  (1, -1), (-1, -1))]
 
 
@@ -80,11 +80,13 @@ def seed_students_table(seed_wers: dict[str, list[float]], efficiency: dict[str,
     return table
 
 
-def dodged(costs: Sequence[float], step: float = 1.05) -> np.ndarray:
+def dodged(costs: Sequence[float], step: float = 1.05, band: float = 1.45) -> np.ndarray:
     """``costs`` with runs of equal cost spread apart by factors of ``step`` (the x axis is logarithmic), so that
     their points and error bars stay apart; the table keeps the true costs. A group spreads from its cost towards
-    its farther neighbour, by a step small enough never to reach it: a dodged point is never drawn on the wrong
-    side of a run of another cost (six runs of one cost spread around it drew SMKD left of a cheaper LRINet)."""
+    its farther neighbour, by a step small enough never to reach it (a dodged point is never drawn on the wrong
+    side of a run of another cost: six runs of one cost spread around it drew SMKD left of a cheaper LRINet) and
+    within ``band`` of its cost (ten runs at 1.05 drew the last one half as dear again as it is);
+    ``plot_pareto`` marks each group's true cost."""
     costs = np.asarray(costs, dtype=float)
     out = costs.copy()
     values = np.unique(np.round(costs, 9))
@@ -94,17 +96,32 @@ def dodged(costs: Sequence[float], step: float = 1.05) -> np.ndarray:
             continue
         below = value / values[i - 1] if i else np.inf
         above = values[i + 1] / value if i + 1 < len(values) else np.inf
-        factor = min(step, max(below, above) ** (1 / len(same)))
+        factor = min(step, band ** (1 / (len(same) - 1)), max(below, above) ** (1 / len(same)))
         out[same] = value * factor ** (np.arange(len(same)) * (1 if above >= below else -1))
     return out
+
+
+def mark_groups(ax: plt.Axes, costs: pd.Series, drawn: pd.Series) -> None:
+    """Under each group of three or more runs of one cost drawn apart (``dodged``), a bracket from its first to
+    its last point with a tick at the cost they all have, so that no point reads as dearer than it is (a pair is
+    drawn a step apart, which reads as one cost without it)."""
+    for cost, group in drawn.groupby(costs.round(9)):
+        if len(group) < 3:
+            continue
+        transform = ax.get_xaxis_transform()  # x in data, y in axes fraction
+        ax.plot([group.min(), group.max()], [0.02, 0.02], color="0.35", lw=1, transform=transform)
+        ax.plot([cost, cost], [0.02, 0.045], color="0.35", lw=1, transform=transform)
+        ax.annotate(f"{len(group)} runs of {cost:.3f} GMACs", (group.max(), 0.02), xycoords=transform,
+                    xytext=(4, 0), textcoords="offset points", ha="left", va="center", fontsize=7, color="0.35")
 
 
 def plot_pareto(table: pd.DataFrame, title: str) -> Figure:
     """Test WER against GMACs (log scale), every run labelled, the front as a staircase through its runs; with a
     ``test_wer_std`` column (``seed_students_table``) each point is a mean with its seeds' std as an error bar.
     Runs of equal cost are drawn slightly apart (``dodged``)."""
-    fig, ax = plt.subplots(figsize=(9, 5.6))
+    fig, ax = plt.subplots(figsize=(9, 5.6) if len(table) <= 10 else (10.5, 6.4))  # room for many labels
     table = table.assign(x=dodged(table.gmacs))
+    mark_groups(ax, table.gmacs, table.x)
     on_front = table[table.pareto].sort_values("x")
     if "test_wer_std" in table:
         ax.errorbar(table.x, table.test_wer, yerr=table.test_wer_std.fillna(0.0), fmt="none", ecolor="0.55",
@@ -123,7 +140,9 @@ def plot_pareto(table: pd.DataFrame, title: str) -> Figure:
     spread = table.test_wer_std.fillna(0.0) if "test_wer_std" in table else 0.0
     low_wer, high_wer = float((table.test_wer - spread).min()), float((table.test_wer + spread).max())
     span = high_wer - low_wer or 1.0
-    ax.set_ylim(low_wer - 0.12 * span, high_wer + 0.12 * span)
+    top = high_wer + 0.12 * span
+    ax.set_ylim(low_wer - 0.18 * span, top)  # room below for ``mark_groups``
+    ax.set_yticks([tick for tick in ax.get_yticks() if 0 <= tick <= top])  # no negative WER on the axis
     ax.set_xlabel(f"inference GMACs per {int(table.frames.iloc[0])}-frame clip (log scale)")
     ax.set_ylabel("test WER (%)")
     ax.set_title(title, fontsize=10)
@@ -131,7 +150,9 @@ def plot_pareto(table: pd.DataFrame, title: str) -> Figure:
     ax.legend(fontsize=8, loc="upper right")
     points = list(zip(table.x, table.test_wer, strict=True))
     front = list(zip(on_front.x, on_front.test_wer, strict=True))
-    place_labels(ax, points, list(table.label), obstacles=staircase(front))
+    bars = [(x, float(y)) for x, wer, std in zip(table.x, table.test_wer, spread + 0 * table.test_wer, strict=True)
+            for y in np.linspace(wer - std, wer + std, 9)]  # labels keep clear of the error bars too
+    place_labels(ax, points, list(table.label), obstacles=staircase(front) + bars)
     fig.tight_layout()
     return fig
 
@@ -149,8 +170,8 @@ def staircase(front: list[tuple[float, float]], samples: int = 40) -> list[tuple
 def place_labels(ax: plt.Axes, points: list[tuple[float, float]], labels: list[str],
                  obstacles: list[tuple[float, float]] = ()) -> None:
     """Annotate each point with its label at the first offset (``OFFSETS``) whose box covers no point, no
-    ``obstacles`` point (a line drawn), no label placed before it and stays inside the axes; the least-overlapping
-    offset when none is free."""
+    ``obstacles`` point (a line drawn), no label placed before it and stays inside the axes; when none is free, the
+    one covering fewest points that overlaps no label and stays inside, if there is one."""
     fig = ax.figure
     renderer = fig.canvas.get_renderer()
     to_pixels = ax.transData.transform
@@ -166,10 +187,10 @@ def place_labels(ax: plt.Axes, points: list[tuple[float, float]], labels: list[s
                                arrowprops={"arrowstyle": "-", "color": "0.6", "lw": 0.6} if abs(dx) + abs(dy) > 16
                                else None)
             box = text.get_window_extent(renderer).expanded(1.04, 1.15)
-            overlap = sum(box.overlaps(other) for other in placed) + sum(
-                box.x0 - 5 < d[0] < box.x1 + 5 and box.y0 - 5 < d[1] < box.y1 + 5 for d in dots)
+            covered = sum(box.x0 - 5 < d[0] < box.x1 + 5 and box.y0 - 5 < d[1] < box.y1 + 5 for d in dots)
             outside = not (frame.x0 <= box.x0 and box.x1 <= frame.x1 and frame.y0 <= box.y0 and box.y1 <= frame.y1)
-            score = overlap + 10 * outside
+            # text over text is unreadable, text over a line is not: a crowded label crosses a bar first
+            score = covered + 50 * (sum(box.overlaps(other) for other in placed) + outside)
             if best_overlap is None or score < best_overlap:
                 if best is not None:
                     best.remove()

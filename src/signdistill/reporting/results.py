@@ -22,7 +22,7 @@ import pandas as pd
 
 from signdistill.data.atomic import atomic_write
 from signdistill.metrics.verdict import format_p
-from signdistill.reporting.pareto import plot_pareto, seed_students_table
+from signdistill.reporting.pareto import STUDENT_LABELS, pareto_front, plot_pareto, seed_students_table
 from signdistill.reporting.seeds import LEFT_OUT
 
 METHODS = {"signkd": "SignKD", "crkd": "CRKD", "smkd": "SMKD", "ctca": "CTCA", "combined": "Combined"}
@@ -206,17 +206,11 @@ def _kept(previous: dict[str, list[str]], heading: str) -> list[str]:
     return [heading, *previous[heading], ""] if heading in previous else []
 
 
-def students_kept(reports: dict[str, Report], previous: dict[str, list[str]]) -> bool:
-    """Whether the students section stays as the ``previous`` page has it: it lists every method's runs, so it is
-    rebuilt only when every method that page shows has its verdict file at hand."""
-    missing = [m for m, label in METHODS.items() if f"{m}_seeds.csv" not in reports and f"## {label} over seeds"
-               in previous]
-    return bool(missing) and STUDENTS in previous
-
-
-def seed_students(reports: dict[str, Report]) -> pd.DataFrame | None:
+def seed_students(reports: dict[str, Report], previous: list[str] | None = None) -> pd.DataFrame | None:
     """Every run of the seed verdicts, once: its seeds' mean and std test WER, its cost (the efficiency table of
-    its first seed, beside the verdict file) and the commit that trained it (``seed_students_table``)."""
+    its first seed, beside the verdict file) and the commit that trained it (``seed_students_table``); a run whose
+    verdict file is not at hand keeps its row of the ``previous`` page's students section (``kept_students``), so
+    that every row is its method's latest verdict and the front is drawn over all of them."""
     wers, costs, commits = {}, {}, {}
     for method in METHODS:
         report = reports.get(f"{method}_seeds.csv")
@@ -236,7 +230,29 @@ def seed_students(reports: dict[str, Report]) -> pd.DataFrame | None:
         return None
     table = seed_students_table(wers, costs)
     table["commit"] = table.run.map(commits)
+    old = kept_students(previous or [], int(table.frames.iloc[0]))
+    table = pd.concat([table, old[~old.run.isin(table.run)]], ignore_index=True)
+    table = table.sort_values("gmacs", kind="stable").reset_index(drop=True)
+    table["pareto"] = pareto_front(table.gmacs, table.test_wer)
     return table
+
+
+def kept_students(lines: list[str], frames: int) -> pd.DataFrame:
+    """The rows of a previous page's students section (``_students_section``) as ``seed_students`` rows."""
+    runs = {label: run for run, label in STUDENT_LABELS.items()}
+    rows = []
+    for line in lines:
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) != len(STUDENT_COLUMNS) or not cells[1].isdigit():
+            continue  # the header, its rule, the prose
+        label, seeds, wer, gmacs, params_m, latency_ms, _, commit = cells
+        mean, _, std = wer.partition(" +- ")
+        rows.append({"run": runs.get(label, label), "label": label, "seeds": int(seeds), "test_wer": float(mean),
+                     "test_wer_std": float("nan") if std in ("", "-") else float(std), "params_m": float(params_m),
+                     "gmacs": float(gmacs), "frames": frames, "latency_s": float(latency_ms) / 1000,
+                     "commit": commit.strip("`")})
+    return pd.DataFrame(rows, columns=["run", "label", "seeds", "test_wer", "test_wer_std", "params_m", "gmacs",
+                                       "frames", "latency_s", "commit"])
 
 
 STUDENT_COLUMNS = {"label": "student", "seeds": "seeds", "wer": "test WER (mean +- std)", "gmacs": "GMACs",
@@ -253,7 +269,9 @@ def _students_section(table: pd.DataFrame) -> list[str]:
     frames = int(table.frames.iloc[0])
     return [STUDENTS, "", f"Each run of the verdicts above once, cheapest first: the mean and std "
             f"of its seeds' test WER, its inference GMACs and network latency per {frames}-frame clip (CPU, one "
-            "thread), and whether its mean is on the Pareto front. `data/08_reporting/students_pareto_seeds.csv`.",
+            "thread), and whether its mean is on the Pareto front. The latency is timed at the run's evaluation, "
+            "beside whatever else the machine ran then, so GMACs are the cost to compare (`signdistill profile "
+            "MODEL` times one network on an idle machine). `data/08_reporting/students_pareto_seeds.csv`.",
             "", *markdown_table(rows, STUDENT_COLUMNS), "", f"![Every student over seeds]({PARETO_IMAGE})", ""]
 
 
@@ -296,10 +314,10 @@ def results_markdown(reports: dict[str, Report], today: str, students: pd.DataFr
                   f"(per seed: dev and test WER of both runs), `{report.shown.with_suffix('.png')}`, "
                   f"{report.measured()}.", "", *markdown_table(verdict_lines(pd.read_csv(report.path)),
                                                                VERDICT_COLUMNS), ""]
-    if students_kept(reports, kept):
-        lines += _kept(kept, STUDENTS)
-    elif (students := seed_students(reports) if students is None else students) is not None:
+    if (students := seed_students(reports, kept.get(STUDENTS)) if students is None else students) is not None:
         lines += _students_section(students)
+    else:
+        lines += _kept(kept, STUDENTS)
     sections = [_report_section(name, reports[f"{name}.csv"], pipe) if f"{name}.csv" in reports
                 else _kept(kept, f"### {name}") for name, pipe in REPORTS.items()]
     if any(sections):
@@ -334,7 +352,7 @@ def write_results(reporting: Path | list[Path], out: Path, readme: Path | None =
     reports = archive_reports(find_reports(folders, archive=kept_folder(out)), kept_folder(out))
     previous = out.read_text() if out.exists() else ""
     kept = page_sections(previous)
-    students = None if students_kept(reports, kept) else seed_students(reports)
+    students = seed_students(reports, kept.get(STUDENTS))
     text = results_markdown(reports, dt.datetime.now(dt.UTC).strftime("%Y-%m-%d"), students, previous)
     atomic_write(out, lambda tmp: tmp.write_text(text))
     if students is not None:
