@@ -46,6 +46,7 @@ class LanePlan:
     lanes: list[list[str]]
     costs: dict[str, float] = field(default_factory=dict)
     timed: bool = False
+    shared_s: float | None = None  # the shared runs' (a teacher's) measured wall seconds, when they have trained
 
     def cost(self, namespaces: list[str]) -> str:
         total = sum(self.costs[n] for n in namespaces)
@@ -62,10 +63,15 @@ def balanced_lanes(costs: dict[str, float], lanes: int) -> list[list[str]]:
     return [sorted(names) for _, names in loads if names]
 
 
+def _epoch_times(history: dict | None) -> list[float]:
+    """Each epoch's wall seconds (training, dev evaluation, checkpoint) of a run's ``history``."""
+    return [sum(e.get(k, 0.0) for k in ("training_s", "eval_s", "checkpoint_s"))
+            for e in (history or {}).get("epochs", [])]
+
+
 def epoch_seconds(history: dict | None) -> float | None:
-    """The median wall seconds of an epoch (training, dev evaluation, checkpoint) of a run's ``history``."""
-    epochs = (history or {}).get("epochs", [])
-    times = [sum(e.get(k, 0.0) for k in ("training_s", "eval_s", "checkpoint_s")) for e in epochs]
+    """The median wall seconds of an epoch of a run's ``history``."""
+    times = _epoch_times(history)
     return statistics.median(times) if any(times) else None
 
 
@@ -94,7 +100,9 @@ def plan_lanes(name: str, pipeline, params: dict, finished, lanes: int, history=
         run = split_seed_run(namespace)[0]
         epochs = float(params.get(run, {}).get("recognizer", {}).get("train", {}).get("epochs", TrainConfig.epochs))
         costs[namespace] = epochs * per_epoch.get(run, typical)
-    return LanePlan(name, shared, balanced_lanes(costs, lanes), costs, timed=bool(per_epoch))
+    shared_runs = [history(d.removesuffix(".model")) for d in shared if d.endswith(".model")]
+    shared_s = sum(sum(_epoch_times(h)) for h in shared_runs) if shared_runs and all(shared_runs) else None
+    return LanePlan(name, shared, balanced_lanes(costs, lanes), costs, timed=bool(per_epoch), shared_s=shared_s)
 
 
 def kedro_command(pipeline: str, env: str | None, *options: str) -> list[str]:
@@ -180,7 +188,10 @@ def lanes(pipeline: Annotated[str, typer.Argument(metavar="PIPELINE", hidden=Tru
           count: Annotated[int | None, typer.Option("--lanes", metavar="N", help="Lanes side by side (default: one "
                                                                                  "per core).")] = None,
           env: Annotated[str | None, typer.Option(metavar="ENV", help="Kedro environment (kedro run --env).")] = None,
-          dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the plan, run nothing.")] = False) -> None:
+          dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the plan, run nothing.")] = False,
+          fresh: Annotated[bool, typer.Option("--fresh", help="Print the plan of every seed, trained or not, at its "
+                                              "run's measured seconds per epoch: what the pipeline costs from a "
+                                              "fresh clone. Runs nothing.")] = False) -> None:
     """Train a seeds pipeline's seeds in parallel kedro runs, one thread each, then judge them.
 
     PIPELINE is a seeds pipeline (seeds_ctca). Every seed keeps its MLflow run; the same command resumes."""
@@ -201,12 +212,15 @@ def lanes(pipeline: Annotated[str, typer.Argument(metavar="PIPELINE", hidden=Tru
         dataset = catalog.get(f"{namespace}.history")  # the dataset's own load: the catalog logs every load
         return dataset.load() if dataset is not None and dataset.exists() else None
 
-    plan = plan_lanes(pipeline, pipelines[pipeline], params, catalog.exists, count or cores, history)
+    plan = plan_lanes(pipeline, pipelines[pipeline], params, (lambda _: False) if fresh else catalog.exists,
+                      count or cores, history)
     typer.echo(f"{pipeline}: {sum(map(len, plan.lanes))} seeds to train in {len(plan.lanes)} lanes"
                + (f", after {', '.join(plan.shared)}" if plan.shared else ""))
+    if fresh and plan.shared_s is not None:
+        typer.echo(f"  shared runs: ~{plan.shared_s / 60:.0f} min as they trained (data preparation not included)")
     for i, namespaces in enumerate(plan.lanes, 1):
         typer.echo(f"  lane {i}: {', '.join(namespaces)} ({plan.cost(namespaces)})")
-    if dry_run:
+    if dry_run or fresh:
         return
     walls = run_lanes(plan, env, catalog.exists, threads=max(1, cores // max(1, len(plan.lanes))))
     typer.echo(" ".join(f"{k.removesuffix('_s')} {v:.0f} s" for k, v in walls.items()))

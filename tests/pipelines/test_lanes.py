@@ -49,6 +49,23 @@ def test_a_plan_leaves_finished_seeds_out_and_costs_the_others_by_their_measured
     assert plan.shared == ["corpus_index", "frame_store", "vocabulary"]
 
 
+def test_a_plan_costs_the_shared_teacher_as_it_trained(tmp_path: Path, monkeypatch) -> None:
+    """The shared runs' cost is the sum of their measured epochs (what ``--fresh`` prints beside the lanes);
+    unknown while the teacher has no history."""
+    from signdistill.pipeline_registry import register_pipelines
+
+    (tmp_path / "conf" / "base").mkdir(parents=True)
+    (tmp_path / "conf" / "base" / "parameters.yml").write_text("seeds: [0]\n")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("KEDRO_ENV", raising=False)
+    teacher = {"epochs": [{"training_s": 60.0, "eval_s": 5.0, "checkpoint_s": 1.0}, {"training_s": 70.0}]}
+    pipeline = register_pipelines()["seeds_crkd"]
+    plan = plan_lanes("seeds_crkd", pipeline, {}, lambda _: False, 2, {"crkd_teacher": teacher}.get)
+    assert "crkd_teacher.model" in plan.shared and plan.shared_s == 136.0
+    assert len([n for lane in plan.lanes for n in lane]) == 4  # every seed, none trained
+    assert plan_lanes("seeds_crkd", pipeline, {}, lambda _: False, 2, lambda _: None).shared_s is None
+
+
 def _lanes(root: Path, *args: str) -> subprocess.CompletedProcess:
     command = [str(Path(sys.executable).with_name("signdistill")), "lanes", "seeds_smkd", "--env", "quick", *args]
     return subprocess.run(command, check=False, cwd=root, capture_output=True, text=True, timeout=900,
