@@ -79,7 +79,8 @@ def test_runs_left_out_are_neither_trained_nor_judged(tmp_path, monkeypatch) -> 
 
     base = tmp_path / "conf" / "base"
     base.mkdir(parents=True)
-    (base / "parameters.yml").write_text("seeds: [0, 1]\nseeds_left_out: [ctca_best, ctca_d_best]\n")
+    (base / "parameters.yml").write_text("seeds: [0, 1]\nseeds_left_out: [ctca_best, ctca_d_best]\n"
+                                         "ctca_best: {recognizer: {}}\nctca_d_best: {recognizer: {}}\n")
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("KEDRO_ENV", raising=False)
     pipe = create_pipeline()
@@ -90,5 +91,11 @@ def test_runs_left_out_are_neither_trained_nor_judged(tmp_path, monkeypatch) -> 
     assert verdict.func.keywords["left_out"] == [("ctca_best", "ctca_sdpn_best"), ("ctca_d_best", "ctca_sdpn_best"),
                                                  ("ctca_best", "student_res_best"), ("ctca_d_best", "student_res_best")]
     (base / "parameters_wrong.yml").write_text("seeds_left_out: ctca_best\n")
-    with pytest.raises(ValueError, match="seeds_left_out"):
+    with pytest.raises(ValueError, match="seeds_left_out: expected a list of run names"):
+        create_pipeline()
+    (base / "parameters_wrong.yml").write_text("seeds_left_out: [ctca_bets]\n")  # misspelt: would train after all
+    with pytest.raises(ValueError, match=r"seeds_left_out: no run named \['ctca_bets'\]"):
+        create_pipeline()
+    (base / "parameters_wrong.yml").write_text("seeds: [0, 1, 0]\n")
+    with pytest.raises(ValueError, match=r"seeds: each seed once, got \[0, 1, 0\]"):
         create_pipeline()

@@ -128,14 +128,21 @@ def paper_rows(pipeline: Pipeline) -> dict[str, list[tuple[str, str]]]:
 DEFAULT_SEEDS = (0, 1, 2, 3, 4)
 
 
+def _parameter_files(conf: Path) -> list[dict]:
+    """The parameters files the pipelines are built from: ``conf/base``'s, then the environment in use
+    (``KEDRO_ENV``, else ``local``; ``kedro run --env`` sets it)."""
+    return [_parameters_in(path.resolve(), path.stat().st_mtime_ns)
+            for env in ("base", os.environ.get("KEDRO_ENV") or "local")
+            for path in sorted((conf / env).glob("parameters*.yml"))]
+
+
 def _configured(key: str, conf: Path) -> object:
-    """Parameter ``key`` as the pipelines are built: from ``conf/base`` and the environment in use (``KEDRO_ENV``,
-    else ``local``; ``kedro run --env`` sets it); None when no file sets it."""
+    """Parameter ``key`` as the pipelines are built (``_parameter_files``, the last file that sets it); None when
+    no file sets it."""
     value = None
-    for env in ("base", os.environ.get("KEDRO_ENV") or "local"):
-        for path in sorted((conf / env).glob("parameters*.yml")):
-            found = _parameters_in(path.resolve(), path.stat().st_mtime_ns).get(key)
-            value = found if found is not None else value
+    for parameters in _parameter_files(conf):
+        found = parameters.get(key)
+        value = found if found is not None else value
     return value
 
 
@@ -147,6 +154,8 @@ def configured_seeds(conf: Path = Path("conf")) -> tuple[int, ...]:
         return DEFAULT_SEEDS
     if not isinstance(seeds, list) or not seeds or not all(isinstance(s, int) for s in seeds):
         raise ValueError(f"parameter seeds: expected a non-empty list of integers, got {seeds!r}")
+    if len(set(seeds)) < len(seeds):  # one namespace per seed: a repeated seed would train twice into one place
+        raise ValueError(f"parameter seeds: each seed once, got {seeds!r}")
     return tuple(seeds)
 
 
@@ -155,6 +164,10 @@ def configured_left_out(conf: Path = Path("conf")) -> frozenset[str]:
     runs = _configured("seeds_left_out", conf) or []
     if not isinstance(runs, list) or not all(isinstance(r, str) for r in runs):
         raise ValueError(f"parameter seeds_left_out: expected a list of run names, got {runs!r}")
+    known = {name for parameters in _parameter_files(conf) for name, section in parameters.items()
+             if isinstance(section, dict) and "recognizer" in section}
+    if unknown := sorted(set(runs) - known):  # a misspelt run would otherwise be trained after all
+        raise ValueError(f"parameter seeds_left_out: no run named {unknown} in the parameters")
     return frozenset(runs)
 
 
