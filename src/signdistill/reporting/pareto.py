@@ -101,18 +101,18 @@ def dodged(costs: Sequence[float], step: float = 1.05, band: float = 1.45) -> np
     return out
 
 
-def mark_groups(ax: plt.Axes, costs: pd.Series, drawn: pd.Series) -> None:
+def mark_groups(ax: plt.Axes, costs: pd.Series, drawn: pd.Series) -> bool:
     """Under each group of three or more runs of one cost drawn apart (``dodged``), a bracket from its first to
     its last point with a tick at the cost they all have, so that no point reads as dearer than it is (a pair is
-    drawn a step apart, which reads as one cost without it)."""
-    for cost, group in drawn.groupby(costs.round(9)):
-        if len(group) < 3:
-            continue
+    drawn a step apart, which reads as one cost without it). Whether it marked any."""
+    groups = [(cost, group) for cost, group in drawn.groupby(costs.round(9)) if len(group) >= 3]
+    for cost, group in groups:
         transform = ax.get_xaxis_transform()  # x in data, y in axes fraction
         ax.plot([group.min(), group.max()], [0.02, 0.02], color="0.35", lw=1, transform=transform)
         ax.plot([cost, cost], [0.02, 0.045], color="0.35", lw=1, transform=transform)
         ax.annotate(f"{len(group)} runs of {cost:.3f} GMACs", (group.max(), 0.02), xycoords=transform,
                     xytext=(4, 0), textcoords="offset points", ha="left", va="center", fontsize=7, color="0.35")
+    return bool(groups)
 
 
 def plot_pareto(table: pd.DataFrame, title: str) -> Figure:
@@ -121,7 +121,7 @@ def plot_pareto(table: pd.DataFrame, title: str) -> Figure:
     Runs of equal cost are drawn slightly apart (``dodged``)."""
     fig, ax = plt.subplots(figsize=(9, 5.6) if len(table) <= 10 else (10.5, 6.4))  # room for many labels
     table = table.assign(x=dodged(table.gmacs))
-    mark_groups(ax, table.gmacs, table.x)
+    marked = mark_groups(ax, table.gmacs, table.x)
     on_front = table[table.pareto].sort_values("x")
     if "test_wer_std" in table:
         ax.errorbar(table.x, table.test_wer, yerr=table.test_wer_std.fillna(0.0), fmt="none", ecolor="0.55",
@@ -137,11 +137,11 @@ def plot_pareto(table: pd.DataFrame, title: str) -> Figure:
     ax.xaxis.set_minor_formatter(NullFormatter())
     low, high = float(table.x.min()), float(table.x.max())
     ax.set_xlim(low / 1.6, high * 1.6)
-    spread = table.test_wer_std.fillna(0.0) if "test_wer_std" in table else 0.0
+    spread = table.test_wer_std.fillna(0.0) if "test_wer_std" in table else pd.Series(0.0, index=table.index)
     low_wer, high_wer = float((table.test_wer - spread).min()), float((table.test_wer + spread).max())
     span = high_wer - low_wer or 1.0
     top = high_wer + 0.12 * span
-    ax.set_ylim(low_wer - 0.18 * span, top)  # room below for ``mark_groups``
+    ax.set_ylim(low_wer - (0.18 if marked else 0.12) * span, top)  # room below for ``mark_groups``' brackets
     ax.set_yticks([tick for tick in ax.get_yticks() if 0 <= tick <= top])  # no negative WER on the axis
     ax.set_xlabel(f"inference GMACs per {int(table.frames.iloc[0])}-frame clip (log scale)")
     ax.set_ylabel("test WER (%)")
@@ -150,7 +150,7 @@ def plot_pareto(table: pd.DataFrame, title: str) -> Figure:
     ax.legend(fontsize=8, loc="upper right")
     points = list(zip(table.x, table.test_wer, strict=True))
     front = list(zip(on_front.x, on_front.test_wer, strict=True))
-    bars = [(x, float(y)) for x, wer, std in zip(table.x, table.test_wer, spread + 0 * table.test_wer, strict=True)
+    bars = [(x, float(y)) for x, wer, std in zip(table.x, table.test_wer, spread, strict=True)
             for y in np.linspace(wer - std, wer + std, 9)]  # labels keep clear of the error bars too
     place_labels(ax, points, list(table.label), obstacles=staircase(front) + bars)
     fig.tight_layout()
