@@ -55,7 +55,7 @@ from signdistill.data.vocabulary import Vocabulary  # noqa: E402
 from signdistill.metrics.efficiency import count_parameters  # noqa: E402
 from signdistill.models.registry import inference_network, load_recognizer  # noqa: E402
 from signdistill.paths import DATA  # noqa: E402
-from signdistill.training.checkpoint import load_checkpoint  # noqa: E402
+from signdistill.training.checkpoint import LAST, load_checkpoint  # noqa: E402
 from signdistill.training.evaluate import decode_splits, score_splits  # noqa: E402
 from signdistill.training.recipes import recognizer_recipe  # noqa: E402
 from signdistill.training.run import train_run  # noqa: E402
@@ -83,7 +83,7 @@ def train_candidate(job: dict) -> dict:
     checkpoints = out / "checkpoints" / job["name"]
     log_file = out / f"{job['name']}.json"
     record = {"name": job["name"], "run": job["run"], "overrides": job["overrides"], "epochs": []}
-    state = load_checkpoint(checkpoints / "last.pt")
+    state = load_checkpoint(checkpoints / LAST)
     if state is not None and log_file.exists():  # a killed benchmark: keep the finished epochs and their clock
         record["epochs"] = [e for e in json.loads(log_file.read_text())["epochs"] if e["epoch"] <= state["epoch"]]
     clock = {"start": time.perf_counter() - (record["epochs"][-1]["wall_s"] if record["epochs"] else 0.0)}
@@ -122,7 +122,7 @@ def dev_hypotheses(job: dict) -> dict[str, str]:
     spec = RunSpec.from_params(offline, job["run"])
     teacher_model = load_recognizer(teacher) if teacher is not None else None
     recipe = recognizer_recipe(spec, RunInputs(store_root, index, vocabulary, features, teacher), teacher_model)
-    state = load_checkpoint(Path(job["out"]) / "checkpoints" / job["name"] / "last.pt")
+    state = load_checkpoint(Path(job["out"]) / "checkpoints" / job["name"] / LAST)
     if state is None:
         raise SystemExit(f"candidate {job['name']} has no checkpoint")
     recipe.model.load_state_dict(state["best"]["state"])

@@ -106,8 +106,8 @@ def mark_groups(ax: plt.Axes, costs: pd.Series, drawn: pd.Series) -> bool:
     its last point with a tick at the cost they all have, so that no point reads as dearer than it is (a pair is
     drawn a step apart, which reads as one cost without it). Whether it marked any."""
     groups = [(cost, group) for cost, group in drawn.groupby(costs.round(9)) if len(group) >= 3]
+    transform = ax.get_xaxis_transform()  # x in data, y in axes fraction
     for cost, group in groups:
-        transform = ax.get_xaxis_transform()  # x in data, y in axes fraction
         ax.plot([group.min(), group.max()], [0.02, 0.02], color="0.35", lw=1, transform=transform)
         ax.plot([cost, cost], [0.02, 0.045], color="0.35", lw=1, transform=transform)
         ax.annotate(f"{len(group)} runs of {cost:.3f} GMACs", (group.max(), 0.02), xycoords=transform,

@@ -16,6 +16,8 @@ from signdistill.data.atomic import atomic_write
 from signdistill.errors import InputError
 from signdistill.models.package_file import load_tensors_only
 
+LAST = "last.pt"  # a run's checkpoint of its last completed epoch, in its checkpoint folder
+
 
 class CheckpointError(InputError):
     """A checkpoint that cannot be opened safely (or at all)."""

@@ -17,7 +17,7 @@ from signdistill.data.atomic import atomic_write
 from signdistill.errors import InputError
 from signdistill.models.registry import load_recognizer
 from signdistill.training import distributed
-from signdistill.training.checkpoint import load_checkpoint
+from signdistill.training.checkpoint import LAST, load_checkpoint
 from signdistill.training.evaluate import wer_evaluator
 from signdistill.training.recipes import recognizer_recipe
 from signdistill.training.seeds import seed_run_name, split_seed_run
@@ -71,7 +71,7 @@ def adopt_twin(spec: RunSpec, fingerprint: str) -> Path | None:
     fingerprint: then the twin is this very run (where a run lives does not count, its seed does), so a main
     pipeline does not train again what a seeds pipeline trained at the same seed, nor the other way round. A
     finished twin makes this run finished; an unfinished one, resumed where it stopped. Returns the twin adopted."""
-    own, twin = spec.checkpoint_dir / "last.pt", twin_dir(spec) / "last.pt"
+    own, twin = spec.checkpoint_dir / LAST, twin_dir(spec) / LAST
     if own.exists() or not twin.exists():
         return None
     try:

@@ -29,7 +29,7 @@ from signdistill.data.buckets import epoch_batches, stored_lengths
 from signdistill.data.clips import SignClipDataset, collate_clips
 from signdistill.errors import InputError
 from signdistill.models.numerics import flush_denormals
-from signdistill.training.checkpoint import load_checkpoint, save_atomic
+from signdistill.training.checkpoint import LAST, load_checkpoint, save_atomic
 
 log = logging.getLogger(__name__)
 
@@ -189,7 +189,7 @@ class Trainer:
 
     @property
     def last_path(self) -> Path:
-        return self.checkpoint_dir / "last.pt"
+        return self.checkpoint_dir / LAST
 
     def _state(self, epoch: int) -> dict:
         return {"epoch": epoch, "fingerprint": self.config.fingerprint(), "model": self.model.state_dict(),
