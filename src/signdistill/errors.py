@@ -2,7 +2,8 @@
 
 ``signdistill`` commands and ``kedro run`` (``signdistill.cli``) answer these with that one message; the full
 traceback is for ``--verbose`` and the log file. Both subclass the built-in errors that callers catch. Also the
-checks of a parameters section against the dataclass it configures (``check_section``, ``check_types``).
+checks of a parameters section against the dataclass it configures (``check_section``, ``check_types``,
+``reject_unknown``).
 """
 
 from __future__ import annotations
@@ -28,9 +29,8 @@ def check_section(section: str, spec: type, params: Mapping[str, Any], other_key
     checked: an unknown key (a typo), a missing required field or a value of the wrong type is an ``InputError``
     naming the section and the key. ``other_keys`` belong to the section but are read elsewhere."""
     names = {f.name for f in dataclasses.fields(spec)}
-    unknown = sorted(set(params) - names - set(other_keys))
-    if unknown:
-        raise InputError(f"parameters {section}: unknown key(s) {unknown}; it takes {sorted(names | set(other_keys))}")
+    reject_unknown(params, names | set(other_keys), f"parameters {section}: unknown key(s) {{unknown}}; "
+                   "it takes {known}", InputError)
     required = {f.name for f in dataclasses.fields(spec)
                 if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING}
     if missing := sorted(required - set(params)):
@@ -41,6 +41,15 @@ def check_section(section: str, spec: type, params: Mapping[str, Any], other_key
     except ValueError as error:
         raise InputError(f"parameters {error}") from error
     return values
+
+
+def reject_unknown(keys: Iterable[str], known: Iterable[str], message: str,
+                   error: type[Exception] = ValueError) -> None:
+    """``error(message)`` when ``keys`` holds a key not in ``known`` (a typo that would otherwise be ignored);
+    ``message`` may name ``{unknown}`` and ``{known}``, both sorted lists."""
+    known = set(known)
+    if unknown := sorted(set(keys) - known):
+        raise error(message.format(unknown=unknown, known=sorted(known)))
 
 
 def check_types(spec: type, values: dict[str, Any], prefix: str) -> None:

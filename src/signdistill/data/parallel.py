@@ -22,6 +22,8 @@ from typing import Any
 
 from tqdm.auto import tqdm
 
+from signdistill.errors import reject_unknown
+
 EXECUTOR_KINDS = ("processes", "dask")
 
 
@@ -53,9 +55,7 @@ class ExecutorSpec:
     def from_params(cls, params: dict | None, workers: int = 0) -> ExecutorSpec:
         """An ``executor`` section (``None``: the process pool of ``workers`` processes)."""
         params = dict(params or {})
-        unknown = sorted(set(params) - {f.name for f in fields(cls)})
-        if unknown:
-            raise ValueError(f"executor: unknown keys {unknown}; expected {[f.name for f in fields(cls)]}")
+        reject_unknown(params, {f.name for f in fields(cls)}, "executor: unknown keys {unknown}; expected {known}")
         params.setdefault("workers", workers)
         return cls(**params)
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from torch import nn
 
-from signdistill.errors import check_types
+from signdistill.errors import check_types, reject_unknown
 from signdistill.models.baseline import BaselineConfig, BaselineRecognizer, build_baseline
 from signdistill.models.ctca import CTCAConfig, CTCARecognizer, build_ctca
 from signdistill.models.lrinet import LRINet, LRINetConfig, build_lrinet
@@ -77,10 +77,8 @@ def recognizer_config(kind: str, num_classes: int, config: dict[str, Any]) -> An
         raise ValueError(f"unknown recognizer kind {kind!r}; known: {', '.join(sorted(RECOGNIZERS))}")
     config_type = RECOGNIZERS[kind][0]
     known = {f.name for f in fields(config_type)}
-    unknown = sorted(set(config) - known)
-    if unknown:
-        takes = sorted(known - {"num_classes", "vocab_size"})
-        raise ValueError(f"{kind} has no parameters {unknown}; it takes {takes}")
+    reject_unknown(config, known - {"num_classes", "vocab_size"}, f"{kind} has no parameters {{unknown}}; "
+                   "it takes {known}")
     check_types(config_type, config, "model.")
     values = {k: tuple(v) if isinstance(v, list) else v for k, v in config.items()}
     classes = "num_classes" if "num_classes" in known else "vocab_size"  # SignKD's configs say vocab_size

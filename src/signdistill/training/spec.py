@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from signdistill.data.features import FeatureStore
-from signdistill.errors import InputError, check_types
+from signdistill.errors import InputError, check_types, reject_unknown
 from signdistill.losses import crkd as crkd_losses
 from signdistill.losses import ctc as ctc_losses
 from signdistill.losses import ctca as ctca_losses
@@ -122,9 +122,7 @@ class RunSpec:
     @classmethod
     def _parse(cls, params: dict[str, Any], name: str, checkpoint_root: Path) -> RunSpec:
         known = set(DATA_DEFAULTS) | {"store_size", "crop", "model", "train", "distill", "checkpoint_dir", "ddp"}
-        unknown = sorted(set(params) - known)
-        if unknown:
-            raise ValueError(f"unknown parameters {unknown}; a run takes {sorted(known)}")
+        reject_unknown(params, known, "unknown parameters {unknown}; a run takes {known}")
         missing = sorted({"store_size", "crop", "model", "train"} - set(params))
         if missing:
             raise ValueError(f"missing parameters {missing}")
@@ -134,9 +132,7 @@ class RunSpec:
         if streams and set(streams) - {"flow", "keypoints"}:
             raise ValueError(f"unknown streams {sorted(set(streams) - {'flow', 'keypoints'})} (flow | keypoints)")
         train_keys = {f.name for f in dataclasses.fields(TrainConfig)} - {"run_fingerprint"}
-        if set(params["train"]) - train_keys:
-            raise ValueError(f"unknown train parameters {sorted(set(params['train']) - train_keys)}; "
-                             f"train takes {sorted(train_keys)}")
+        reject_unknown(params["train"], train_keys, "unknown train parameters {unknown}; train takes {known}")
         check_types(cls, {k: params[k] for k in ("store_size", "crop")}, "")
         check_types(cls, {k: v for k, v in data.items() if k in params}, "")
         check_types(TrainConfig, params["train"], "train.")
