@@ -10,6 +10,9 @@ children, which stay under their first parent). The parent's tags are readable (
 runner's name) and the experiment opens in MLflow's model-training view.
 A failing node or pipeline ends its open runs FAILED; SIGINT (Ctrl-C) or SIGTERM ends them, and the parent,
 KILLED before the interrupt goes on, so that MLflow's exit handler cannot mark them FINISHED.
+
+``RunTimesHook`` records where each ``kedro run``'s wall time went (``reporting.run_times``) into the catalog's
+``<pipeline>_run_times`` (JSON) and ``<pipeline>_run_times_plot`` (timeline), one version per run, and logs it.
 """
 
 from __future__ import annotations
@@ -18,7 +21,9 @@ import logging
 import signal
 import sys
 import threading
+import time
 from collections import Counter
+from datetime import UTC, datetime
 from typing import Any
 
 import mlflow
@@ -33,6 +38,7 @@ from mlflow.exceptions import MlflowException
 
 from signdistill.pipelines import tracking
 from signdistill.pipelines.runs import paper_rows
+from signdistill.reporting import run_times
 from signdistill.training.seeds import split_seed_run
 
 log = logging.getLogger(__name__)
@@ -253,4 +259,65 @@ class RecognizerRunsHook:
     _new_model = False
 
 
-HOOKS = (RecognizerRunsHook(),)
+class RunTimesHook:
+    """Each node's start and seconds in this process (a parallel runner's nodes run in others: its record holds
+    the wall time alone), saved when the pipeline ends or fails, before MLflow's parent run closes."""
+
+    def __init__(self) -> None:
+        self.catalog = None
+        self.record: dict = {}
+        self.started: dict[str, float] = {}
+        self.t0 = 0.0
+
+    @hook_impl
+    def before_pipeline_run(self, run_params: dict, catalog) -> None:
+        self.catalog, self.started, self.t0 = catalog, {}, time.perf_counter()
+        self.record = {"pipeline": "+".join(run_params.get("pipeline_names") or ["__default__"]),
+                       "command": tracking.kedro_command(run_params, sys.argv),
+                       "started": datetime.now(UTC).isoformat(timespec="seconds"), "wall_s": 0.0,
+                       "status": "running", "nodes": []}
+
+    @hook_impl
+    def before_node_run(self, node: Node) -> None:
+        self.started[node.name] = time.perf_counter()
+
+    @hook_impl
+    def after_node_run(self, node: Node) -> None:
+        self._node_ended(node, "finished")
+
+    @hook_impl
+    def on_node_error(self, node: Node) -> None:
+        self._node_ended(node, "failed")
+
+    def _node_ended(self, node: Node, status: str) -> None:
+        start = self.started.pop(node.name, None)
+        if start is not None and self.record:
+            self.record["nodes"].append({"node": node.name, "start_s": round(start - self.t0, 3),
+                                         "seconds": round(time.perf_counter() - start, 3), "status": status})
+
+    @hook_impl(tryfirst=True)
+    def after_pipeline_run(self) -> None:
+        self._save("finished")
+
+    @hook_impl(tryfirst=True)
+    def on_pipeline_error(self) -> None:
+        self._save("failed")
+
+    def _save(self, status: str) -> None:
+        if not self.record or self.catalog is None:
+            return
+        record, self.record = {**self.record, "status": status,
+                               "wall_s": round(time.perf_counter() - self.t0, 3)}, {}
+        name = f"{record['pipeline']}_run_times"
+        try:
+            self.catalog.save(name, record)
+            self.catalog.save(f"{name}_plot", run_times.timeline_figure(record))
+            if mlflow.active_run() is not None:
+                mlflow.log_dict(record, "run_times.json")
+        except Exception as error:  # noqa: BLE001 - a report of the run's times must never fail the run
+            log.warning("the run's times were not saved (%s)", error)
+        for line in run_times.summary_lines(record):
+            log.info(line)
+
+
+HOOKS = (RecognizerRunsHook(), RunTimesHook())

@@ -102,6 +102,19 @@ def test_distill_signkd_chain_builds_corpus_and_store(project: Path, monkeypatch
     assert views == [f"view{v}.pt" for v in range(4)]  # the distilled student read the teacher's cached targets
     teacher = json.loads((data / "08_reporting/signkd_teacher_history.json").read_text())["epochs"][0]
     assert {"train_ctc", "train_spn", "train_sd"} <= set(teacher)
+    (times,) = _run_times(data)  # where the run's wall time went, one version a run
+    assert times["pipeline"] == "distill_signkd" and times["status"] == "finished"
+    nodes = {n["node"]: n for n in times["nodes"]}
+    assert {"generate_synthsign", "extract_features", "signkd_teacher.train", "signkd_report"} <= set(nodes)
+    assert nodes["signkd_teacher.train"]["start_s"] > nodes["extract_features"]["start_s"]
+    assert sum(n["seconds"] for n in times["nodes"]) <= times["wall_s"]  # one process: nodes never overlap
+    assert len(list((data / "08_reporting/run_times/distill_signkd.png").glob("*/distill_signkd.png"))) == 1
+
+
+def _run_times(data: Path) -> list[dict]:
+    """Every run's record of its times (``<pipeline>_run_times``), oldest first."""
+    files = sorted((data / "08_reporting/run_times/distill_signkd.json").glob("*/distill_signkd.json"))
+    return [json.loads(f.read_text()) for f in files]
 
 
 def test_rerun_skips_finished_work(project: Path, monkeypatch) -> None:
@@ -115,6 +128,8 @@ def test_rerun_skips_finished_work(project: Path, monkeypatch) -> None:
     stamps = [p.stat().st_mtime_ns for p in files]
     _run(project, "distill_signkd", monkeypatch)
     assert [p.stat().st_mtime_ns for p in files] == stamps
+    first, rerun = _run_times(data)
+    assert [n["node"] for n in rerun["nodes"]] == [n["node"] for n in first["nodes"]]
 
 
 
