@@ -260,40 +260,54 @@ class RecognizerRunsHook:
 
 
 class RunTimesHook:
-    """Each node's start and seconds in this process (a parallel runner's nodes run in others: its record holds
-    the wall time alone), saved when the pipeline ends or fails, before MLflow's parent run closes."""
+    """Each node's span in this process, from loading its first input to saving its last output (this project's
+    stores do their work there: SynthSign is generated, frames packed, flow and keypoints computed as a dataset is
+    saved), and the seconds of its function alone. A parallel runner's nodes run in other processes: its record
+    holds the wall time alone. Saved when the pipeline ends or fails, before MLflow's parent run closes."""
 
     def __init__(self) -> None:
         self.catalog = None
         self.record: dict = {}
-        self.started: dict[str, float] = {}
+        self.spans: dict[str, dict] = {}
         self.t0 = 0.0
 
     @hook_impl
     def before_pipeline_run(self, run_params: dict, catalog) -> None:
-        self.catalog, self.started, self.t0 = catalog, {}, time.perf_counter()
+        self.catalog, self.spans, self.t0 = catalog, {}, time.perf_counter()
         self.record = {"pipeline": "+".join(run_params.get("pipeline_names") or ["__default__"]),
                        "command": tracking.kedro_command(run_params, sys.argv),
                        "started": datetime.now(UTC).isoformat(timespec="seconds"), "wall_s": 0.0,
                        "status": "running", "nodes": []}
 
+    def _span(self, node: Node) -> dict:
+        now = time.perf_counter() - self.t0
+        return self.spans.setdefault(node.name, {"start": now, "end": now, "run_start": now, "run_s": 0.0,
+                                                 "status": "running"})
+
+    @hook_impl
+    def before_dataset_loaded(self, node: Node) -> None:
+        self._span(node)
+
     @hook_impl
     def before_node_run(self, node: Node) -> None:
-        self.started[node.name] = time.perf_counter()
+        self._span(node)["run_start"] = time.perf_counter() - self.t0
 
     @hook_impl
     def after_node_run(self, node: Node) -> None:
-        self._node_ended(node, "finished")
+        self._node_ran(node, "finished")
 
     @hook_impl
     def on_node_error(self, node: Node) -> None:
-        self._node_ended(node, "failed")
+        self._node_ran(node, "failed")
 
-    def _node_ended(self, node: Node, status: str) -> None:
-        start = self.started.pop(node.name, None)
-        if start is not None and self.record:
-            self.record["nodes"].append({"node": node.name, "start_s": round(start - self.t0, 3),
-                                         "seconds": round(time.perf_counter() - start, 3), "status": status})
+    def _node_ran(self, node: Node, status: str) -> None:
+        span = self._span(node)
+        span["end"] = time.perf_counter() - self.t0
+        span["run_s"], span["status"] = span["end"] - span["run_start"], status
+
+    @hook_impl
+    def after_dataset_saved(self, node: Node) -> None:
+        self._span(node)["end"] = time.perf_counter() - self.t0
 
     @hook_impl(tryfirst=True)
     def after_pipeline_run(self) -> None:
@@ -306,7 +320,11 @@ class RunTimesHook:
     def _save(self, status: str) -> None:
         if not self.record or self.catalog is None:
             return
-        record, self.record = {**self.record, "status": status,
+        nodes = [{"node": name, "start_s": round(span["start"], 3), "seconds": round(span["end"] - span["start"], 3),
+                  "run_start_s": round(span["run_start"], 3), "run_s": round(span["run_s"], 3),
+                  "status": "unfinished" if span["status"] == "running" else span["status"]}
+                 for name, span in sorted(self.spans.items(), key=lambda item: item[1]["start"])]
+        record, self.record = {**self.record, "status": status, "nodes": nodes,
                                "wall_s": round(time.perf_counter() - self.t0, 3)}, {}
         name = f"{record['pipeline']}_run_times"
         try:

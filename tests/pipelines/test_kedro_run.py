@@ -107,6 +107,8 @@ def test_distill_signkd_chain_builds_corpus_and_store(project: Path, monkeypatch
     nodes = {n["node"]: n for n in times["nodes"]}
     assert {"generate_synthsign", "extract_features", "signkd_teacher.train", "signkd_report"} <= set(nodes)
     assert nodes["signkd_teacher.train"]["start_s"] > nodes["extract_features"]["start_s"]
+    synth = nodes["generate_synthsign"]  # the corpus is generated as its dataset is saved: in the node's span
+    assert synth["seconds"] > synth["run_s"] and synth["run_start_s"] >= synth["start_s"]
     assert sum(n["seconds"] for n in times["nodes"]) <= times["wall_s"]  # one process: nodes never overlap
     assert len(list((data / "08_reporting/run_times/distill_signkd.png").glob("*/distill_signkd.png"))) == 1
 

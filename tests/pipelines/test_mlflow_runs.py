@@ -163,6 +163,7 @@ def test_every_ablation_row_is_a_child_run(server: str, project: Path, monkeypat
     assert all(r["info"]["status"] == "FINISHED" for r in children.values())
     reports = _artifacts(server, parent_id, "reports")
     assert {f"reports/{table}_report.{ext}" for table in TABLES for ext in ("csv", "png")} <= reports
+    assert "run_times.json" in _artifacts(server, parent_id)  # where the run's wall time went
     parent_tags = _tags(parent[0])
     assert parent_tags["runner"] == "SequentialRunner" and "object at" not in json.dumps(parent_tags)
     assert parent_tags["kedro_command"].startswith("kedro run --pipelines ablations_smkd")

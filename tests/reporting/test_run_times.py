@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import pytest
@@ -16,7 +17,8 @@ from signdistill.reporting.run_times import outside_seconds, summary_lines, time
 
 RECORD = {"pipeline": "distill_signkd", "command": "kedro run", "started": "2026-01-01T00:00:00+00:00",
           "wall_s": 600.0, "status": "finished",
-          "nodes": [{"node": "generate_synthsign", "start_s": 1.0, "seconds": 120.0, "status": "finished"},
+          "nodes": [{"node": "generate_synthsign", "start_s": 1.0, "seconds": 120.0, "run_start_s": 1.0, "run_s": 0.1,
+                     "status": "finished"},
                     {"node": "signkd_teacher.train", "start_s": 125.0, "seconds": 420.0, "status": "finished"},
                     {"node": "signkd_report", "start_s": 560.0, "seconds": 0.5, "status": "finished"}]}
 
@@ -34,14 +36,20 @@ def test_the_hook_records_each_node_and_saves_when_the_pipeline_fails(tmp_path: 
     hook, catalog = RunTimesHook(), _catalog(tmp_path)
     first, second = node(_noop, "a", "b", name="first"), node(_noop, "b", "c", name="second")
     hook.before_pipeline_run({"pipeline_names": ["p"]}, catalog)
-    for done, status in ((first, hook.after_node_run), (second, hook.on_node_error)):
-        hook.before_node_run(done)
-        status(done)
+    hook.before_dataset_loaded(first)
+    time.sleep(0.05)  # an input that takes time to load (a store built as it is read) counts in the node's span
+    hook.before_node_run(first)
+    hook.after_node_run(first)
+    hook.after_dataset_saved(first)
+    hook.before_node_run(second)
+    hook.on_node_error(second)
     hook.on_pipeline_error()
     record = json.loads((tmp_path / "p.json").read_text())
     assert record["status"] == "failed" and record["pipeline"] == "p"
     assert [(n["node"], n["status"]) for n in record["nodes"]] == [("first", "finished"), ("second", "failed")]
-    assert record["nodes"][1]["start_s"] >= record["nodes"][0]["start_s"] + record["nodes"][0]["seconds"]
+    loaded = record["nodes"][0]
+    assert loaded["seconds"] >= 0.05 > loaded["run_s"] and loaded["run_start_s"] >= loaded["start_s"] + 0.05
+    assert record["nodes"][1]["start_s"] >= loaded["start_s"] + loaded["seconds"]
     assert (tmp_path / "p.png").stat().st_size > 5_000
     hook.after_pipeline_run()  # nothing left to save: the failed run's record stays
     assert json.loads((tmp_path / "p.json").read_text())["status"] == "failed"
@@ -52,6 +60,7 @@ def test_summary_names_the_longest_nodes_and_the_time_outside_them() -> None:
     lines = summary_lines(RECORD, most=2)
     assert lines[0].startswith("distill_signkd: 10.0 min wall (finished), 3 nodes")
     assert lines[1].split()[:2] == ["signkd_teacher.train", "7.0"] and "70.0%" in lines[1]
+    assert lines[2].endswith("(2.0 min in its datasets)")  # SynthSign is generated as its dataset is saved
     assert lines[3].split()[:3] == ["1", "other", "nodes"]
     assert lines[-1].split()[:2] == ["outside", "nodes"] and "9.9%" in lines[-1]
 
