@@ -32,6 +32,7 @@ from tqdm.auto import tqdm
 from signdistill.config import data_root
 from signdistill.data.atomic import atomic_write
 from signdistill.paths import REPORTING
+from signdistill.training.history import epoch_times
 from signdistill.training.seeds import split_seed_run
 
 LOGS = Path("logs/lanes")
@@ -63,15 +64,9 @@ def balanced_lanes(costs: dict[str, float], lanes: int) -> list[list[str]]:
     return [sorted(names) for _, names in loads if names]
 
 
-def _epoch_times(history: dict | None) -> list[float]:
-    """Each epoch's wall seconds (training, dev evaluation, checkpoint) of a run's ``history``."""
-    return [sum(e.get(k, 0.0) for k in ("training_s", "eval_s", "checkpoint_s"))
-            for e in (history or {}).get("epochs", [])]
-
-
 def epoch_seconds(history: dict | None) -> float | None:
     """The median wall seconds of an epoch of a run's ``history``."""
-    times = _epoch_times(history)
+    times = epoch_times(history)
     return statistics.median(times) if any(times) else None
 
 
@@ -101,7 +96,7 @@ def plan_lanes(name: str, pipeline, params: dict, finished, lanes: int, history=
         epochs = float(params.get(run, {}).get("recognizer", {}).get("train", {}).get("epochs", TrainConfig.epochs))
         costs[namespace] = epochs * per_epoch.get(run, typical)
     shared_runs = [history(d.removesuffix(".model")) for d in shared if d.endswith(".model")]
-    shared_s = sum(sum(_epoch_times(h)) for h in shared_runs) if shared_runs and all(shared_runs) else None
+    shared_s = sum(sum(epoch_times(h)) for h in shared_runs) if shared_runs and all(shared_runs) else None
     return LanePlan(name, shared, balanced_lanes(costs, lanes), costs, timed=bool(per_epoch), shared_s=shared_s)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import typer
 
-from signdistill.benchmarks.time_to_accuracy import format_table, parse_candidate
+from signdistill.benchmarks.time_to_accuracy import epochs_from_history, format_table, parse_candidate
 
 
 def test_candidate_names_a_run_and_its_overrides() -> None:
@@ -23,3 +23,14 @@ def test_table_shows_each_epoch_and_marks_unfinished_candidates() -> None:
     lines = format_table([finished, unfinished]).splitlines()
     assert "80.0@  60s" in lines[1] and "70.0@ 120s" in lines[1] and "72.5" in lines[1]
     assert "90.0@ 200s" in lines[2] and lines[2].split()[-1] == "-"
+
+
+def test_a_ddp_candidates_epochs_come_from_its_history() -> None:
+    """A DDP run's epochs run in torchrun's ranks; its history gives them, each at the sum of the epochs' own
+    seconds so far."""
+    history = {"epochs": [{"epoch": 0, "training_s": 60.0, "eval_s": 5.0, "checkpoint_s": 0.5, "dev_wer": 80.0},
+                          {"epoch": 1, "training_s": 62.0, "eval_s": 4.0, "checkpoint_s": 0.5, "dev_wer": 60.0,
+                           "note": "text is left out"}]}
+    epochs = epochs_from_history(history)
+    assert [(e["epoch"], e["dev_wer"], e["wall_s"]) for e in epochs] == [(0, 80.0, 65.5), (1, 60.0, 132.0)]
+    assert "note" not in epochs[1]

@@ -19,6 +19,7 @@ with ``--params conf/base/parameters_signkd.yml``.
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import time
@@ -57,6 +58,7 @@ from signdistill.models.registry import inference_network, load_recognizer  # no
 from signdistill.paths import DATA  # noqa: E402
 from signdistill.training.checkpoint import LAST, load_checkpoint  # noqa: E402
 from signdistill.training.evaluate import decode_splits, score_splits  # noqa: E402
+from signdistill.training.history import epoch_times  # noqa: E402
 from signdistill.training.recipes import recognizer_recipe  # noqa: E402
 from signdistill.training.run import train_run  # noqa: E402
 from signdistill.training.spec import RunInputs, RunSpec  # noqa: E402
@@ -97,6 +99,8 @@ def train_candidate(job: dict) -> dict:
     spec = RunSpec.from_params({**params, "checkpoint_dir": str(checkpoints)}, job["run"])
     outcome = train_run(spec, RunInputs(store_root, index, vocabulary, features, teacher), on_epoch=on_epoch)
     result, package = outcome.result, outcome.package
+    if len(record["epochs"]) < len(outcome.history["epochs"]):  # a DDP run's epochs ran in torchrun's ranks
+        record["epochs"] = epochs_from_history(outcome.history)
     model = load_recognizer(package)
     evaluation = job["evaluation"]
     hypotheses = decode_splits(model, FrameStore(store_root), index, Vocabulary.from_dict(vocabulary),
@@ -109,6 +113,14 @@ def train_candidate(job: dict) -> dict:
                    "train_s": record["epochs"][-1]["wall_s"] if record["epochs"] else 0.0})
     atomic_json(log_file, record)
     return record
+
+
+def epochs_from_history(history: dict) -> list[dict]:
+    """A run's epochs as the records ``on_epoch`` writes, from its history (a DDP run reports no epoch to the
+    launching process): ``wall_s`` sums the epochs' own seconds, so ``torchrun``'s start is not in it."""
+    walls = itertools.accumulate(epoch_times(history))
+    return [{**{k: v for k, v in e.items() if isinstance(v, int | float)}, "wall_s": wall}
+            for e, wall in zip(history["epochs"], walls, strict=True)]
 
 
 def dev_hypotheses(job: dict) -> dict[str, str]:
