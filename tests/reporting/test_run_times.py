@@ -70,3 +70,4 @@ def test_timeline_draws_long_nodes_alone_and_short_ones_together() -> None:
     labels = [t.get_text() for t in axes.get_yticklabels()]
     assert labels == ["generate_synthsign", "signkd_teacher.train", "1 shorter nodes (0.0 min)"]
     assert "10.0 min wall" in axes.get_title()
+    assert [t.get_text() for t in axes.texts] == ["2.0 min", "7.0 min", "0.5 s"]  # a row of one node says how long

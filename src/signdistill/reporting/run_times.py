@@ -59,6 +59,12 @@ def _rows(nodes: Sequence[dict], wall: float) -> list[tuple[str, list[dict]]]:
     return rows
 
 
+def _duration(seconds: float) -> str:
+    if seconds >= 60:
+        return f"{seconds / 60:.1f} min"
+    return f"{seconds:.0f} s" if seconds >= 10 else f"{seconds:.1f} s"
+
+
 def timeline_figure(record: dict) -> Figure:
     """Each node as a bar over its span, minutes on x, labelled with its minutes: dark while its function runs,
     light while its datasets are loaded and saved."""
@@ -74,15 +80,14 @@ def timeline_figure(record: dict) -> Figure:
                           for n in nodes], (y - 0.35, 0.7), color=color, label="its function" if y == 0 else None)
         if len(nodes) == 1:
             end = nodes[0]["start_s"] + nodes[0]["seconds"]
-            axes.text(end / 60 + wall / 60 * 0.005, y, f"{nodes[0]['seconds'] / 60:.1f} min", va="center",
-                      fontsize=8)
+            axes.text(end / 60 + wall / 60 * 0.005, y, _duration(nodes[0]["seconds"]), va="center", fontsize=8)
     axes.set_yticks(range(len(rows)), [label for label, _ in rows], fontsize=8)
     axes.invert_yaxis()
     axes.set_xlim(0, wall / 60 * 1.1)
     axes.set_xlabel("minutes from the run's start")
     axes.grid(axis="x", alpha=0.3)
     if rows:
-        axes.legend(loc="lower right", fontsize=8)
+        axes.legend(loc="upper right", fontsize=8)  # a pipeline's first stages are short: the corner is free
     axes.set_title(f"{record['pipeline']}: {wall / 60:.1f} min wall, {outside_seconds(record) / 60:.1f} min outside "
                    f"nodes ({record['status']})", fontsize=10)
     return figure
