@@ -3,8 +3,9 @@ and the time outside every node (Kedro and MLflow themselves), as a record, log 
 
 A record is a dict: ``pipeline``, ``command``, ``started`` (ISO time), ``wall_s``, ``status`` and ``nodes`` (one
 dict per node in the order they started: ``node``, ``start_s`` from the run's start, ``seconds`` of its span,
-``run_s`` of its function alone, ``status``). The span is what a node costs here: this project's stores do their
-work as a dataset is saved or loaded (SynthSign generated, frames packed, flow and keypoints computed).
+``run_start_s`` and ``run_s``: when its function started and its seconds alone, ``status``). The span is what
+a node costs here: this project's stores do their work as a dataset is saved or loaded (SynthSign generated,
+frames packed, flow and keypoints computed).
 """
 
 from __future__ import annotations
