@@ -71,7 +71,7 @@ BASELINES_LEGEND = (
     "`student_res_best` the same network at its own best recipe (twice the epochs, half the learning rate: "
     "[baseline.md](methods/baseline.md)); `ctca_sdpn` CTCA's network without its distillation losses; "
     "`crkd_scratch_best` and `ctca_sdpn_best` the methods' own networks without their losses at their best recipes, "
-    "and `smkd_best`, `crkd_distilled_best`, `ctca_best`, `ctca_d_best` the methods trained at those recipes; "
+    "and `smkd_best`, `ctca_best`, `ctca_d_best` the methods trained at those recipes; "
     "`signkd_distilled` and `crkd_distilled` the other methods' distilled students, for the combined student.")
 
 VERDICT_COLUMNS = {"comparison": "method vs baseline", "seeds": "seeds", "method_wer": "method test WER",

@@ -5,7 +5,9 @@ from kedro.pipeline import Pipeline
 
 from signdistill.pipelines.runs import ablation_tables, evaluate_runs, train_run
 
-DISTILLED = ["crkd_mse", "crkd_r32", "crkd_r48", "crkd_r56", "crkd_method1", "crkd_ctc_distilled"]
+# crkd_distilled_best: the distilled student at the scratch student's best recipe (seeds_crkd judges against that)
+DISTILLED = ["crkd_mse", "crkd_r32", "crkd_r48", "crkd_r56", "crkd_method1", "crkd_ctc_distilled",
+             "crkd_distilled_best"]
 
 
 def create_pipeline(**kwargs) -> Pipeline:
