@@ -174,7 +174,7 @@ def test_baseline_trains_and_is_evaluated(project: Path, monkeypatch) -> None:
 
 
 CRKD_RUNS = ("crkd_teacher", "crkd_scratch", "crkd_distilled", "crkd_ctc", "crkd_mse", "crkd_r32", "crkd_r48",
-             "crkd_r56", "crkd_method1", "crkd_ctc_distilled")
+             "crkd_r56", "crkd_method1", "crkd_ctc_distilled", "crkd_distilled_best")
 
 
 def _small_crkd(run: str) -> dict:
