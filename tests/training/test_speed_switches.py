@@ -4,6 +4,7 @@ within float rounding where a kernel sums in another order), and the checkpoints
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -43,7 +44,8 @@ def _lrinet() -> LRINet:
                                gradient_stop=0.75))
 
 
-def _losses_on_fixed_batch(tmp_path: Path, steps: int = 8, model=_model, **switches) -> tuple[list[float], dict]:  # noqa: ANN001
+def _losses_on_fixed_batch(tmp_path: Path, steps: int = 8, model: Callable[[], torch.nn.Module] = _model,
+                           **switches) -> tuple[list[float], dict]:
     """Losses of ``steps`` optimiser steps of ``model()`` on one batch, and the weights after them."""
     trainer = Trainer(model(), _dataset(), lambda m: {"wer": 0.0}, TrainConfig(**{**CONFIG, **switches}), tmp_path)
     batch = collate_clips([_dataset()[i] for i in (0, 1)])
