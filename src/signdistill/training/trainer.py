@@ -127,6 +127,27 @@ def to_channels_last(model: nn.Module) -> nn.Module:
     return model
 
 
+# oneDNN's CPU backward of a 1x1 stride-2 convolution on channels-last activations with few input channels (a
+# thin ResNet's downsample) corrupts the heap: seen at 4, 8 and 16 channels (models/baseline.py), not looked for at
+# the paper width of 64 and above, which stays allowed
+THIN_DOWNSAMPLE_CHANNELS = 64
+
+
+def refuse_unsafe_channels_last(model: nn.Module, device: torch.device) -> None:
+    """Refuse, naming the layer, a channels-last run on the CPU that trains a thin 1x1 stride-2 convolution: it
+    would end in a segfault or a glibc abort mid-epoch rather than an error. Frozen layers (a distiller's
+    teacher) only run forward and are safe."""
+    if device.type != "cpu":
+        return
+    for name, module in model.named_modules():
+        if (isinstance(module, nn.Conv2d) and module.kernel_size == (1, 1) and module.stride == (2, 2)
+                and module.in_channels < THIN_DOWNSAMPLE_CHANNELS and module.weight.requires_grad):
+            raise InputError(
+                f"channels_last: true cannot train {name!r} (a 1x1 stride-2 convolution on {module.in_channels} "
+                f"channels) on the CPU: oneDNN's backward of it corrupts the heap; set channels_last: false for "
+                f"this run")
+
+
 def make_scheduler(optimizer: torch.optim.Optimizer, config: TrainConfig) -> torch.optim.lr_scheduler.LRScheduler:
     """Stepped once per epoch, as the papers' schedules are stated in epochs."""
     if config.schedule == "multistep":
@@ -168,6 +189,7 @@ class Trainer:
         self.device = resolve_device(config.device)
         self.model = model.to(self.device)
         if config.channels_last:
+            refuse_unsafe_channels_last(self.model, self.device)
             to_channels_last(self.model)
         self.rank, self.world_size = world()
         self.train_model: nn.Module = self.model
