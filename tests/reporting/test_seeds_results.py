@@ -289,3 +289,19 @@ def test_students_of_a_verdict_not_at_hand_keep_their_rows_and_the_front_is_draw
     assert "| LRINet, CRKD | 3 | 32.2 +- 0.6 | 1.100 | 0.10 | 50.0 | yes |" in text
     assert "| SMKD | 3 | 31.0 +- 1.0 | 1.200 |" in text and "11.0 +- 1.0" not in text
     assert write_results(second, page) == text  # the kept rows read back as they were written
+
+
+def test_a_main_report_shows_its_figure_once_kept_beside_the_page(tmp_path: Path) -> None:
+    """The one-seed ``students_pareto`` is a main report: its table, and its chart linked from the kept folder."""
+    reporting = tmp_path / "data" / "08_reporting"
+    reporting.mkdir(parents=True)
+    pd.DataFrame([{"run": "crkd_distilled", "label": "LRINet, CRKD", "test_wer": 21.0, "gmacs": 0.2,
+                   "pareto": True}]).to_csv(reporting / "students_pareto.csv", index=False)
+    (reporting / "students_pareto.png").write_bytes(b"\x89PNG")
+    page = tmp_path / "docs" / "results.md"
+    text = write_results(reporting, page)
+    section = page_sections(text)["### students_pareto"]
+    assert "`uv run kedro run --pipelines students_pareto`; `data/08_reporting/students_pareto.csv`" in section[1]
+    assert "| crkd_distilled | LRINet, CRKD | 21.0 | 0.2 | True |" in section
+    assert "![students_pareto](results/students_pareto.png)" in section
+    assert (tmp_path / "docs" / "results" / "students_pareto.png").read_bytes() == b"\x89PNG"

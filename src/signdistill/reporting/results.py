@@ -27,7 +27,7 @@ from signdistill.reporting.seeds import LEFT_OUT
 
 METHODS = {"signkd": "SignKD", "crkd": "CRKD", "smkd": "SMKD", "ctca": "CTCA", "combined": "Combined"}
 REPORTS = {"signkd_report": "distill_signkd", "crkd_report": "distill_crkd", "smkd_report": "smkd",
-           "ctca_report": "ctca", "combined_report": "distill_combined"}
+           "ctca_report": "ctca", "combined_report": "distill_combined", "students_pareto": "students_pareto"}
 START, END = "<!-- results:start -->", "<!-- results:end -->"
 
 
@@ -135,6 +135,9 @@ def report_files(name: str, report: Report) -> list[Path]:
         runs = pd.unique(pd.concat([table["method"], table["baseline"]]).dropna().astype(str))
         files += [found[0] for run in runs if (found := sorted(report.path.parent.glob(f"{run}_seed*_efficiency.csv")))]
     return [f for f in files if f.exists()]
+
+
+KEPT = "results"  # docs/results/ beside docs/results.md: the page links the figures kept there
 
 
 def kept_folder(page: Path) -> Path:
@@ -279,8 +282,10 @@ def _report_section(name: str, report: Report, pipeline: str) -> list[str]:
     table = pd.read_csv(report.path)
     keep = [c for c in table.columns if not str(c).startswith("Unnamed")]
     rows = [{c: _num(r[c]) if isinstance(r[c], float) else str(r[c]) for c in keep} for _, r in table.iterrows()]
+    figure = report.path.with_suffix(".png")
+    shown = [f"![{name}]({KEPT}/{figure.name})", ""] if report.path.parent.name == KEPT and figure.exists() else []
     return [f"### {name}", "", f"`uv run kedro run --pipelines {pipeline}`; `{report.shown}`, {report.measured()}.",
-            "", *markdown_table(rows, {c: str(c) for c in keep}), ""]
+            "", *markdown_table(rows, {c: str(c) for c in keep}), "", *shown]
 
 
 def reports_checkout(reporting: Path) -> tuple[Path, Path]:
