@@ -107,10 +107,11 @@ def mark_groups(ax: plt.Axes, costs: pd.Series, drawn: pd.Series) -> bool:
     drawn a step apart, which reads as one cost without it). Whether it marked any."""
     groups = [(cost, group) for cost, group in drawn.groupby(costs.round(9)) if len(group) >= 3]
     transform = ax.get_xaxis_transform()  # x in data, y in axes fraction
-    for cost, group in groups:
-        ax.plot([group.min(), group.max()], [0.02, 0.02], color="0.35", lw=1, transform=transform)
-        ax.plot([cost, cost], [0.02, 0.045], color="0.35", lw=1, transform=transform)
-        ax.annotate(f"{len(group)} runs of {cost:.3f} GMACs", (group.max(), 0.02), xycoords=transform,
+    for i, (cost, group) in enumerate(groups):
+        y = 0.02 + 0.04 * (i % 2)  # neighbouring groups on two levels: one's label never runs over the next's bracket
+        ax.plot([group.min(), group.max()], [y, y], color="0.35", lw=1, transform=transform)
+        ax.plot([cost, cost], [y, y + 0.025], color="0.35", lw=1, transform=transform)
+        ax.annotate(f"{len(group)} runs of {cost:.3f} GMACs", (group.max(), y), xycoords=transform,
                     xytext=(4, 0), textcoords="offset points", ha="left", va="center", fontsize=7, color="0.35")
     return bool(groups)
 
