@@ -6,7 +6,8 @@ run several times slower than one), given seeds of about equal expected time. Th
 
 1. what the seeds read and the pipeline makes once (the corpus, the frame store, a teacher), with every thread;
 2. the lanes, side by side, each training and evaluating its seeds (a seed whose model exists is not planned);
-3. the whole pipeline once more: it skips the finished seeds and judges (the verdict node).
+3. the pipeline once more for what is missing (a seed trained but not evaluated when its lane was killed), then
+   the verdict node alone: a finished seed is neither trained nor evaluated again.
 
 A lane that fails stops the command before the verdict with its log named; finished seeds are kept and a killed
 seed resumes from its checkpoint, so the same command continues. The wall time of each step is printed and kept
@@ -48,6 +49,7 @@ class LanePlan:
     costs: dict[str, float] = field(default_factory=dict)
     timed: bool = False
     shared_s: float | None = None  # the shared runs' (a teacher's) measured wall seconds, when they have trained
+    verdicts: list[str] = field(default_factory=list)  # the verdict nodes, run last
 
     def cost(self, namespaces: list[str]) -> str:
         total = sum(self.costs[n] for n in namespaces)
@@ -97,7 +99,9 @@ def plan_lanes(name: str, pipeline, params: dict, finished, lanes: int, history=
         costs[namespace] = epochs * per_epoch.get(run, typical)
     shared_runs = [history(d.removesuffix(".model")) for d in shared if d.endswith(".model")]
     shared_s = sum(sum(epoch_times(h)) for h in shared_runs) if shared_runs and all(shared_runs) else None
-    return LanePlan(name, shared, balanced_lanes(costs, lanes), costs, timed=bool(per_epoch), shared_s=shared_s)
+    verdicts = sorted(n.name for n in pipeline.nodes if n.name.endswith("_seeds_verdict"))
+    return LanePlan(name, shared, balanced_lanes(costs, lanes), costs, timed=bool(per_epoch), shared_s=shared_s,
+                    verdicts=verdicts)
 
 
 def kedro_command(pipeline: str, env: str | None, *options: str) -> list[str]:
@@ -167,7 +171,11 @@ def run_lanes(plan: LanePlan, env: str | None, finished, threads: int = 1) -> di
     if plan.lanes:
         _run_lanes(plan, env, threads, finished)
     marks.append(time.perf_counter())
-    _run_step("verdict", kedro_command(plan.pipeline, env), LOGS / f"{plan.pipeline}_verdict.log", dict(os.environ))
+    _run_step("missing", kedro_command(plan.pipeline, env, "--only-missing-outputs"),
+              LOGS / f"{plan.pipeline}_missing.log", dict(os.environ))
+    if plan.verdicts:  # --only-missing-outputs skips a verdict written before: judge every seed now
+        _run_step("verdict", kedro_command(plan.pipeline, env, "--nodes", ",".join(plan.verdicts)),
+                  LOGS / f"{plan.pipeline}_verdict.log", dict(os.environ))
     marks.append(time.perf_counter())
     walls = {"shared_s": marks[1] - marks[0], "lanes_s": marks[2] - marks[1], "verdict_s": marks[3] - marks[2],
              "total_s": marks[3] - marks[0]}

@@ -110,6 +110,8 @@ def test_lanes_train_the_seeds_side_by_side_then_judge(tmp_path: Path) -> None:
     assert sorted(r.info.run_name for r in seeds) == record_names(record)
     assert all(r.info.status == "FINISHED" for r in seeds)
     assert len({r.data.tags["mlflow.parentRunId"] for r in seeds}) == 2  # one kedro run per lane
+    verdict_log = (root / "logs/lanes/seeds_smkd_verdict.log").read_text()
+    assert "smkd_seeds_verdict" in verdict_log and "decode_splits" not in verdict_log  # seeds not evaluated again
     again = _lanes(root, "--dry-run")
     assert "0 seeds to train" in again.stdout
 
