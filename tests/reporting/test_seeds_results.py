@@ -302,6 +302,6 @@ def test_a_main_report_shows_its_figure_once_kept_beside_the_page(tmp_path: Path
     text = write_results(reporting, page)
     section = page_sections(text)["### students_pareto"]
     assert "`uv run kedro run --pipelines students_pareto`; `data/08_reporting/students_pareto.csv`" in section[1]
-    assert "| crkd_distilled | LRINet, CRKD | 21.0 | 0.2 | True |" in section
+    assert "| crkd_distilled | LRINet, CRKD | 21.0 | 0.200 | True |" in section
     assert "![students_pareto](results/students_pareto.png)" in section
     assert (tmp_path / "docs" / "results" / "students_pareto.png").read_bytes() == b"\x89PNG"

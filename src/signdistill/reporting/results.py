@@ -278,10 +278,14 @@ def _students_section(table: pd.DataFrame) -> list[str]:
             "", *markdown_table(rows, STUDENT_COLUMNS), "", f"![Every student over seeds]({PARETO_IMAGE})", ""]
 
 
+COST_DIGITS = {"params_m": 2, "gmacs": 3, "latency_s": 3, "e2e_latency_s": 3}  # small models differ below 0.1
+
+
 def _report_section(name: str, report: Report, pipeline: str) -> list[str]:
     table = pd.read_csv(report.path)
     keep = [c for c in table.columns if not str(c).startswith("Unnamed")]
-    rows = [{c: _num(r[c]) if isinstance(r[c], float) else str(r[c]) for c in keep} for _, r in table.iterrows()]
+    rows = [{c: _num(r[c], COST_DIGITS.get(c, 1)) if isinstance(r[c], float) else str(r[c]) for c in keep}
+            for _, r in table.iterrows()]
     figure = report.path.with_suffix(".png")
     shown = [f"![{name}]({KEPT}/{figure.name})", ""] if report.path.parent.name == KEPT and figure.exists() else []
     return [f"### {name}", "", f"`uv run kedro run --pipelines {pipeline}`; `{report.shown}`, {report.measured()}.",
