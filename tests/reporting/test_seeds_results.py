@@ -305,3 +305,16 @@ def test_a_main_report_shows_its_figure_once_kept_beside_the_page(tmp_path: Path
     assert "| crkd_distilled | LRINet, CRKD | 21.0 | 0.200 | True |" in section
     assert "![students_pareto](results/students_pareto.png)" in section
     assert (tmp_path / "docs" / "results" / "students_pareto.png").read_bytes() == b"\x89PNG"
+
+
+def test_a_page_of_another_name_links_the_figures_kept_under_its_own_name(tmp_path: Path) -> None:
+    """``signdistill results --out other.md`` keeps its files in ``other/`` and links them there."""
+    reporting = tmp_path / "data" / "08_reporting"
+    reporting.mkdir(parents=True)
+    pd.DataFrame([{"run": "smkd", "test_wer": 20.0, "gmacs": 1.2}]).to_csv(reporting / "students_pareto.csv",
+                                                                          index=False)
+    (reporting / "students_pareto.png").write_bytes(b"\x89PNG")
+    text = write_results(reporting, tmp_path / "docs" / "ablations.md")
+    assert "![students_pareto](ablations/students_pareto.png)" in page_sections(text)["### students_pareto"]
+    assert "[ablations/](ablations/)" in text
+    assert (tmp_path / "docs" / "ablations" / "students_pareto.png").exists()
