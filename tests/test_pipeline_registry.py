@@ -55,7 +55,8 @@ def test_seeds_pipelines_train_every_seed_and_share_one_teacher() -> None:
     assert sum(n.name == "signkd_teacher.train" for n in signkd.nodes) == 1
     combined = pipelines["seeds_combined"]  # against seeds of other methods' students, their teachers trained once
     verdict = next(n for n in combined.nodes if n.name == "combined_seeds_verdict")
-    assert {"signkd_distilled_seed2.wer_metrics", "crkd_distilled_seed2.wer_metrics"} <= set(verdict.inputs)
+    assert {"signkd_distilled_seed2.wer_metrics", "crkd_distilled_seed2.wer_metrics",
+            "combined_distilled_large_seed4.wer_metrics"} <= set(verdict.inputs)
     assert sum(n.name in ("signkd_teacher.train", "crkd_teacher.train") for n in combined.nodes) == 2
 
 
@@ -68,9 +69,9 @@ def test_the_combined_student_shares_the_signkd_teacher() -> None:
     teacher = {n for n in combined.nodes if n.namespace == "signkd_teacher"}
     assert teacher and teacher == {n for n in signkd.nodes if n.namespace == "signkd_teacher"}
     assert {n.namespace for n in combined.nodes if n.namespace} == {"signkd_teacher", "combined_scratch",
-                                                                     "combined_distilled"}
+                                                                     "combined_distilled", "combined_distilled_large"}
     readers = {n.name for n in pipes["students_pareto"].nodes if "signkd_teacher.model" in n.inputs}
-    assert {"signkd_distilled.distill", "combined_distilled.distill"} <= readers
+    assert {"signkd_distilled.distill", "combined_distilled.distill", "combined_distilled_large.distill"} <= readers
 
 
 def test_runs_left_out_are_neither_trained_nor_judged(tmp_path, monkeypatch) -> None:  # noqa: ANN001

@@ -8,12 +8,13 @@ import json
 from pathlib import Path
 
 import pytest
+import torch
 from typer.testing import CliRunner
 
 from signdistill.config import load_parameters
 from signdistill.console import app
-from signdistill.metrics.efficiency import profile_model
-from signdistill.models.registry import MODEL_BUILDERS
+from signdistill.metrics.efficiency import count_macs, profile_model
+from signdistill.models.registry import MODEL_BUILDERS, build_recognizer, inference_network
 from signdistill.training.recipes import teacher_data_view, teacher_view
 from signdistill.training.spec import RunSpec
 
@@ -77,3 +78,21 @@ def test_paper_scale_profile() -> None:
     crkd_cost = _profile(crkd.kind, "--resolution", str(crkd.resize), "--channels", str(crkd.model["channels"]))
     assert out["gmacs"] < signkd_cost["gmacs"] / 5 and out["gmacs"] < crkd_cost["gmacs"] / 5
     assert out["params"] == signkd_cost["params"]  # the same network, fewer pixels
+
+
+@pytest.mark.parametrize("env", ["base", "phoenix2014"])
+def test_the_larger_combined_student_stays_under_lrinets_cost(env: str) -> None:
+    """``combined_distilled_large`` (twice the channels on the embedded corpus, 104 px at paper scale) costs more
+    than the combined student and less than CRKD's distilled LRINet, the student it is judged against."""
+    params = load_parameters(env, CONF)
+
+    def gmacs(run: str) -> float:
+        spec = _spec(params, run)
+        config = {k: v for k, v in spec.model.items() if k != "weights"}  # pretrained or not, the same cost
+        model = inference_network(build_recognizer(spec.kind, 1296, config)).to("meta")
+        size = spec.resize or spec.crop
+        clip = {"video": torch.zeros(1, 200, size, size, 3, dtype=torch.uint8, device="meta"),
+                "lengths": torch.tensor([200])}
+        return count_macs(model, (clip,)) / 1e9
+
+    assert gmacs("combined_distilled") < gmacs("combined_distilled_large") < gmacs("crkd_distilled")

@@ -98,7 +98,7 @@ def identity(params: dict) -> str:
 
 
 # runs whose experiments are not those of their network's method: distill_combined's SignKD students
-RUN_METHODS = {"combined_scratch": "Combined", "combined_distilled": "Combined"}
+RUN_METHODS = {"combined_scratch": "Combined", "combined_distilled": "Combined", "combined_distilled_large": "Combined"}
 
 
 def method_of(params: dict, run: str = "") -> str:

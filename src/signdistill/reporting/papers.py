@@ -61,7 +61,8 @@ PAPER_TABLES: dict[str, dict[str, PaperRow]] = {
     # distill_combined: no paper combines SignKD's teacher with a low-resolution student, so the students have no
     # paper row (their report quotes the teacher from SignKD's Table 3).
     "combined": {"combined_scratch": PaperRow("low-resolution RGB student, CTC"),
-                 "combined_distilled": PaperRow("low-resolution RGB student, + S1-S4 + O")},
+                 "combined_distilled": PaperRow("low-resolution RGB student, + S1-S4 + O"),
+                 "combined_distilled_large": PaperRow("larger low-resolution RGB student, + S1-S4 + O")},
 }
 
 # Each method's main report: our run -> (the table, the run whose paper row it is quoted with). SMKD and CTCA
@@ -74,7 +75,8 @@ MAIN_REPORTS: dict[str, dict[str, dict[str, tuple[str, str]]]] = {
     "SMKD": {"smkd_report": {"student_res": ("smkd_table3", "smkd_base"), "smkd": ("smkd_table4", "smkd")}},
     "CTCA": {"ctca_report": {"student_res": ("ctca_table5", "student_res"), "ctca": ("ctca_table5", "ctca")}},
     "Combined": {"combined_report": {"signkd_teacher": ("signkd_table3", "signkd_teacher"),
-                                     **{run: ("combined", run) for run in ("combined_scratch", "combined_distilled")}}},
+                                     **{run: ("combined", run) for run in ("combined_scratch", "combined_distilled",
+                                                                           "combined_distilled_large")}}},
 }
 
 

@@ -29,6 +29,7 @@ STUDENT_LABELS = {
     "ctca_best": "CTCA, best recipe",
     "signkd_scratch": "S3D RGB scratch", "signkd_distilled": "S3D RGB, SignKD",
     "combined_scratch": "S3D low-res scratch", "combined_distilled": "S3D low-res, SignKD teacher",
+    "combined_distilled_large": "S3D low-res, larger, SignKD teacher",
 }
 COLUMNS = ["run", "label", "test_wer", "dev_wer", "test_del", "test_ins", "params_m", "gmacs", "frames", "latency_s",
            "e2e_latency_s", "e2e_frames", "pareto"]

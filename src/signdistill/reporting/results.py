@@ -72,7 +72,9 @@ BASELINES_LEGEND = (
     "[baseline.md](methods/baseline.md)); `ctca_sdpn` CTCA's network without its distillation losses; "
     "`crkd_scratch_best` and `ctca_sdpn_best` the methods' own networks without their losses at their best recipes, "
     "and `smkd_best`, `ctca_best`, `ctca_d_best` the methods trained at those recipes; "
-    "`signkd_distilled` and `crkd_distilled` the other methods' distilled students, for the combined student.")
+    "`signkd_distilled` and `crkd_distilled` the other methods' distilled students, for the combined student; "
+    "`combined_distilled_large` the combined student given more of LRINet's cost (twice the channels on the "
+    "embedded corpus), still under it.")
 
 VERDICT_COLUMNS = {"comparison": "method vs baseline", "seeds": "seeds", "method_wer": "method test WER",
                    "baseline_wer": "baseline test WER", "difference": "difference [two-sided 95% CI]",

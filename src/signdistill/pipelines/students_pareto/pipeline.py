@@ -11,7 +11,7 @@ from signdistill.reporting.pareto import STUDENT_LABELS, students_pareto
 # every student the main pipelines train
 STUDENTS = {run: STUDENT_LABELS[run] for run in (
     "teacher_res", "student_res", "smkd", "ctca", "crkd_scratch", "crkd_distilled", "signkd_scratch",
-    "signkd_distilled", "combined_scratch", "combined_distilled")}
+    "signkd_distilled", "combined_scratch", "combined_distilled", "combined_distilled_large")}
 TITLE = "Every student: test WER against inference cost (red: the Pareto front)"
 
 
