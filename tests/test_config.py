@@ -121,7 +121,7 @@ def test_paper_envs_share_conf_paper_and_differ_only_in_rules_and_corpus() -> No
         paper_runs = [run for run, section in params[env].items() if isinstance(section, dict) and "rules" in
                       section.get("recognizer", {}) and f"\n{run}:" in paper_files]
         defined = [run for run in params[env] if f"\n{run}:" in paper_files and "recognizer" in params[env][run]]
-        assert paper_runs == defined and len(paper_runs) == 36  # SignKD 3 + 14 ablations, CRKD 5, CTCA 12, combined 2
+        assert paper_runs == defined and len(paper_runs) == 37  # SignKD 3 + 14 ablations, CRKD 5, CTCA 12, combined 3
         assert {params[env][run]["recognizer"]["rules"] for run in paper_runs} == {rules}
         assert params[env]["signkd_teacher"]["recognizer"]["crop"] == 224  # conf/paper, not conf/base
         assert catalogs[env]["corpus"]["layout"] == env and not catalogs[env]["corpus"]["generate"]
