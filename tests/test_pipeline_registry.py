@@ -74,6 +74,17 @@ def test_the_combined_student_shares_the_signkd_teacher() -> None:
     assert {"signkd_distilled.distill", "combined_distilled.distill", "combined_distilled_large.distill"} <= readers
 
 
+def test_every_combined_run_is_filed_and_quoted_as_the_combined_method() -> None:
+    """The runs ``distill_combined`` trains are SignKD networks, yet MLflow files them under ``Combined`` and the
+    combined report quotes each: both read the combined paper table, which must list exactly the pipeline's runs."""
+    from signdistill.pipelines.distill_combined.pipeline import RUNS
+    from signdistill.pipelines.tracking import method_of
+    from signdistill.reporting.papers import report_rows
+
+    assert {run: method_of({"kind": "signkd_student"}, run) for run in RUNS} == dict.fromkeys(RUNS, "Combined")
+    assert set(report_rows("combined_report")) == {"signkd_teacher", *RUNS}
+
+
 def test_runs_left_out_are_neither_trained_nor_judged(tmp_path, monkeypatch) -> None:  # noqa: ANN001
     """``seeds_left_out`` drops a run's seeds and every comparison with it, which the verdict lists as not judged."""
     from signdistill.pipelines.seeds_ctca import create_pipeline

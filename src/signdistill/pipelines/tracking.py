@@ -36,6 +36,7 @@ from mlflow.entities import Metric, Param, RunStatus
 from mlflow.exceptions import MlflowException
 
 from signdistill.data.atomic import atomic_write
+from signdistill.reporting.papers import PAPER_TABLES
 
 log = logging.getLogger(__name__)
 
@@ -98,7 +99,7 @@ def identity(params: dict) -> str:
 
 
 # runs whose experiments are not those of their network's method: distill_combined's SignKD students
-RUN_METHODS = {"combined_scratch": "Combined", "combined_distilled": "Combined", "combined_distilled_large": "Combined"}
+RUN_METHODS = dict.fromkeys(PAPER_TABLES["combined"], "Combined")
 
 
 def method_of(params: dict, run: str = "") -> str:

@@ -75,8 +75,7 @@ MAIN_REPORTS: dict[str, dict[str, dict[str, tuple[str, str]]]] = {
     "SMKD": {"smkd_report": {"student_res": ("smkd_table3", "smkd_base"), "smkd": ("smkd_table4", "smkd")}},
     "CTCA": {"ctca_report": {"student_res": ("ctca_table5", "student_res"), "ctca": ("ctca_table5", "ctca")}},
     "Combined": {"combined_report": {"signkd_teacher": ("signkd_table3", "signkd_teacher"),
-                                     **{run: ("combined", run) for run in ("combined_scratch", "combined_distilled",
-                                                                           "combined_distilled_large")}}},
+                                     **{run: ("combined", run) for run in PAPER_TABLES["combined"]}}},
 }
 
 
