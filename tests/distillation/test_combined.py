@@ -90,7 +90,7 @@ def test_the_larger_combined_student_stays_under_lrinets_cost(env: str) -> None:
         spec = _spec(params, run)
         config = {k: v for k, v in spec.model.items() if k != "weights"}  # pretrained or not, the same cost
         model = inference_network(build_recognizer(spec.kind, 1296, config)).to("meta")
-        size = spec.resize or spec.crop
+        size = spec.input_size
         clip = {"video": torch.zeros(1, 200, size, size, 3, dtype=torch.uint8, device="meta"),
                 "lengths": torch.tensor([200])}
         return count_macs(model, (clip,)) / 1e9

@@ -21,7 +21,7 @@ from kedro.config import OmegaConfigLoader
 
 from signdistill.data.vocabulary import Vocabulary
 from signdistill.training.recipes import build_model
-from signdistill.training.spec import RunSpec
+from signdistill.training.spec import RunSpec, input_size
 from signdistill.training.trainer import TrainConfig, Trainer
 
 CONF = Path(__file__).resolve().parents[2] / "conf"
@@ -70,8 +70,8 @@ def fixed_batch(params: dict, generator: torch.Generator, teacher: dict | None =
     distilled run, the teacher's frames (``video_teacher``) where the teacher reads another size than the
     student (``training.recipes.teacher_view``)."""
     crop = min(int(params["crop"]), MAX_SIZE)
-    size = min(int(params.get("resize") or crop), MAX_SIZE)
-    teacher_size = min(int(teacher.get("resize") or teacher["crop"]), MAX_SIZE) if teacher else size
+    size = min(input_size(params), MAX_SIZE)
+    teacher_size = min(input_size(teacher), MAX_SIZE) if teacher else size
     lengths = torch.tensor([FRAMES, FRAMES - 2])
     batch = {"video": torch.randint(0, 256, (2, FRAMES, size, size, 3), dtype=torch.uint8, generator=generator),
              "lengths": lengths, "labels": torch.tensor(sum(LABELS, [])),

@@ -120,11 +120,10 @@ def signkd_scales(run: str = "signkd_distilled", env: str = "base", teacher_run:
     cropped as the runs crop them, each network at its own resolution. The teacher is untrained, so its flow and
     keypoint streams are stand-ins (still frames, keypoints spread over the crop)."""
     from signdistill.training.recipes import build_distiller
-    from signdistill.training.spec import DistillSpec
+    from signdistill.training.spec import DistillSpec, input_size
 
     teacher_params, params = run_params(teacher_run, env), run_params(run, env)
-    student_size, teacher_size = int(params.get("resize") or params["crop"]), int(
-        teacher_params.get("resize") or teacher_params["crop"])
+    student_size, teacher_size = input_size(params), input_size(teacher_params)
     batch, vocab = synthsign_batch(store_size=int(params["store_size"]), crop=student_size,
                                    teacher_crop=int(params["crop"]))
     teacher_frames = batch.pop("video_teacher")

@@ -56,7 +56,7 @@ from signdistill.data.vocabulary import Vocabulary
 from signdistill.metrics.efficiency import sync_device
 from signdistill.paths import DATA, DataPaths
 from signdistill.training.recipes import build_model
-from signdistill.training.spec import RunSpec
+from signdistill.training.spec import RunSpec, input_size
 from signdistill.training.trainer import REFERENCE_RECIPE, TrainConfig, Trainer, resolve_device
 
 app = benchmark_app(__doc__)
@@ -71,7 +71,7 @@ RUNS = [("baseline", "teacher_res", None), ("baseline", "student_res", None),
 def synthetic_batch(params: dict, batch: int, frames: int, vocab: Vocabulary, teacher_view: bool) -> dict:
     """Random clips shaped as ``params``'s data view sees them (lengths differ, as in a real batch)."""
     crop = int(params["crop"])
-    size = int(params.get("resize") or crop)
+    size = input_size(params)
     lengths = torch.tensor([frames - 8 * i for i in range(batch)])
     glosses = min(6, max(1, int(lengths[-1]) // 12))  # as many as the shortest clip's CTC alignment can take
     labels = torch.randint(1, len(vocab), (batch * glosses,))

@@ -81,9 +81,10 @@ def efficiency_table(package: dict, params: dict) -> pd.DataFrame:
 
     from signdistill.metrics.efficiency import profile_model
     from signdistill.models.registry import inference_network, load_recognizer
+    from signdistill.training.spec import input_size
 
     model = inference_network(load_recognizer(package))
-    size = int(package["data"].get("resize") or package["data"]["crop"])
+    size = input_size(package["data"])
     frames = int(params["profile_frames"])
     batch = {"video": torch.randint(0, 255, (1, frames, size, size, 3), dtype=torch.uint8),
              "lengths": torch.tensor([frames])}

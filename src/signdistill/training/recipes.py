@@ -21,7 +21,7 @@ from signdistill.data.vocabulary import Vocabulary
 from signdistill.distillation.crkd import CRKDConfig, CRKDDistiller
 from signdistill.distillation.signkd import SignKDDistiller
 from signdistill.models.registry import build_recognizer, package_model
-from signdistill.training.spec import DATA_DEFAULTS, DistillSpec, RunInputs, RunSpec, data_view
+from signdistill.training.spec import DATA_DEFAULTS, DistillSpec, RunInputs, RunSpec, data_view, input_size
 from signdistill.training.teacher_cache import TeacherTargetDataset, cache_key
 from signdistill.training.trainer import TrainConfig, resolve_device
 
@@ -143,8 +143,8 @@ def teacher_view(spec: RunSpec, teacher_package: dict | None) -> int | None:
     if (int(view["store_size"]), int(view["crop"])) != (spec.store_size, spec.crop):
         raise ValueError(f"run {spec.name!r} crops {spec.crop} px of the {spec.store_size} px store, its teacher "
                          f"{view['crop']} of {view['store_size']}: a distilled run reads the teacher's crop")
-    size = int(view.get("resize") or view["crop"])
-    return None if size == (spec.resize or spec.crop) else size
+    size = input_size(view)
+    return None if size == spec.input_size else size
 
 
 def cached_teacher_targets(teacher: nn.Module, train_set: SignClipDataset, spec: RunSpec, views: int,

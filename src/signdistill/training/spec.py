@@ -187,6 +187,10 @@ class RunSpec:
         """The input a model sees, as its package records it."""
         return data_view(self.to_params())
 
+    @property
+    def input_size(self) -> int:
+        return self.resize or self.crop
+
 
 # The defaults of the data-view keys, said once: RunSpec's own field defaults.
 DATA_DEFAULTS: dict[str, Any] = {f.name: f.default for f in dataclasses.fields(RunSpec) if f.name in DATA_KEYS}
@@ -234,6 +238,12 @@ def data_view(params: dict) -> dict:
     """The input a model sees: store size, crop, for low-resolution models the size the crop is resized to,
     and the aligned feature streams (``["flow", "keypoints"]``) a multi-modal model reads."""
     return {k: params[k] for k in ("store_size", "crop", "resize", "streams") if params.get(k)}
+
+
+def input_size(view: dict) -> int:
+    """The side of the square frames a model reads (of a run's parameters or its package's data view): the crop,
+    or for a low-resolution model the size the crop is resized to."""
+    return int(view.get("resize") or view["crop"])
 
 
 @dataclass
