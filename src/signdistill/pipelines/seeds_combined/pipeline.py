@@ -6,6 +6,7 @@ larger combined student against CRKD's LRINet, still under its cost."""
 
 from kedro.pipeline import Pipeline
 
+from signdistill.pipelines.distill_combined.pipeline import DISTILLED
 from signdistill.pipelines.runs import configured_seeds, seed_runs, seeds_verdict
 
 COMPARISONS = [("combined_distilled", "combined_scratch"), ("combined_distilled", "signkd_distilled"),
@@ -14,7 +15,6 @@ COMPARISONS = [("combined_distilled", "combined_scratch"), ("combined_distilled"
 
 def create_pipeline(**kwargs) -> Pipeline:
     seeds = configured_seeds()
-    return (seed_runs("combined_scratch", seeds)
-            + seed_runs("combined_distilled", seeds, teacher="signkd_teacher", features=True)
-            + seed_runs("combined_distilled_large", seeds, teacher="signkd_teacher", features=True)
+    distilled = [seed_runs(run, seeds, teacher="signkd_teacher", features=True) for run in DISTILLED]
+    return (seed_runs("combined_scratch", seeds) + sum(distilled, Pipeline([]))
             + seeds_verdict("combined", COMPARISONS, seeds, "The combined student over seeds"))
